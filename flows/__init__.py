@@ -1,0 +1,1 @@
+"""Prefect flows: the daily ingest (and, later, reprocessing). Nothing else lives here."""

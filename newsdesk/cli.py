@@ -1,0 +1,152 @@
+"""The `newsdesk` command: ingest, extract, runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from newsdesk import __version__
+
+DEFAULT_SOURCES = "seeds/sources.toml"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="newsdesk", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"newsdesk {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ingest = commands.add_parser("ingest", help="run the ingest flow once and print a summary")
+    ingest.add_argument("--sources", default=os.environ.get("NEWSDESK_SOURCES", DEFAULT_SOURCES),
+                        help=f"sources file (default: $NEWSDESK_SOURCES or {DEFAULT_SOURCES})")  # fmt: skip
+    ingest.add_argument("--batch-size", type=int, help="articles per batch (default: $NEWSDESK_BATCH_SIZE or 250)")
+    ingest.set_defaults(handler=_ingest)
+
+    extract = commands.add_parser("extract", help="clean files without any database and print the result")
+    extract.add_argument("--json", action="store_true", help="one JSON object per line")
+    extract.add_argument("paths", nargs="+", metavar="PATH")
+    extract.set_defaults(handler=_extract)
+
+    history = commands.add_parser("runs", help="print the run history")
+    history.add_argument("--limit", type=int, default=20)
+    history.set_defaults(handler=_runs)
+
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+def _ingest(args) -> int:
+    from newsdesk.database import redact, resolve_url, psql_path
+    from newsdesk.config import Settings
+
+    if not Path(args.sources).is_file():
+        print(f"newsdesk: sources file not found: {args.sources}", file=sys.stderr)
+        return 2
+    from flows.ingest import ingest
+
+    try:
+        record = ingest(sources_file=args.sources, batch_size=args.batch_size)
+    except Exception as exc:
+        print(f"newsdesk: ingest failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    settings = Settings.from_env()
+    url = resolve_url(settings)
+    print()
+    print(f"Run {record['id']} {record['status']} (flow run {record['flow_run_id']})")
+    print(_table(
+        ["source", "discovered", "inserted", "duplicate", "updated", "unchanged", "rejected", "failed"],
+        [[row["source"], *(row[f"n_{c}"] for c in
+          ("discovered", "inserted", "duplicate", "updated", "unchanged", "rejected", "failed"))]
+         for row in record["sources"]],
+    ))  # fmt: skip
+    if record["n_rejected"] or record["n_failed"]:
+        print(f"Rejections: SELECT * FROM newsdesk.rejections WHERE run_id = {record['id']};")
+    if settings.database_url:
+        print(f"Data: {redact(url)}, schema newsdesk")
+        print(f"Connect: psql \"{redact(url)}\"")
+    else:
+        psql = psql_path() or "psql"
+        print(f"Data: embedded PostgreSQL in {settings.home / 'pgdata'} (still running for you)")
+        print(f"Connect: {psql} \"{url}\"")
+    return 0 if record["status"] == "completed" else 1
+
+
+def _extract(args) -> int:
+    from tasks.acquire import declared_charset, decode, read_document
+    from tasks.clean import clean_document
+    from newsdesk.config import Settings
+    from tasks.records import Rejected
+
+    max_bytes = Settings.from_env().max_file_bytes
+    status = 0
+    for path in args.paths:
+        try:
+            document = read_document(path, max_bytes=max_bytes)
+            text, encoding = decode(document.raw, declared=declared_charset(document.raw, document.media_type))
+            article = clean_document(text, document.media_type)
+        except Rejected as rejected:
+            status = 1
+            if args.json:
+                print(json.dumps({"path": path, "error": rejected.reason, "stage": rejected.stage}, ensure_ascii=False))
+            else:
+                print(f"{path}: rejected at {rejected.stage}: {rejected.reason}", file=sys.stderr)
+            continue
+        fields = {
+            "path": path,
+            "title": article.title,
+            "published": article.published.isoformat() if article.published else None,
+            "author": article.author,
+            "source_name": article.source_name,
+            "summary": article.summary,
+            "url": article.url,
+            "language": article.language,
+            "encoding": encoding,
+            "media_type": document.media_type,
+            "text": article.body,
+        }
+        if args.json:
+            print(json.dumps(fields, ensure_ascii=False))
+        else:
+            print(f"== {path}")
+            for key in ("title", "published", "author", "source_name", "summary", "url", "language", "encoding"):
+                if fields[key]:
+                    print(f"{key}: {fields[key]}")
+            print()
+            print(article.body)
+            print()
+    return status
+
+
+def _runs(args) -> int:
+    from newsdesk.database import get_engine
+    from tasks.runs import history
+
+    rows = history(get_engine(), limit=args.limit)
+    if not rows:
+        print("No runs yet: try `newsdesk ingest`.")
+        return 0
+    columns = ["id", "status", "started_at", "finished_at", "n_discovered", "n_inserted", "n_duplicate",
+               "n_updated", "n_unchanged", "n_rejected", "n_failed"]  # fmt: skip
+    print(_table(
+        [c.removeprefix("n_") for c in columns],
+        [[_short_time(row[c]) if c.endswith("_at") else row[c] for c in columns] for row in rows],
+    ))  # fmt: skip
+    return 0
+
+
+def _short_time(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+def _table(headers: list[str], rows: list[list]) -> str:
+    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

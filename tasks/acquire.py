@@ -1,0 +1,155 @@
+"""Read one input file and turn its bytes into text, or say why it can't be.
+
+Pure: no database, no Prefect. Rejections carry the stage (`acquire` for the
+bytes on disk, `decode` for the text in them) and a reason an operator can act on.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import re
+from pathlib import Path
+
+from charset_normalizer import from_bytes
+
+from tasks.records import RawDocument, Rejected
+
+MEDIA_TYPES = {
+    ".txt": "text/plain",
+    ".text": "text/plain",
+    ".md": "text/markdown",
+    ".markdown": "text/markdown",
+    ".html": "text/html",
+    ".htm": "text/html",
+    ".xhtml": "text/html",
+}
+
+# Magic numbers of the binary formats people most often drop into a folder of articles.
+_MAGIC = (
+    (b"%PDF-", "PDF document"),
+    (b"\x89PNG\r\n\x1a\n", "PNG image"),
+    (b"\xff\xd8\xff", "JPEG image"),
+    (b"GIF87a", "GIF image"),
+    (b"GIF89a", "GIF image"),
+    (b"PK\x03\x04", "ZIP archive (or DOCX/XLSX)"),
+    (b"\x1f\x8b", "gzip archive"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "Microsoft Office document"),
+    (b"\x7fELF", "executable"),
+    (b"BZh", "bzip2 archive"),
+    (b"\xfd7zXZ\x00", "xz archive"),
+    (b"SQLite format 3\x00", "SQLite database"),
+)
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+_XML_ENCODING = re.compile(rb"""<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""", re.I)
+
+# C0 control characters that never occur in real text (tab, LF, FF, CR do).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+# Detection ranks near-identical single-byte code pages by tiny differences in
+# "chaos"; among those that fit about as well, Windows-1252 (a superset of
+# Latin-1's printable range) is by far the likeliest for undeclared text.
+_PREFERRED = ("cp1252", "latin_1", "iso8859_15")
+_AS_GOOD = 0.01
+
+
+def media_type_for(path: str | Path) -> str | None:
+    return MEDIA_TYPES.get(Path(path).suffix.lower())
+
+
+def read_document(path: str | Path, *, max_bytes: int) -> RawDocument:
+    """The raw bytes of a file, refused when empty, too large or a known binary format."""
+    path = Path(path)
+    media_type = media_type_for(path)
+    if media_type is None:
+        raise Rejected("acquire", f"unsupported file type {path.suffix or '(none)'!r}")
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise Rejected("acquire", f"file is {size} bytes, over the limit of {max_bytes}")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise Rejected("acquire", f"cannot read file: {exc.strerror or exc}") from None
+    # The file may have grown between stat and read.
+    if len(raw) > max_bytes:
+        raise Rejected("acquire", f"file is {len(raw)} bytes, over the limit of {max_bytes}")
+    check_not_binary(raw)
+    return RawDocument(
+        locator=str(path), raw=raw, media_type=media_type, sha256=hashlib.sha256(raw).hexdigest()
+    )
+
+
+def check_not_binary(raw: bytes) -> None:
+    if not raw:
+        raise Rejected("acquire", "empty file")
+    for magic, what in _MAGIC:
+        if raw.startswith(magic):
+            raise Rejected("acquire", f"binary file: {what}")
+
+
+def declared_charset(raw: bytes, media_type: str) -> str | None:
+    """The charset a markup document declares for itself in its first bytes."""
+    if media_type != "text/html":
+        return None
+    head = raw[:4096]
+    match = _META_CHARSET.search(head) or _XML_ENCODING.search(head)
+    if not match:
+        return None
+    name = match.group(1).decode("ascii", "ignore")
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def decode(raw: bytes, *, declared: str | None = None) -> tuple[str, str]:
+    """Text and the encoding it was read with.
+
+    Order of trust: a byte-order mark, strict UTF-8 (by far the commonest and
+    self-validating), the document's own declaration, then detection.
+    """
+    for bom, encoding in _BOMS:
+        if raw.startswith(bom):
+            try:
+                return _checked(raw.decode(encoding), encoding)
+            except UnicodeDecodeError:
+                raise Rejected("decode", f"invalid {encoding} after a byte-order mark") from None
+    if b"\x00" in raw:
+        raise Rejected("decode", "contains NUL bytes (binary or corrupt file)")
+    try:
+        return _checked(raw.decode("utf-8"), "utf-8")
+    except UnicodeDecodeError:
+        pass
+    if declared and declared not in ("utf-8", "utf_8"):
+        try:
+            return _checked(raw.decode(declared), declared)
+        except (UnicodeDecodeError, LookupError):
+            pass
+    matches = from_bytes(raw)
+    best = matches.best()
+    if best is None:
+        raise Rejected("decode", "undecodable: not UTF-8 and no encoding fits")
+    for match in matches:
+        if match.encoding in _PREFERRED and match.chaos <= best.chaos + _AS_GOOD:
+            return _checked(str(match), match.encoding)
+    return _checked(str(best), best.encoding)
+
+
+def _checked(text: str, encoding: str) -> tuple[str, str]:
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if not text.strip():
+        raise Rejected("decode", "blank file: only whitespace")
+    controls = len(_CONTROL.findall(text[:65536]))
+    if controls > max(8, len(text[:65536]) // 100):
+        raise Rejected("decode", f"binary content: {controls} control characters")
+    return text, encoding

@@ -1,0 +1,88 @@
+"""HTML to article text: trafilatura for full pages, BeautifulSoup for fragments.
+
+Either way the text then goes through the same paragraph rules as plain text,
+so residue that the extractor leaves behind meets the same patterns.
+"""
+
+from __future__ import annotations
+
+import re
+
+import trafilatura
+from bs4 import BeautifulSoup
+
+from tasks.clean import paragraphs
+from tasks.clean.paragraphs import Para
+from tasks.clean.text import article_from_paragraphs
+from tasks.records import Article
+
+_FULL_PAGE = re.compile(r"<(?:!doctype\s+html|html|head|body)\b", re.I)
+_LANG = re.compile(r"<html\b[^>]*\blang\s*=\s*[\"']?([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)?)", re.I)
+
+# Never article text in a fragment.
+_DROP = ("script", "style", "noscript", "template", "svg", "iframe", "form", "button", "nav", "select")
+_BLOCK = (
+    "p", "div", "section", "article", "header", "footer", "aside", "main", "blockquote", "pre",
+    "figure", "figcaption", "table", "tr", "ul", "ol", "dl", "dt", "dd", "address", "hr",
+)  # fmt: skip
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_BREAK = "\u2029"  # Unicode PARAGRAPH SEPARATOR
+
+
+def is_full_page(html: str) -> bool:
+    return bool(_FULL_PAGE.search(html[:4096]))
+
+
+def clean_html(html: str, *, url: str | None = None) -> Article:
+    if is_full_page(html):
+        return _clean_page(html, url)
+    return article_from_paragraphs(fragment_paragraphs(html), {"url": url} if url else {})
+
+
+def _clean_page(html: str, url: str | None) -> Article:
+    document = trafilatura.bare_extraction(
+        html, url=url, with_metadata=True, include_comments=False, include_tables=True
+    )
+    if document is None or not (document.text or "").strip():
+        # Nothing trafilatura calls an article: fall back to the page's visible text
+        # so the caller can decide (an empty body is rejected downstream).
+        return article_from_paragraphs(fragment_paragraphs(html), {"url": url} if url else {})
+    known = {
+        "title": document.title,
+        "summary": document.description,
+        "published": document.date,
+        "author": document.author,
+        "source_name": document.sitename,
+        "url": document.url or url,
+        "language": document.language or _page_language(html),
+    }
+    paras = paragraphs.split(document.text, markdown=False, unwrap=False)
+    return article_from_paragraphs(paras, {k: v for k, v in known.items() if v})
+
+
+def _page_language(html: str) -> str | None:
+    match = _LANG.search(html[:4096])
+    return match.group(1).lower() if match else None
+
+
+def fragment_paragraphs(html: str) -> list[Para]:
+    """Visible text of an HTML fragment, one paragraph per block element."""
+    soup = BeautifulSoup(html, "lxml")
+    for tag in soup.find_all(_DROP):
+        tag.decompose()
+    # Line breaks in the HTML source are spaces; only elements break lines.
+    # Mark element breaks with a character that source text never holds.
+    for tag in soup.find_all("br"):
+        tag.replace_with(_BREAK)
+    for tag in soup.find_all(_BLOCK + _HEADINGS + ("li",)):
+        tag.insert_before(_BREAK)
+        tag.insert_after(_BREAK)
+    headings = {" ".join(h.get_text(" ").split()) for h in soup.find_all(_HEADINGS)}
+    for tag in soup.find_all("li"):
+        tag.insert(0, "- ")
+    text = soup.get_text().replace("\n", " ").replace(_BREAK, "\n")
+    paras = paragraphs.split(text, markdown=False, unwrap=False)
+    for para in paras:
+        if para.text in headings:
+            para.kind = "heading"
+    return paras

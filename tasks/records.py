@@ -1,0 +1,63 @@
+"""Plain records passed between the steps of an ingest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+# Every discovered item ends a run in exactly one of these.
+OUTCOMES = ("inserted", "duplicate", "updated", "unchanged", "rejected", "failed")
+
+
+class Rejected(Exception):
+    """Bad input: the item is recorded in `rejections` and the run goes on."""
+
+    def __init__(self, stage: str, reason: str):
+        super().__init__(f"{stage}: {reason}")
+        self.stage = stage
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class RawDocument:
+    """Input exactly as read, before any cleaning."""
+
+    locator: str
+    raw: bytes
+    media_type: str  # text/plain, text/markdown or text/html
+    sha256: str
+
+
+@dataclass(slots=True)
+class Article:
+    """What cleaning makes of one document."""
+
+    body: str
+    title: str | None = None
+    summary: str | None = None
+    published: datetime | None = None
+    author: str | None = None
+    source_name: str | None = None  # the publisher named by the document itself
+    url: str | None = None
+    language: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A document read, decoded, cleaned and fingerprinted: ready to load."""
+
+    document: RawDocument
+    encoding: str
+    article: Article
+    body_hash: str
+
+
+@dataclass(slots=True)
+class Problem:
+    """An item that could not be prepared: rejected (bad input) or failed (our fault)."""
+
+    locator: str
+    outcome: str  # "rejected" or "failed"
+    stage: str
+    reason: str

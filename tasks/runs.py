@@ -1,0 +1,109 @@
+"""The run history: one `ingest_runs` row per run, and crash detection.
+
+A running run holds a session-level advisory lock keyed by its id for as long
+as its process lives. PostgreSQL drops the lock when the process dies, however
+it dies, so a later run that can take the lock knows the owner is gone and
+marks the run `crashed`; a run that is merely slow keeps its lock and its status.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+RUN_LOCK_NAMESPACE = 7_214_003
+
+
+@dataclass
+class RunLease:
+    """An open run: its id, and the connection holding its liveness lock."""
+
+    id: int
+    connection: Connection
+
+    def close(self) -> None:
+        self.connection.close()  # ends the session, releasing the lock
+
+
+def mark_crashed_runs(engine: Engine) -> list[int]:
+    crashed = []
+    with engine.connect() as conn:
+        running = conn.scalars(sa.text("SELECT id FROM newsdesk.ingest_runs WHERE status = 'running'")).all()
+        for run_id in running:
+            if conn.scalar(sa.text("SELECT pg_try_advisory_lock(:ns, :id)"), {"ns": RUN_LOCK_NAMESPACE, "id": run_id}):
+                conn.execute(
+                    sa.text(
+                        "UPDATE newsdesk.ingest_runs SET status = 'crashed', finished_at = now(),"
+                        " error = 'the process running it stopped before finishing'"
+                        " WHERE id = :id AND status = 'running'"
+                    ),
+                    {"id": run_id},
+                )
+                conn.commit()
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:ns, :id)"), {"ns": RUN_LOCK_NAMESPACE, "id": run_id})
+                crashed.append(run_id)
+        conn.commit()
+    return crashed
+
+
+def open_run(engine: Engine, *, flow_run_id: uuid.UUID | str | None, sources_file: str | None, kind: str = "ingest") -> RunLease:
+    mark_crashed_runs(engine)
+    conn = engine.connect()
+    try:
+        run_id = conn.scalar(
+            sa.text(
+                "INSERT INTO newsdesk.ingest_runs (flow_run_id, kind, status, sources_file)"
+                " VALUES (:flow_run_id, :kind, 'running', :sources_file) RETURNING id"
+            ),
+            {"flow_run_id": str(flow_run_id) if flow_run_id else None, "kind": kind, "sources_file": sources_file},
+        )
+        conn.execute(sa.text("SELECT pg_advisory_lock(:ns, :id)"), {"ns": RUN_LOCK_NAMESPACE, "id": run_id})
+        conn.commit()
+    except Exception:
+        conn.close()
+        raise
+    return RunLease(run_id, conn)
+
+
+def finish_run(engine: Engine, run_id: int, *, status: str, error: str | None = None) -> dict:
+    """Close the run row; returns it as a dict."""
+    with engine.begin() as conn:
+        row = conn.execute(
+            sa.text(
+                "UPDATE newsdesk.ingest_runs SET status = :status, finished_at = now(), error = :error"
+                " WHERE id = :id RETURNING *"
+            ),
+            {"status": status, "error": error, "id": run_id},
+        ).mappings().one()
+    return dict(row)
+
+
+def counts_by_source(engine: Engine, run_id: int) -> list[dict]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT * FROM newsdesk.ingest_run_sources WHERE run_id = :id ORDER BY source"), {"id": run_id}
+        ).mappings().all()
+    return [dict(row) for row in rows]
+
+
+def rejections(engine: Engine, run_id: int, *, limit: int | None = None) -> list[dict]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT source, locator, outcome, stage, reason FROM newsdesk.rejections"
+                " WHERE run_id = :id ORDER BY id LIMIT :limit"
+            ),
+            {"id": run_id, "limit": limit},
+        ).mappings().all()
+    return [dict(row) for row in rows]
+
+
+def history(engine: Engine, *, limit: int = 20) -> list[dict]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT * FROM newsdesk.ingest_runs ORDER BY id DESC LIMIT :limit"), {"limit": limit}
+        ).mappings().all()
+    return [dict(row) for row in rows]

@@ -1,0 +1,69 @@
+"""The ingest steps as Prefect tasks: thin wrappers over the pure modules.
+
+Task runs scale with sources and batches, never with articles; tasks pass
+paths and small records, and no task caches (inputs are batches, hashing them
+would cost more than the work).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import sqlalchemy.exc
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.tasks import exponential_backoff
+
+from newsdesk.database import get_engine
+from tasks import load, sources
+from tasks.prepare import prepare_file
+from tasks.records import Prepared, Problem
+
+
+def _database_unreachable(task, task_run, state) -> bool:
+    """Retry only what a retry can fix: a lost or refused connection, a
+    serialisation conflict. A constraint violation or a bug fails at once."""
+    exc = state.result(raise_on_failure=False)
+    if isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError))
+
+
+@task(name="discover", task_run_name="discover-{source.name}", cache_policy=NO_CACHE)
+def discover(source: sources.Source) -> list[str]:
+    """The locators of one source's items."""
+    paths = list(sources.discover_files(source))
+    get_run_logger().info("source %s: %d files under %s", source.name, len(paths), source.path)
+    return paths
+
+
+@task(name="clean", task_run_name="clean-{source_name}-batch-{batch_no}", cache_policy=NO_CACHE)
+def clean_batch(source_name: str, batch_no: int, paths: list[str], max_file_bytes: int) -> list[Prepared | Problem]:
+    """Read, decode, clean and fingerprint a batch: CPU only, no retries."""
+    items = [prepare_file(path, max_bytes=max_file_bytes) for path in paths]
+    logger = get_run_logger()
+    for item in items:
+        if isinstance(item, Problem):
+            logger.warning("%s %s at %s: %s", item.outcome, item.locator, item.stage, item.reason)
+    return items
+
+
+@task(
+    name="load",
+    task_run_name="load-{source_name}-batch-{batch_no}",
+    cache_policy=NO_CACHE,
+    retries=3,
+    retry_delay_seconds=exponential_backoff(backoff_factor=2),
+    retry_jitter_factor=0.5,
+    retry_condition_fn=_database_unreachable,
+)
+def load_batch(run_id: int, source_name: str, batch_no: int, items: list[Prepared | Problem]) -> Counter:
+    """Dedup and load one batch in one transaction (retried whole: it is atomic)."""
+    counts = load.load_batch(get_engine(), run_id=run_id, source=source_name, items=items)
+    get_run_logger().info("source %s batch %d: %s", source_name, batch_no, dict(counts))
+    return counts
+
+
+@task(name="record-failures", task_run_name="record-failures-{source_name}-batch-{batch_no}", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 10])
+def record_failures(run_id: int, source_name: str, batch_no: int, locators: list[str], stage: str, reason: str) -> Counter:
+    return load.record_failed_batch(get_engine(), run_id=run_id, source=source_name, locators=locators, stage=stage, reason=reason)

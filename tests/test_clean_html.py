@@ -1,0 +1,65 @@
+"""HTML: fragments through BeautifulSoup, full pages through trafilatura, both
+then through the same paragraph rules."""
+
+import gzip
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tasks.clean import clean_document
+from tasks.clean.html import clean_html, is_full_page
+
+PAGES = Path(__file__).parent / "data" / "pages"
+TRUTH = json.loads((PAGES / "ground-truth.json").read_text(encoding="utf-8"))
+
+
+def test_fragment_keeps_paragraphs_and_link_text_and_drops_navigation():
+    html = """
+    <nav><a href="/">Home</a> <a href="/news">News</a></nav>
+    <h1>Council Approves Transit Budget</h1>
+    <p>The <a href="/council">city council</a> approved the budget on Tuesday after a long debate.</p>
+    <p>Opponents wanted buses;<br>supporters wanted rail &amp; trams.</p>
+    <ul><li>Buses: 40 new vehicles</li><li>Rail: two stations</li></ul>
+    <script>var tracking = 1;</script>
+    """
+    article = clean_html(html)
+    assert article.title == "Council Approves Transit Budget"
+    assert article.body.split("\n\n") == [
+        "The city council approved the budget on Tuesday after a long debate.",
+        "Opponents wanted buses;",
+        "supporters wanted rail & trams.",
+        "- Buses: 40 new vehicles",
+        "- Rail: two stations",
+    ]
+
+
+def test_fragment_headings_inside_the_body_stay():
+    html = "<p>" + "Long opening paragraph about the vote. " * 3 + "</p><h2>Reactions</h2><p>People reacted to the vote.</p>"
+    assert clean_html(html).body.split("\n\n")[1] == "Reactions"
+
+
+@pytest.mark.parametrize("page_id", sorted(TRUTH))
+def test_full_page_main_content_and_metadata(page_id):
+    html = gzip.decompress((PAGES / f"{page_id}.html.gz").read_bytes()).decode("utf-8")
+    assert is_full_page(html)
+    article = clean_document(html, "text/html")
+    truth = TRUTH[page_id]["articleBody"]
+    first_sentence = truth.split("\n")[0][:80]
+    assert first_sentence in article.body
+    assert article.title and article.published is not None
+    assert not re.search(r"<[a-z]+[ >]", article.body)
+    # The page's navigation and footer are not in the body.
+    assert "All rights reserved" not in article.body
+    truth_words = set(re.findall(r"\w+", truth.lower()))
+    body_words = re.findall(r"\w+", article.body.lower())
+    assert sum(w in truth_words for w in body_words) / len(body_words) > 0.95
+
+
+def test_a_page_with_no_article_text_is_rejected():
+    from tasks.records import Rejected
+
+    html = "<html><body><nav><a href='/'>Home</a><a href='/a'>About</a></nav></body></html>"
+    with pytest.raises(Rejected):
+        clean_document(html, "text/html")
