@@ -25,7 +25,10 @@ class RunLease:
     connection: Connection
 
     def close(self) -> None:
-        self.connection.close()  # ends the session, releasing the lock
+        # Closing a pooled connection only returns it to the pool, where its
+        # session (and the lock) would live on: end the session for real.
+        self.connection.invalidate()
+        self.connection.close()
 
 
 def mark_crashed_runs(engine: Engine) -> list[int]:

@@ -1,0 +1,214 @@
+"""The ingest flow end to end: real Prefect runs against a real PostgreSQL."""
+
+import shutil
+
+import pytest
+import sqlalchemy as sa
+
+from conftest import SEEDS, fetch
+from tasks.records import OUTCOMES
+
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
+BODY = (
+    "The regional water board voted on Thursday to raise rates by four percent, citing the cost of "
+    "replacing pipes laid in the 1950s. Residents who spoke at the meeting were divided."
+)
+
+
+def run(sources, **kwargs):
+    from flows.ingest import ingest
+
+    return ingest(sources_file=str(sources), **kwargs)
+
+
+def assert_counts_add_up(record):
+    assert record["n_discovered"] == sum(record[f"n_{o}"] for o in OUTCOMES)
+    for row in record["sources"]:
+        assert row["n_discovered"] == sum(row[f"n_{o}"] for o in OUTCOMES)
+
+
+def test_seeds_end_to_end_then_unchanged(db):
+    first = run(SEEDS / "sources.toml")
+    assert first["status"] == "completed" and first["flow_run_id"] is not None
+    assert (first["n_discovered"], first["n_inserted"]) == (5, 5)
+    assert_counts_add_up(first)
+
+    rows = {r["locator"].rsplit("/", 1)[1][:3]: r for r in fetch(db, "SELECT * FROM newsdesk.articles")}
+    assert sorted(rows) == ["000", "001", "002", "003", "004"]
+    assert rows["000"]["title"] == "US, Taiwan deepening cooperation in digital economy development"
+    assert rows["000"]["published_at"].date().isoformat() == "2019-12-12"
+    assert rows["000"]["source_name"] == "DIGITIMES"
+    assert rows["000"]["summary"].startswith("US and Taiwanese firms")
+    assert rows["002"]["title"] == "Taiwan and US Deepen Strategic Tech Partnership in High-Level Dialogue"
+    assert rows["003"]["title"].startswith("United States and Taiwan to Hold Negotiating Round")
+    assert rows["003"]["published_at"].date().isoformat() == "2023-01-04"
+    for row in rows.values():
+        assert row["ingested_from"] == "seeds"
+        assert row["duplicate_of"] is None and row["story_id"] == row["id"] and row["is_current"]
+        assert "](" not in row["body"] and "<br" not in row["body"] and "»" not in row["body"]
+
+    documents = fetch(db, "SELECT locator, raw, encoding FROM newsdesk.documents")
+    assert len(documents) == 5
+    for doc in documents:
+        with open(doc["locator"], "rb") as f:
+            assert bytes(doc["raw"]) == f.read()
+
+    second = run(SEEDS / "sources.toml")
+    assert (second["n_discovered"], second["n_unchanged"]) == (5, 5)
+    assert_counts_add_up(second)
+    assert fetch(db, "SELECT count(*) AS n FROM newsdesk.articles")[0]["n"] == 5
+    assert fetch(db, "SELECT count(*) AS n FROM newsdesk.documents")[0]["n"] == 5
+    assert fetch(db, "SELECT count(*) AS n FROM newsdesk.articles_canonical")[0]["n"] == 5
+
+    runs = fetch(db, "SELECT * FROM newsdesk.ingest_runs ORDER BY id")
+    assert [r["status"] for r in runs] == ["completed", "completed"]
+    assert all(r["finished_at"] >= r["started_at"] for r in runs)
+
+
+def test_changed_file_is_updated_and_copy_is_an_exact_duplicate(db, corpus):
+    original = corpus.write("a.txt", "Water Rates Rise\n\n" + BODY)
+    corpus.configure()
+    first = run(corpus.sources)
+    assert first["n_inserted"] == 1
+
+    # Same body elsewhere, differing only in typography: an exact duplicate.
+    corpus.write("copy.md", "# Water rates rise\n\n" + BODY.upper().replace(",", " ,"))
+    original.write_text("Water Rates Rise\n\n" + BODY + " The board meets again in May.", encoding="utf-8")
+    second = run(corpus.sources)
+    assert (second["n_updated"], second["n_duplicate"], second["n_discovered"]) == (1, 1, 2)
+    assert_counts_add_up(second)
+
+    versions = fetch(db, "SELECT * FROM newsdesk.articles WHERE locator = :l ORDER BY version", l=str(original))
+    assert [(v["version"], v["is_current"]) for v in versions] == [(1, False), (2, True)]
+    assert versions[1]["story_id"] == versions[0]["id"] and versions[1]["duplicate_of"] is None
+    assert versions[1]["body"].endswith("The board meets again in May.")
+
+    [copy] = fetch(db, "SELECT * FROM newsdesk.articles WHERE locator LIKE '%copy.md'")
+    assert copy["dup_kind"] == "exact"
+    assert copy["duplicate_of"] == versions[0]["id"] == copy["story_id"]
+    stories = fetch(db, "SELECT * FROM newsdesk.stories")
+    assert len(stories) == 1 and stories[0]["n_articles"] == 2
+    assert len(fetch(db, "SELECT * FROM newsdesk.articles_canonical")) == 1
+
+
+def test_duplicates_within_one_batch(db, corpus):
+    for name in ("one.txt", "two.txt", "three.txt"):
+        corpus.write(name, BODY)
+    corpus.configure()
+    record = run(corpus.sources, batch_size=2)
+    assert (record["n_inserted"], record["n_duplicate"]) == (1, 2)
+    rows = fetch(db, "SELECT locator, duplicate_of, story_id FROM newsdesk.articles ORDER BY locator")
+    canonical = [r for r in rows if r["duplicate_of"] is None]
+    assert len(canonical) == 1 and canonical[0]["locator"].endswith("one.txt")
+    assert {r["story_id"] for r in rows} == {rows[0]["story_id"]}
+
+
+def test_bad_input_is_rejected_and_the_run_completes(db, corpus, monkeypatch):
+    monkeypatch.setenv("NEWSDESK_MAX_FILE_BYTES", "5000")
+    corpus.write("good.txt", BODY)
+    corpus.write("empty.txt", b"")
+    corpus.write("blank.md", "  \n\n\t \n")
+    corpus.write("binary.txt", b"%PDF-1.4\n" + bytes(range(256)) * 4)
+    corpus.write("nul.txt", b"Ordinary words\x00then a NUL byte in the middle of a line of text.")
+    corpus.write("noise.txt", bytes(range(1, 32)) * 40)
+    corpus.write("huge.txt", "word " * 2000)
+    corpus.write("stub.html", "<html><body><nav><a href='/'>Home</a></nav></body></html>")
+    corpus.write("notes.docx", b"PK\x03\x04")
+    corpus.configure('[[source]]\nname = "local"\nkind = "files"\npath = "articles"\ninclude = "*"\n')
+    record = run(corpus.sources)
+    assert record["status"] == "completed"
+    assert (record["n_discovered"], record["n_inserted"], record["n_rejected"]) == (9, 1, 8)
+    assert_counts_add_up(record)
+    reasons = {r["locator"].rsplit("/", 1)[1]: (r["stage"], r["reason"]) for r in
+               fetch(db, "SELECT * FROM newsdesk.rejections WHERE run_id = :id", id=record["id"])}  # fmt: skip
+    assert reasons["empty.txt"] == ("acquire", "empty file")
+    assert reasons["blank.md"][0] == "decode" and "blank" in reasons["blank.md"][1]
+    assert "PDF" in reasons["binary.txt"][1]
+    assert "NUL" in reasons["nul.txt"][1]
+    assert reasons["noise.txt"][0] == "decode"
+    assert "over the limit of 5000" in reasons["huge.txt"][1]
+    assert reasons["stub.html"][0] == "clean"
+    assert "unsupported file type" in reasons["notes.docx"][1]
+
+
+def test_sources_that_cannot_be_read_are_recorded(db, corpus):
+    corpus.write("good.txt", BODY)
+    corpus.configure(
+        '[[source]]\nname = "local"\nkind = "files"\npath = "articles"\n',
+        '[[source]]\nname = "gone"\nkind = "files"\npath = "no-such-folder"\n',
+        '[[source]]\nname = "web"\nkind = "page"\nurls = ["https://example.org/a", "https://example.org/b"]\n',
+    )
+    record = run(corpus.sources)
+    assert record["status"] == "completed"
+    by_source = {row["source"]: row for row in record["sources"]}
+    assert by_source["local"]["n_inserted"] == 1
+    assert by_source["gone"]["n_failed"] == 1
+    assert by_source["web"]["n_failed"] == 2
+    assert_counts_add_up(record)
+    problems = fetch(db, "SELECT source, stage, reason FROM newsdesk.rejections ORDER BY id")
+    assert {p["source"] for p in problems} == {"gone", "web"}
+    assert any("folder not found" in p["reason"] for p in problems)
+
+
+def test_an_invalid_sources_file_fails_the_run_with_the_reason(db, corpus):
+    corpus.configure('[[source]]\nname = "x"\nkind = "ftp"\n')
+    with pytest.raises(Exception, match="kind must be one of"):
+        run(corpus.sources)
+    [row] = fetch(db, "SELECT status, error FROM newsdesk.ingest_runs")
+    assert row["status"] == "failed" and "kind must be one of" in row["error"]
+
+
+def test_a_killed_run_is_marked_crashed_by_the_next_one(db, corpus):
+    corpus.write("good.txt", BODY)
+    corpus.configure()
+    with db.begin() as conn:
+        dead = conn.scalar(sa.text("INSERT INTO newsdesk.ingest_runs (status) VALUES ('running') RETURNING id"))
+        alive = conn.scalar(sa.text("INSERT INTO newsdesk.ingest_runs (status) VALUES ('running') RETURNING id"))
+    from tasks.runs import RUN_LOCK_NAMESPACE
+
+    # A live run holds its lock on its own connection; the dead one's is gone.
+    holder = db.connect()
+    holder.execute(sa.text("SELECT pg_advisory_lock(:ns, :id)"), {"ns": RUN_LOCK_NAMESPACE, "id": alive})
+    try:
+        run(corpus.sources)
+        status = {r["id"]: r["status"] for r in fetch(db, "SELECT id, status FROM newsdesk.ingest_runs")}
+        assert status[dead] == "crashed"
+        assert status[alive] == "running"
+    finally:
+        holder.close()
+
+
+def test_batches_and_task_runs_scale_with_batches_not_articles(db, corpus):
+    for i in range(12):
+        corpus.write(f"{i:02}.txt", f"Story number {i}. " + BODY)
+    corpus.configure()
+    record = run(corpus.sources, batch_size=5)
+    assert record["n_inserted"] == 12
+
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    async def task_run_names():
+        async with get_client() as client:
+            runs = await client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[record["flow_run_id"]]))
+            )
+            return sorted(r.name for r in runs)
+
+    names = asyncio.run(task_run_names())
+    assert names == sorted(
+        ["discover-local"] + [f"{step}-local-batch-{n}" for step in ("clean", "load") for n in (1, 2, 3)]
+    )
+
+
+def test_seeds_copied_elsewhere_are_exact_duplicates(db, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(SEEDS, copy)
+    first = run(SEEDS / "sources.toml")
+    second = run(copy / "sources.toml")
+    assert first["n_inserted"] == 5 and second["n_duplicate"] == 5
+    rows = fetch(db, "SELECT count(DISTINCT story_id) AS stories FROM newsdesk.articles")
+    assert rows[0]["stories"] == 5
