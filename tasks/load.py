@@ -101,7 +101,7 @@ def _load(conn: Connection, run_id: int, source: str, items: Sequence[Prepared |
     _copy(conn, "newsdesk.documents", _DOCUMENT_COLUMNS, documents)
     _copy(conn, "newsdesk.articles", _ARTICLE_COLUMNS, articles)
     record_problems(conn, run_id, source, problems)
-    return counts
+    return +counts  # only the outcomes that occurred
 
 
 def _unique_by_locator(prepared: list[Prepared], problems: list[Problem]) -> list[Prepared]:

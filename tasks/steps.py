@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import psycopg
 import sqlalchemy.exc
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -26,7 +27,10 @@ def _database_unreachable(task, task_run, state) -> bool:
     exc = state.result(raise_on_failure=False)
     if isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.connection_invalidated:
         return True
-    return isinstance(exc, (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError))
+    # COPY goes through psycopg directly, so its errors arrive unwrapped.
+    return isinstance(
+        exc, (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
+    )
 
 
 @task(name="discover", task_run_name="discover-{source.name}", cache_policy=NO_CACHE)

