@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from tasks.records import OUTCOMES, Prepared, Problem
+from tasks.records import OUTCOMES, Prepared, Problem, Unchanged
 
 # Serialises loads across runs and workers: dedup reads then writes, and two
 # batches deciding "new story" for the same body at once would both insert it.
@@ -42,7 +42,7 @@ class _Current:
 
 
 def load_batch(
-    engine: Engine, *, run_id: int, source: str, items: Sequence[Prepared | Problem]
+    engine: Engine, *, run_id: int, source: str, items: Sequence[Prepared | Problem | Unchanged]
 ) -> Counter:
     """Load a batch; the counts per outcome, which add up to len(items)."""
     with engine.begin() as conn:
@@ -52,8 +52,8 @@ def load_batch(
     return counts
 
 
-def _load(conn: Connection, run_id: int, source: str, items: Sequence[Prepared | Problem]) -> Counter:
-    counts: Counter = Counter()
+def _load(conn: Connection, run_id: int, source: str, items: Sequence[Prepared | Problem | Unchanged]) -> Counter:
+    counts: Counter = Counter(unchanged=sum(1 for item in items if isinstance(item, Unchanged)))
     problems = [item for item in items if isinstance(item, Problem)]
     prepared = _unique_by_locator([item for item in items if isinstance(item, Prepared)], problems)
     for problem in problems:
@@ -120,6 +120,22 @@ def _unique_by_locator(prepared: list[Prepared], problems: list[Problem]) -> lis
 def _is_unchanged(item: Prepared, current: dict[str, _Current]) -> bool:
     previous = current.get(item.document.locator)
     return previous is not None and previous.content_sha256 == item.document.sha256
+
+
+def stored_hashes(engine: Engine, locators: Sequence[str]) -> dict[str, str]:
+    """Raw-content hash of the current stored version of each known locator."""
+    if not locators:
+        return {}
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT a.locator, d.content_sha256 FROM newsdesk.articles a"
+                " JOIN newsdesk.documents d ON d.id = a.document_id"
+                " WHERE a.is_current AND a.locator = ANY(:locators)"
+            ),
+            {"locators": list(locators)},
+        )
+        return dict(rows.all())
 
 
 def _current_versions(conn: Connection, locators: list[str]) -> dict[str, _Current]:

@@ -5,13 +5,17 @@ from __future__ import annotations
 from tasks.acquire import declared_charset, decode, read_document
 from tasks.clean import clean_document
 from tasks.fingerprint import body_hash
-from tasks.records import Prepared, Problem, Rejected
+from tasks.records import Prepared, Problem, Rejected, Unchanged
 
 
-def prepare_file(path: str, *, max_bytes: int) -> Prepared | Problem:
+def prepare_file(path: str, *, max_bytes: int, stored_sha256: str | None = None) -> Prepared | Problem | Unchanged:
+    """`stored_sha256` is the hash of the locator's current stored version, if
+    any: the same bytes again need no cleaning (a rerun costs a read and a hash)."""
     stage = "acquire"
     try:
         document = read_document(path, max_bytes=max_bytes)
+        if document.sha256 == stored_sha256:
+            return Unchanged(path)
         stage = "decode"
         text, encoding = decode(document.raw, declared=declared_charset(document.raw, document.media_type))
         stage = "clean"

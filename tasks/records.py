@@ -54,6 +54,13 @@ class Prepared:
 
 
 @dataclass(slots=True)
+class Unchanged:
+    """An item whose raw content is what is already stored: nothing to clean or load."""
+
+    locator: str
+
+
+@dataclass(slots=True)
 class Problem:
     """An item that could not be prepared: rejected (bad input) or failed (our fault)."""
 

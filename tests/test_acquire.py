@@ -92,3 +92,16 @@ def test_a_good_file_is_prepared_with_its_hashes(tmp_path):
     assert isinstance(item, Prepared)
     assert item.article.title == "Title" and item.encoding == "cp1252"
     assert len(item.document.sha256) == 64 and len(item.body_hash) == 64
+
+
+def test_stored_bytes_are_not_cleaned_again(tmp_path):
+    from tasks.records import Unchanged
+
+    path = tmp_path / "a.txt"
+    path.write_text(ACCENTED)
+    first = prepare_file(str(path), max_bytes=1000)
+    assert isinstance(first, Prepared)
+    again = prepare_file(str(path), max_bytes=1000, stored_sha256=first.document.sha256)
+    assert again == Unchanged(str(path))
+    path.write_text(ACCENTED + " Encore.")
+    assert isinstance(prepare_file(str(path), max_bytes=1000, stored_sha256=first.document.sha256), Prepared)

@@ -114,3 +114,14 @@ def test_a_duplicate_that_changes_becomes_its_own_story(db):
     assert counts == {"updated": 1}
     [b] = fetch(db, "SELECT * FROM newsdesk.articles WHERE locator = '/b' AND is_current")
     assert b["duplicate_of"] is None and b["story_id"] == b["id"]
+
+
+def test_unchanged_items_are_counted_without_touching_rows(db):
+    from tasks.records import Unchanged
+
+    run_id = new_run(db)
+    load.load_batch(db, run_id=run_id, source="s", items=[prepared("/a", "words of a body")])
+    assert load.stored_hashes(db, ["/a", "/b"]) == {"/a": prepared("/a", "words of a body").document.sha256}
+    counts = load.load_batch(db, run_id=run_id, source="s", items=[Unchanged("/a")])
+    assert counts == {"unchanged": 1}
+    assert fetch(db, "SELECT count(*) AS n FROM newsdesk.documents")[0]["n"] == 1

@@ -7,6 +7,8 @@ import tomllib
 
 import yaml
 
+# libyaml's loader where installed: the pure-Python one dominates cleaning time.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _YAML = re.compile(r"\A\s*---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
 _TOML = re.compile(r"\A\s*\+\+\+[ \t]*\n(.*?)\n\+\+\+[ \t]*(?:\n|\Z)", re.S)
 
@@ -55,7 +57,7 @@ def split_front_matter(text: str) -> tuple[dict[str, object], str]:
 
 def _load_yaml(block: str):
     try:
-        return yaml.safe_load(block)
+        return yaml.load(block, Loader=_YAML_LOADER)
     except yaml.YAMLError:
         return None
 

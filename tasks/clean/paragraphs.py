@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from tasks.clean import markup
 
 # Characters that are formatting, not text.
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_UNICODE_SPACE = re.compile(r"[\u00a0\u2000-\u200a\u202f\u205f\u3000]")
 
 
 @dataclass(slots=True)
@@ -20,8 +21,11 @@ class Para:
 
 
 def normalise_text(text: str) -> str:
-    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
-    return text.translate(_INVISIBLE)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    return _INVISIBLE.sub("", text)
 
 
 def split(text: str, *, markdown: bool = True, unwrap: bool = True) -> list[Para]:
@@ -35,8 +39,9 @@ def split(text: str, *, markdown: bool = True, unwrap: bool = True) -> list[Para
         paras.extend(Para(line) for line in (_unwrap(block) if unwrap else block))
         block.clear()
 
+    text = _collapse_spaces(text)
     for raw_line in text.split("\n"):
-        line = _SPACES.sub(" ", raw_line).strip()
+        line = raw_line.strip()
         if not line:
             flush()
             continue
@@ -65,10 +70,17 @@ def split(text: str, *, markdown: bool = True, unwrap: bool = True) -> list[Para
     for para in paras:
         if markdown:
             para.text = markup.strip_inline_markdown(para.text)
-        para.text = _SPACES.sub(" ", para.text).strip()
+        para.text = _collapse_spaces(para.text).strip()
         if para.text or para.kind == "end":
             cleaned.append(para)
     return cleaned
+
+
+def _collapse_spaces(text: str) -> str:
+    # Most text has nothing to collapse, and `in` is far cheaper than a regex.
+    if "  " in text or "\t" in text or (not text.isascii() and _UNICODE_SPACE.search(text)):
+        return _SPACES.sub(" ", text)
+    return text
 
 
 def _unwrap(lines: list[str]) -> list[str]:

@@ -31,12 +31,15 @@ class Found:
 
 # --- breadcrumbs --------------------------------------------------------------
 
+_CRUMB_MARKS = ("»", "›", ">", "→", "/", "|", "::")
 _CRUMB_SEPARATOR = re.compile(r"\s+(?:»|›|>|→|/|\||::|>>)\s+|\s*[»›]\s*")
 
 
 def is_breadcrumb(text: str) -> bool:
     """`Home » World » Asia » Title`: three or more short segments joined by a
     separator; the last segment may be a page title, the others are menu labels."""
+    if not any(mark in text for mark in _CRUMB_MARKS):
+        return False
     segments = [s.strip() for s in _CRUMB_SEPARATOR.split(text)]
     if len(segments) < 3 or any(not s for s in segments):
         return False
