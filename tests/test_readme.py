@@ -1,0 +1,42 @@
+"""The README's promises: its analyst queries run and return what they say."""
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from conftest import ROOT, SEEDS
+
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+ANALYSTS = README.split("## For analysts", 1)[1].split("\n## ", 1)[0]
+QUERIES = re.findall(r"```sql\n(.*?)```", ANALYSTS, re.S)
+
+
+def test_the_readme_shows_both_commands_first():
+    assert README.index("make run") < README.index("## For analysts")
+    assert "make test" in README.split("## The command line")[0]
+    assert len(QUERIES) >= 4
+
+
+@pytest.fixture(scope="module")
+def loaded(engine):
+    from flows.ingest import ingest
+
+    with engine.begin() as conn:
+        conn.execute(sa.text("TRUNCATE newsdesk.rejections, newsdesk.articles, newsdesk.documents,"
+                             " newsdesk.ingest_run_sources, newsdesk.ingest_runs RESTART IDENTITY CASCADE"))  # fmt: skip
+    ingest(sources_file=str(SEEDS / "sources.toml"))
+    return engine
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=[q.splitlines()[0][3:40] for q in QUERIES])
+def test_analyst_query_runs_on_the_seeds(loaded, query):
+    with loaded.connect() as conn:
+        rows = conn.execute(sa.text(query)).all()
+    title = query.splitlines()[0]
+    if "more than once" in title:
+        assert rows == []  # the seeds are five distinct stories
+    else:
+        assert rows, title
