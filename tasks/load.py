@@ -22,13 +22,18 @@ from tasks.records import OUTCOMES, Prepared, Problem, Unchanged
 # batches deciding "new story" for the same body at once would both insert it.
 LOAD_LOCK = 7_214_001
 
+# Column names and PostgreSQL types, for binary COPY (raw bytes go as they are,
+# not hex-escaped as text COPY would send them).
 _DOCUMENT_COLUMNS = (
-    "id", "locator", "source", "media_type", "encoding", "content_sha256", "byte_size", "raw", "run_id",
+    ("id", "int8"), ("locator", "text"), ("source", "text"), ("media_type", "text"), ("encoding", "text"),
+    ("content_sha256", "text"), ("byte_size", "int4"), ("raw", "bytea"), ("run_id", "int8"),
 )  # fmt: skip
 _ARTICLE_COLUMNS = (
-    "id", "document_id", "locator", "version", "url", "title", "summary", "body", "published_at",
-    "source_name", "author", "language", "ingested_from", "body_hash", "duplicate_of", "dup_kind",
-    "dup_score", "story_id", "run_id",
+    ("id", "int8"), ("document_id", "int8"), ("locator", "text"), ("version", "int4"), ("url", "text"),
+    ("title", "text"), ("summary", "text"), ("body", "text"), ("published_at", "timestamptz"),
+    ("source_name", "text"), ("author", "text"), ("language", "text"), ("ingested_from", "text"),
+    ("body_hash", "text"), ("duplicate_of", "int8"), ("dup_kind", "text"), ("dup_score", "float4"),
+    ("story_id", "int8"), ("run_id", "int8"),
 )  # fmt: skip
 
 
@@ -187,12 +192,14 @@ def _article_row(item, article_id, document_id, version, duplicate_of, story_id,
     )  # fmt: skip
 
 
-def _copy(conn: Connection, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
-    """Bulk insert with COPY: one round trip per batch, not per row."""
+def _copy(conn: Connection, table: str, columns: Sequence[tuple[str, str]], rows: list[tuple]) -> None:
+    """Bulk insert with binary COPY: one round trip per batch, not per row."""
     if not rows:
         return
+    names = ", ".join(name for name, _ in columns)
     cursor = conn.connection.driver_connection.cursor()
-    with cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+    with cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types([pg_type for _, pg_type in columns])
         for row in rows:
             copy.write_row(row)
 
