@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     ingest = commands.add_parser("ingest", help="run the ingest flow once and print a summary")
     ingest.add_argument("--sources", default=os.environ.get("NEWSDESK_SOURCES", DEFAULT_SOURCES),
                         help=f"sources file (default: $NEWSDESK_SOURCES or {DEFAULT_SOURCES})")  # fmt: skip
-    ingest.add_argument("--batch-size", type=int, help="articles per batch (default: $NEWSDESK_BATCH_SIZE or 250)")
+    ingest.add_argument("--batch-size", type=int, help="articles per batch (default: $NEWSDESK_BATCH_SIZE or 500)")
     ingest.set_defaults(handler=_ingest)
 
     extract = commands.add_parser("extract", help="clean files without any database and print the result")

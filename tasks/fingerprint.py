@@ -6,14 +6,31 @@ import hashlib
 import re
 import unicodedata
 
-_WORDS = re.compile(r"\w+")
+# Bytes that separate words: every ASCII character but letters and digits.
+# Bytes of multi-byte UTF-8 characters pass through untouched.
+_SEPARATORS = bytes(c if c >= 128 or chr(c).isalnum() else 32 for c in range(256))
+# Non-ASCII punctuation and spaces: Latin-1 signs, General Punctuation (dashes,
+# curly quotes, ellipsis), Supplemental and CJK punctuation.
+_UNICODE_PUNCTUATION = re.compile(r"[\u00a0-\u00bf\u00d7\u00f7\u2000-\u206f\u2e00-\u2e7f\u3000-\u303f]")
+
+
+def _normalised(body: str) -> bytes:
+    # Byte-level translation instead of a `\w+` regex: several times faster on
+    # the hot path, and the same words for the texts we meet.
+    if not unicodedata.is_normalized("NFKC", body):
+        body = unicodedata.normalize("NFKC", body)
+    text = body.lower()
+    if not text.isascii():
+        text = _UNICODE_PUNCTUATION.sub(" ", text)
+    return b" ".join(text.encode("utf-8").translate(_SEPARATORS).split())
 
 
 def normalised_body(body: str) -> str:
-    """The body as words only: case, punctuation, spacing and Unicode forms folded,
-    so copies that differ only in typography hash the same."""
-    return " ".join(_WORDS.findall(unicodedata.normalize("NFKC", body).casefold()))
+    """The body as lower-case words separated by single spaces: case,
+    punctuation, spacing and Unicode compatibility forms folded, so copies
+    that differ only in typography hash the same."""
+    return _normalised(body).decode("utf-8")
 
 
 def body_hash(body: str) -> str:
-    return hashlib.sha256(normalised_body(body).encode("utf-8")).hexdigest()
+    return hashlib.sha256(_normalised(body)).hexdigest()

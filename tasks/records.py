@@ -68,3 +68,17 @@ class Problem:
     outcome: str  # "rejected" or "failed"
     stage: str
     reason: str
+
+
+class Batch:
+    """The items of one batch, handed from the clean task to the load task.
+
+    A plain class on purpose: Prefect walks lists and dataclasses in task
+    parameters looking for futures, which for a batch means every field of
+    every article; it passes an object like this one through untouched.
+    """
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: list[Prepared | Problem | Unchanged]):
+        self.items = items

@@ -18,7 +18,7 @@ from prefect.tasks import exponential_backoff
 from newsdesk.database import get_engine
 from tasks import load, sources
 from tasks.prepare import prepare_file
-from tasks.records import Prepared, Problem, Unchanged
+from tasks.records import Batch, Problem
 
 
 def _database_unreachable(task, task_run, state) -> bool:
@@ -42,7 +42,7 @@ def discover(source: sources.Source) -> list[str]:
 
 
 @task(name="clean", task_run_name="clean-{source_name}-batch-{batch_no}", cache_policy=NO_CACHE)
-def clean_batch(source_name: str, batch_no: int, paths: list[str], max_file_bytes: int) -> list[Prepared | Problem | Unchanged]:
+def clean_batch(source_name: str, batch_no: int, paths: list[str], max_file_bytes: int) -> Batch:
     """Read, decode, clean and fingerprint a batch; files whose bytes are
     already stored are only read and hashed. No retries: this is CPU work."""
     stored = load.stored_hashes(get_engine(), paths)
@@ -51,7 +51,7 @@ def clean_batch(source_name: str, batch_no: int, paths: list[str], max_file_byte
     for item in items:
         if isinstance(item, Problem):
             logger.warning("%s %s at %s: %s", item.outcome, item.locator, item.stage, item.reason)
-    return items
+    return Batch(items)
 
 
 @task(
@@ -63,9 +63,9 @@ def clean_batch(source_name: str, batch_no: int, paths: list[str], max_file_byte
     retry_jitter_factor=0.5,
     retry_condition_fn=_database_unreachable,
 )
-def load_batch(run_id: int, source_name: str, batch_no: int, items: list[Prepared | Problem | Unchanged]) -> Counter:
+def load_batch(run_id: int, source_name: str, batch_no: int, batch: Batch) -> Counter:
     """Dedup and load one batch in one transaction (retried whole: it is atomic)."""
-    counts = load.load_batch(get_engine(), run_id=run_id, source=source_name, items=items)
+    counts = load.load_batch(get_engine(), run_id=run_id, source=source_name, items=batch.items)
     get_run_logger().info("source %s batch %d: %s", source_name, batch_no, dict(counts))
     return counts
 
