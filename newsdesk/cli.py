@@ -14,6 +14,8 @@ DEFAULT_SOURCES = "seeds/sources.toml"
 
 
 def main(argv: list[str] | None = None) -> int:
+    # The temporary Prefect server otherwise tries to send usage analytics out.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     parser = argparse.ArgumentParser(prog="newsdesk", description=__doc__)
     parser.add_argument("--version", action="version", version=f"newsdesk {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)

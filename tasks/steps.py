@@ -70,6 +70,16 @@ def load_batch(run_id: int, source_name: str, batch_no: int, batch: Batch) -> Co
     return counts
 
 
-@task(name="record-failures", task_run_name="record-failures-{source_name}-batch-{batch_no}", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 10])
+@task(
+    name="record-failures",
+    task_run_name="record-failures-{source_name}-batch-{batch_no}",
+    cache_policy=NO_CACHE,
+    retries=3,
+    retry_delay_seconds=exponential_backoff(backoff_factor=2),
+    retry_jitter_factor=0.5,
+    retry_condition_fn=_database_unreachable,
+)
 def record_failures(run_id: int, source_name: str, batch_no: int, locators: list[str], stage: str, reason: str) -> Counter:
+    """Items that never reached a load (a source that cannot be read, a batch
+    that could not be loaded) become `failed` rows in `rejections`."""
     return load.record_failed_batch(get_engine(), run_id=run_id, source=source_name, locators=locators, stage=stage, reason=reason)

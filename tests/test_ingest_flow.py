@@ -1,5 +1,6 @@
 """The ingest flow end to end: real Prefect runs against a real PostgreSQL."""
 
+import json
 import shutil
 
 import pytest
@@ -202,6 +203,34 @@ def test_batches_and_task_runs_scale_with_batches_not_articles(db, corpus):
     assert names == sorted(
         ["discover-local"] + [f"{step}-local-batch-{n}" for step in ("clean", "load") for n in (1, 2, 3)]
     )
+
+
+def test_the_run_publishes_its_counts_and_rejections_as_artifacts(db, corpus):
+    corpus.write("good.txt", BODY)
+    corpus.write("empty.txt", b"")
+    corpus.configure()
+    record = run(corpus.sources)
+
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    async def artifacts():
+        async with get_client() as client:
+            found = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[record["flow_run_id"]]))
+            )
+            return {a.key: a for a in found}
+
+    found = asyncio.run(artifacts())
+    table = found["ingest-counts"]
+    assert table.type == "table"
+    rows = json.loads(table.data) if isinstance(table.data, str) else table.data
+    assert rows == [{"source": "local", "discovered": 2, "inserted": 1, "duplicate": 0, "updated": 0,
+                     "unchanged": 0, "rejected": 1, "failed": 0}]  # fmt: skip
+    rejections = found["ingest-rejections"]
+    assert rejections.type == "markdown" and "empty.txt" in rejections.data and "empty file" in rejections.data
 
 
 def test_seeds_copied_elsewhere_are_exact_duplicates(db, tmp_path):
