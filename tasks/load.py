@@ -129,18 +129,9 @@ def _is_unchanged(item: Prepared, current: dict[str, _Current]) -> bool:
 
 def stored_hashes(engine: Engine, locators: Sequence[str]) -> dict[str, str]:
     """Raw-content hash of the current stored version of each known locator."""
-    if not locators:
-        return {}
     with engine.connect() as conn:
-        rows = conn.execute(
-            sa.text(
-                "SELECT a.locator, d.content_sha256 FROM newsdesk.articles a"
-                " JOIN newsdesk.documents d ON d.id = a.document_id"
-                " WHERE a.is_current AND a.locator = ANY(:locators)"
-            ),
-            {"locators": list(locators)},
-        )
-        return dict(rows.all())
+        current = _current_versions(conn, list(locators))
+    return {locator: version.content_sha256 for locator, version in current.items()}
 
 
 def _current_versions(conn: Connection, locators: list[str]) -> dict[str, _Current]:

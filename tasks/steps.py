@@ -54,15 +54,17 @@ def clean_batch(source_name: str, batch_no: int, paths: list[str], max_file_byte
     return Batch(items)
 
 
-@task(
-    name="load",
-    task_run_name="load-{source_name}-batch-{batch_no}",
+# Database work: retried when the connection is the problem, with backoff and jitter.
+_DATABASE_RETRIES = dict(
     cache_policy=NO_CACHE,
     retries=3,
     retry_delay_seconds=exponential_backoff(backoff_factor=2),
     retry_jitter_factor=0.5,
     retry_condition_fn=_database_unreachable,
 )
+
+
+@task(name="load", task_run_name="load-{source_name}-batch-{batch_no}", **_DATABASE_RETRIES)
 def load_batch(run_id: int, source_name: str, batch_no: int, batch: Batch) -> Counter:
     """Dedup and load one batch in one transaction (retried whole: it is atomic)."""
     counts = load.load_batch(get_engine(), run_id=run_id, source=source_name, items=batch.items)
@@ -70,15 +72,7 @@ def load_batch(run_id: int, source_name: str, batch_no: int, batch: Batch) -> Co
     return counts
 
 
-@task(
-    name="record-failures",
-    task_run_name="record-failures-{source_name}-batch-{batch_no}",
-    cache_policy=NO_CACHE,
-    retries=3,
-    retry_delay_seconds=exponential_backoff(backoff_factor=2),
-    retry_jitter_factor=0.5,
-    retry_condition_fn=_database_unreachable,
-)
+@task(name="record-failures", task_run_name="record-failures-{source_name}-batch-{batch_no}", **_DATABASE_RETRIES)
 def record_failures(run_id: int, source_name: str, batch_no: int, locators: list[str], stage: str, reason: str) -> Counter:
     """Items that never reached a load (a source that cannot be read, a batch
     that could not be loaded) become `failed` rows in `rejections`."""
