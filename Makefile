@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench lock clean
+.PHONY: install run test bench bench-extract lock clean
 
 install: $(STAMP)
 
@@ -24,6 +24,9 @@ test: install
 
 bench: install
 	$(BIN)/python bench/run.py
+
+bench-extract: install
+	$(BIN)/python bench/extract.py
 
 # Re-pin every dependency after a change to pyproject.toml.
 lock:

@@ -247,6 +247,25 @@ def test_headlines_after_a_related_label_go():
     assert paragraphs(clean_text(text)) == [LONG, SECOND]
 
 
+def test_a_list_that_belongs_to_the_article_stays():
+    dates = ["June 9 -- Coral Sky Amphitheatre, West Palm Beach, FL", "June 10 -- Credit Union Amphitheatre, Tampa, FL",
+             "Aug. 2 -- DTE Energy Music Theatre, Clarkston, MI", "Sept. 18 -- The Forum, Los Angeles, CA",
+             "Oct. 3 -- Ak-Chin Pavilion, Phoenix, AZ"]  # fmt: skip
+    text = LONG + "\n\nThe Tour Dates Are Below\n\n" + "\n".join(dates)
+    assert paragraphs(clean_text(text))[-5:] == dates
+
+
+def test_a_table_at_the_end_stays():
+    rows = ["| Ticker | Security | Last | Change |", "| HD | THE HOME DEPOT INC. | 225.86 | -12.99 |",
+            "| LOW | LOWE'S COMPANIES INC. | 113.40 | -1.62 |"]  # fmt: skip
+    assert paragraphs(clean_text(LONG + "\n\n" + SECOND + "\n\n" + "\n".join(rows)))[-3:] == rows
+
+
+def test_headlines_longer_than_the_article_are_not_taken_for_residue():
+    text = "Short intro about the vote.\n\n" + "\n".join(HEADLINES)
+    assert paragraphs(clean_text(text))[-4:] == HEADLINES
+
+
 def test_a_short_real_paragraph_at_the_end_stays():
     text = LONG + "\n\n" + SECOND + "\n\nThe vote is final."
     assert paragraphs(clean_text(text)) == [LONG, SECOND, "The vote is final."]

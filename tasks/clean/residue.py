@@ -40,6 +40,8 @@ def is_breadcrumb(text: str) -> bool:
     separator; the last segment may be a page title, the others are menu labels."""
     if not any(mark in text for mark in _CRUMB_MARKS):
         return False
+    if text[0] in "|/>»›" or text[-1] in "|/>»›":  # a table row, not a trail
+        return False
     segments = [s.strip() for s in _CRUMB_SEPARATOR.split(text)]
     if len(segments) < 3 or any(not s for s in segments):
         return False
@@ -239,15 +241,14 @@ _RELATED_LABEL = re.compile(
     re.I,
 )
 _TERMINAL = (".", ",", ";", ":", "…", "!")
+_MONTH_ABBREVIATION = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*"
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
 
 
 def is_headline(text: str) -> bool:
     """A line that reads like a headline: short, no closing punctuation, most
     longer words capitalised."""
-    stripped = text.rstrip("\"'”’)] ")
-    words = text.split()
-    if not 3 <= len(words) <= 22 or len(text) > 160 or stripped.endswith(_TERMINAL):
+    if len(text) > 160 or not _is_short_unpunctuated(text):
         return False
     long_words = [w for w in _WORD.findall(text) if len(w) >= 4]
     if not long_words:
@@ -256,9 +257,15 @@ def is_headline(text: str) -> bool:
     return capitalised / len(long_words) >= 0.6
 
 
+# Lines of a list that belongs to the article (tour dates, results, addresses)
+# look short and unpunctuated too, but they lead with a number or a date, or
+# pack several comma- or bar-separated fields (table rows).
+_LIST_ENTRY = re.compile(rf"^(?:\d|{_MONTH_ABBREVIATION}\.?\s+\d)|,.*,|\s--?\s|\|.*\|", re.I)
+
+
 def _is_short_unpunctuated(text: str) -> bool:
     stripped = text.rstrip("\"'”’)] ")
-    return 3 <= len(text.split()) <= 22 and not stripped.endswith(_TERMINAL)
+    return 3 <= len(text.split()) <= 22 and not stripped.endswith(_TERMINAL) and not _LIST_ENTRY.search(text)
 
 
 def drop_trailing_headlines(paras: list[Para]) -> list[Para]:
@@ -279,6 +286,9 @@ def drop_trailing_headlines(paras: list[Para]) -> list[Para]:
     has_label = start > 0 and _RELATED_LABEL.match(paras[start - 1].text)
     before = paras[: start - 1] if has_label else paras[:start]
     if not any(p.kind == "p" and not _is_short_unpunctuated(p.text) for p in before):
+        return paras
+    # Other stories' headlines are an appendix: never most of the text.
+    if sum(len(p.text) for p in run) >= sum(len(p.text) for p in before):
         return paras
     if has_label or (headline_count >= 3 and headline_count * 10 >= len(run) * 8) or len(run) >= 5:
         return before
