@@ -347,3 +347,33 @@ def test_trailing_copyright_notice_goes(notice):
 def test_a_sentence_about_copyright_stays():
     last = "Copyright law, the judge wrote, was never meant to protect facts about a public budget vote."
     assert paragraphs(clean_text(LONG + "\n\n" + last))[-1] == last
+
+
+def test_related_label_with_its_links_on_one_line_goes():
+    text = LONG + "\n\n" + SECOND + "\n\n*Read more:* [Budget explained](/a), [Who voted how](/b)"
+    assert paragraphs(clean_text(text)) == [LONG, SECOND]
+
+
+def test_a_sentence_starting_like_a_label_stays():
+    last = "Read more: the council will publish the full budget, line by line, on its website next week after the vote."
+    assert paragraphs(clean_text(LONG + "\n\n" + last))[-1] == last
+
+
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        ("Jan. 4, 2023 10:30 AM ET", datetime(2023, 1, 4, 15, 30, tzinfo=timezone.utc)),
+        ("Wednesday, January 4, 2023", datetime(2023, 1, 4, tzinfo=timezone.utc)),
+        ("Published: 4 January 2023", datetime(2023, 1, 4, tzinfo=timezone.utc)),
+        ("2023-01-04T08:00:00+08:00", datetime(2023, 1, 4, 0, 0, tzinfo=timezone.utc)),
+    ],
+)
+def test_date_line_forms(line, expected):
+    article = clean_text("Council Approves Transit Budget\n\n" + line + "\n\n" + LONG)
+    assert article.published == expected
+    assert article.body == LONG
+
+
+def test_front_matter_dates_in_any_form_dateutil_reads():
+    article = clean_text("---\ntitle: Rates\ndate: 2020-05-01 10:00:00 +0800\n---\n" + LONG)
+    assert article.published == datetime(2020, 5, 1, 2, 0, tzinfo=timezone.utc)

@@ -296,6 +296,9 @@ def drop_trailing_headlines(paras: list[Para]) -> list[Para]:
 
 
 def _drop_related_label(paras: list[Para]) -> list[Para]:
-    if paras and _RELATED_LABEL.match(paras[-1].text):
-        return paras[:-1]
+    """A closing "Related" label, alone or with a short list after it."""
+    if len(paras) > 1:
+        label, _, rest = paras[-1].text.partition(":")
+        if _RELATED_LABEL.match(paras[-1].text) or (rest and _RELATED_LABEL.match(label) and len(rest.split()) <= 15):
+            return paras[:-1]
     return paras

@@ -40,7 +40,7 @@ def article_from_paragraphs(paras: list[Para], known: dict) -> Article:
         body=paragraphs.join(paras),
         title=_one_line(values.get("title")),
         summary=_one_line(values.get("summary")),
-        published=parse_date(values.get("published")),
+        published=parse_date(values.get("published"), strict=False),
         author=_one_line(values.get("author")),
         source_name=_one_line(values.get("source_name")),
         url=_one_line(values.get("url")),
