@@ -1,0 +1,132 @@
+"""Feeds and sitemaps to the list of article URLs they announce. Pure: bytes in, items out.
+
+Feeds: RSS 0.9x/1.0/2.0 and Atom through feedparser, JSON Feed (which
+feedparser does not read) through json. Sitemaps: urlsets, sitemap indexes
+and Google News sitemaps, gzip-compressed or not, parsed by lxml with
+entities and network access off.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from urllib.parse import urljoin
+
+import feedparser
+from lxml import etree
+
+from tasks.clean.dates import parse_date
+from tasks.records import Rejected
+
+_SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+_NEWS_NS = "{http://www.google.com/schemas/sitemap-news/0.9}"
+# Entities unresolved, no DTD loading, no network: a sitemap cannot make us read files or URLs.
+_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=True)
+
+
+@dataclass(frozen=True, slots=True)
+class WebItem:
+    """An article URL and what the feed or sitemap says about it."""
+
+    url: str
+    title: str | None = None
+    published: datetime | None = None
+    author: str | None = None
+    summary: str | None = None
+
+
+def parse_feed(data: bytes, base_url: str) -> list[WebItem]:
+    stripped = data.lstrip()
+    if stripped.startswith(b"{"):
+        return _parse_json_feed(stripped, base_url)
+    parsed = feedparser.parse(data, response_headers={"content-location": base_url})
+    if not parsed.entries and (parsed.bozo or not parsed.version):
+        problem = getattr(parsed, "bozo_exception", None) or "no feed entries"
+        raise Rejected("discover", f"not a readable feed: {problem}")
+    items = []
+    for entry in parsed.entries:
+        link = entry.get("link") or entry.get("id")
+        if not link:
+            continue
+        when = entry.get("published_parsed") or entry.get("updated_parsed")
+        items.append(
+            WebItem(
+                url=urljoin(base_url, link),
+                title=entry.get("title") or None,
+                published=datetime(*when[:6], tzinfo=timezone.utc) if when else None,
+                author=entry.get("author") or None,
+                summary=entry.get("summary") or None,
+            )
+        )
+    return items
+
+
+def _parse_json_feed(data: bytes, base_url: str) -> list[WebItem]:
+    try:
+        feed = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Rejected("discover", f"not a readable JSON feed: {exc}") from None
+    if not isinstance(feed, dict) or not isinstance(feed.get("items"), list):
+        raise Rejected("discover", "not a JSON Feed: no items list")
+    items = []
+    for entry in feed["items"]:
+        if not isinstance(entry, dict):
+            continue
+        link = entry.get("url") or entry.get("external_url") or entry.get("id")
+        if not isinstance(link, str):
+            continue
+        authors = entry.get("authors") or ([entry["author"]] if isinstance(entry.get("author"), dict) else [])
+        author = ", ".join(a.get("name", "") for a in authors if isinstance(a, dict) and a.get("name")) or None
+        items.append(
+            WebItem(
+                url=urljoin(base_url, link),
+                title=entry.get("title") or None,
+                published=parse_date(entry.get("date_published") or entry.get("date_modified"), strict=False),
+                author=author,
+                summary=entry.get("summary") or None,
+            )
+        )
+    return items
+
+
+def parse_sitemap(data: bytes, *, max_bytes: int) -> tuple[list[WebItem], list[str]]:
+    """(article items, child sitemaps) of a sitemap or sitemap index."""
+    data = _gunzip(data, max_bytes) if data[:2] == b"\x1f\x8b" else data
+    try:
+        root = etree.fromstring(data, parser=_XML_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise Rejected("discover", f"not a readable sitemap: {exc}") from None
+    if root is None:
+        raise Rejected("discover", "not a readable sitemap: empty document")
+    tag = etree.QName(root).localname
+    if tag == "sitemapindex":
+        locations = (el.text or "" for el in root.iter(f"{_SITEMAP_NS}loc", "loc"))
+        return [], [loc.strip() for loc in locations if loc.strip()]
+    if tag != "urlset":
+        raise Rejected("discover", f"not a sitemap: root element <{tag}>")
+    items = []
+    for url in root.iter(f"{_SITEMAP_NS}url", "url"):
+        loc = url.findtext(f"{_SITEMAP_NS}loc") or url.findtext("loc")
+        if not loc or not loc.strip():
+            continue
+        news = url.find(f"{_NEWS_NS}news")
+        title = news.findtext(f"{_NEWS_NS}title") if news is not None else None
+        when = news.findtext(f"{_NEWS_NS}publication_date") if news is not None else None
+        when = when or url.findtext(f"{_SITEMAP_NS}lastmod") or url.findtext("lastmod")
+        items.append(WebItem(url=loc.strip(), title=title, published=parse_date(when, strict=False)))
+    return items, []
+
+
+def _gunzip(data: bytes, max_bytes: int) -> bytes:
+    """Decompress, refusing to grow past `max_bytes` (a gzip bomb stops early)."""
+    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = decompressor.decompress(data, max_bytes + 1)
+    except zlib.error as exc:
+        raise Rejected("discover", f"broken gzip: {exc}") from None
+    if len(out) > max_bytes or decompressor.unconsumed_tail:
+        raise Rejected("discover", f"sitemap over {max_bytes} bytes once decompressed")
+    return out
+
