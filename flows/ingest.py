@@ -20,9 +20,9 @@ from prefect.runtime import flow_run
 from newsdesk.config import Settings
 from newsdesk.database import get_engine
 from tasks import runs
-from tasks.records import OUTCOMES
+from tasks.records import OUTCOMES, Batch
 from tasks.sources import WEB_KINDS, Source, SourceError, load_sources
-from tasks.steps import clean_batch, discover, load_batch, record_failures
+from tasks.steps import clean_batch, discover, discover_web, fetch_batch, load_batch, record_failures
 
 # Batches being cleaned or loaded at once: enough to keep cleaning (CPU, here)
 # and loading (PostgreSQL, another process) busy together; few enough that
@@ -47,7 +47,7 @@ def ingest(sources_file: str = "seeds/sources.toml", batch_size: int | None = No
     logger.info("run %d started on %s", lease.id, sources_file)
     try:
         for source in load_sources(sources_file):
-            _ingest_source(lease.id, source, batch_size, settings.max_file_bytes)
+            _ingest_source(lease.id, source, batch_size)
     except Exception as exc:
         runs.finish_run(engine, lease.id, status="failed", error=f"{type(exc).__name__}: {exc}")
         lease.close()
@@ -59,33 +59,33 @@ def ingest(sources_file: str = "seeds/sources.toml", batch_size: int | None = No
     return record
 
 
-def _ingest_source(run_id: int, source: Source, batch_size: int, max_file_bytes: int) -> None:
+def _ingest_source(run_id: int, source: Source, batch_size: int) -> None:
     logger = get_run_logger()
     if source.kind in WEB_KINDS:
-        locators = list(source.urls) or [source.locator]
-        reason = f"source kind {source.kind!r} is not supported by this version of newsdesk"
-        logger.error("source %s: %s", source.name, reason)
-        record_failures(run_id, source.name, 0, locators, "discover", reason)
-        return
-    try:
-        paths = discover(source)
-    except SourceError as exc:
-        logger.error("%s", exc)
-        record_failures(run_id, source.name, 0, [source.locator], "discover", str(exc))
-        return
+        found = discover_web(source)
+        if found.problems:
+            load_batch(run_id, source.name, 0, Batch(found.problems))
+        items, step = found.items, fetch_batch
+    else:
+        try:
+            items, step = discover(source), clean_batch
+        except SourceError as exc:
+            logger.error("%s", exc)
+            record_failures(run_id, source.name, 0, [source.locator], "discover", str(exc))
+            return
 
     in_flight: deque = deque()
-    cleaning = None
-    for batch_no, start in enumerate(range(0, len(paths), batch_size), start=1):
-        batch = paths[start : start + batch_size]
-        # One clean at a time: cleaning is CPU-bound Python, and threads running
-        # it side by side only fight over the GIL (file reads then queue behind
-        # it). Loads, which mostly wait on PostgreSQL, overlap with the next clean.
-        if cleaning is not None:
-            cleaning.wait()
-        cleaning = clean_batch.submit(source.name, batch_no, batch, max_file_bytes)
-        loaded = load_batch.submit(run_id, source.name, batch_no, cleaning)
-        in_flight.append((batch_no, batch, loaded))
+    preparing = None
+    for batch_no, start in enumerate(range(0, len(items), batch_size), start=1):
+        batch = items[start : start + batch_size]
+        # One clean (or fetch) at a time: cleaning is CPU-bound Python, and
+        # threads running it side by side only fight over the GIL. Loads, which
+        # mostly wait on PostgreSQL, overlap with the next batch.
+        if preparing is not None:
+            preparing.wait()
+        preparing = step.submit(source.name, batch_no, batch)
+        loaded = load_batch.submit(run_id, source.name, batch_no, preparing)
+        in_flight.append((batch_no, [getattr(i, "url", i) for i in batch], loaded))
         if len(in_flight) >= IN_FLIGHT_BATCHES:
             _settle(run_id, source.name, *in_flight.popleft())
     while in_flight:

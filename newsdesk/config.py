@@ -17,6 +17,10 @@ class Settings:
     home: Path
     batch_size: int = DEFAULT_BATCH_SIZE
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    user_agent: str | None = None  # None: newsdesk/<version> and a pointer to the project
+    per_host: int = 2
+    host_delay: float = 0.25
+    fetch_concurrency: int = 16
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -26,6 +30,22 @@ class Settings:
             home=Path(env.get("NEWSDESK_HOME") or DEFAULT_HOME).expanduser(),
             batch_size=_positive_int(env, "NEWSDESK_BATCH_SIZE", DEFAULT_BATCH_SIZE),
             max_file_bytes=_positive_int(env, "NEWSDESK_MAX_FILE_BYTES", DEFAULT_MAX_FILE_BYTES),
+            user_agent=env.get("NEWSDESK_USER_AGENT") or None,
+            per_host=_positive_int(env, "NEWSDESK_PER_HOST", 2),
+            host_delay=_non_negative_float(env, "NEWSDESK_HOST_DELAY", 0.25),
+            fetch_concurrency=_positive_int(env, "NEWSDESK_FETCH_CONCURRENCY", 16),
+        )
+
+    def fetch_settings(self):
+        from tasks.fetch import FetchSettings
+
+        defaults = FetchSettings()
+        return FetchSettings(
+            user_agent=self.user_agent or defaults.user_agent,
+            max_bytes=self.max_file_bytes,
+            per_host=self.per_host,
+            host_delay=self.host_delay,
+            global_limit=self.fetch_concurrency,
         )
 
 
@@ -39,4 +59,17 @@ def _positive_int(env, name: str, default: int) -> int:
         raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
     if value <= 0:
         raise ValueError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _non_negative_float(env, name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{name} must not be negative, got {value}")
     return value

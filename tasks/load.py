@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from tasks import http_cache
 from tasks.records import OUTCOMES, Prepared, Problem, Unchanged
 
 # Serialises loads across runs and workers: dedup reads then writes, and two
@@ -105,6 +106,7 @@ def _load(conn: Connection, run_id: int, source: str, items: Sequence[Prepared |
         )
     _copy(conn, "newsdesk.documents", _DOCUMENT_COLUMNS, documents)
     _copy(conn, "newsdesk.articles", _ARTICLE_COLUMNS, articles)
+    http_cache.remember(conn, ((p.document.locator, p.document.etag, p.document.last_modified, None) for p in prepared))
     record_problems(conn, run_id, source, problems)
     return +counts  # only the outcomes that occurred
 

@@ -1,11 +1,15 @@
-"""One file from path to a `Prepared` record (or the `Problem` that stopped it)."""
+"""One file or fetched page to a `Prepared` record (or the `Problem` that stopped it)."""
 
 from __future__ import annotations
 
-from tasks.acquire import declared_charset, decode, read_document
+import hashlib
+
+from tasks.acquire import check_not_binary, declared_charset, decode, read_document
 from tasks.clean import clean_document
+from tasks.fetch import Fetched
 from tasks.fingerprint import body_hash
-from tasks.records import Prepared, Problem, Rejected, Unchanged
+from tasks.records import Prepared, Problem, RawDocument, Rejected, Unchanged
+from tasks.web_sources import WebItem
 
 
 def prepare_file(path: str, *, max_bytes: int, stored_sha256: str | None = None) -> Prepared | Problem | Unchanged:
@@ -27,3 +31,32 @@ def prepare_file(path: str, *, max_bytes: int, stored_sha256: str | None = None)
         return Problem(path, "rejected", stage, "document nested too deeply to parse")
     except Exception as exc:  # a bug or a library failure: this item fails, the batch goes on
         return Problem(path, "failed", stage, f"{type(exc).__name__}: {exc}")
+
+
+def prepare_page(item: WebItem, fetched: Fetched, *, stored_sha256: str | None = None) -> Prepared | Problem | Unchanged:
+    """A fetched page to a `Prepared` record; the feed or sitemap entry fills
+    the metadata the page itself lacks."""
+    if fetched.not_modified:
+        return Unchanged(item.url)
+    sha256 = hashlib.sha256(fetched.body).hexdigest()
+    if sha256 == stored_sha256:
+        return Unchanged(item.url)
+    document = RawDocument(item.url, fetched.body, "text/html", sha256, fetched.etag, fetched.last_modified)
+    stage = "decode"
+    try:
+        check_not_binary(fetched.body)
+        declared = fetched.charset or declared_charset(fetched.body, "text/html")
+        text, encoding = decode(fetched.body, declared=declared)
+        stage = "clean"
+        article = clean_document(text, "text/html", url=fetched.final_url)
+    except Rejected as rejected:
+        return Problem(item.url, "rejected", rejected.stage, rejected.reason)
+    except RecursionError:
+        return Problem(item.url, "rejected", stage, "document nested too deeply to parse")
+    except Exception as exc:  # a bug or a library failure: this item fails, the batch goes on
+        return Problem(item.url, "failed", stage, f"{type(exc).__name__}: {exc}")
+    article.title = article.title or item.title
+    article.published = article.published or item.published
+    article.author = article.author or item.author
+    article.summary = article.summary or item.summary
+    return Prepared(document=document, encoding=encoding, article=article, body_hash=body_hash(article.body))

@@ -26,6 +26,9 @@ class RawDocument:
     raw: bytes
     media_type: str  # text/plain, text/markdown or text/html
     sha256: str
+    # HTTP validators of a fetched page, sent back on the next fetch.
+    etag: str | None = None
+    last_modified: str | None = None
 
 
 @dataclass(slots=True)

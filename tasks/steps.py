@@ -15,10 +15,12 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
+from newsdesk.config import Settings
 from newsdesk.database import get_engine
-from tasks import load, sources
-from tasks.prepare import prepare_file
+from tasks import http_cache, load, sources, web
+from tasks.prepare import prepare_file, prepare_page
 from tasks.records import Batch, Problem
+from tasks.web_sources import WebItem
 
 
 def _database_unreachable(task, task_run, state) -> bool:
@@ -41,17 +43,48 @@ def discover(source: sources.Source) -> list[str]:
     return paths
 
 
+@task(name="discover-web", task_run_name="discover-{source.name}", cache_policy=NO_CACHE)
+def discover_web(source: sources.Source) -> web.Discovery:
+    """The article URLs a page, feed or sitemap source lists (feeds and
+    sitemaps fetched with conditional GETs; retried inside the fetcher)."""
+    found = web.discover(source, get_engine(), Settings.from_env().fetch_settings())
+    get_run_logger().info("source %s: %d URLs, %d problems", source.name, len(found.items), len(found.problems))
+    return found
+
+
 @task(name="clean", task_run_name="clean-{source_name}-batch-{batch_no}", cache_policy=NO_CACHE)
-def clean_batch(source_name: str, batch_no: int, paths: list[str], max_file_bytes: int) -> Batch:
+def clean_batch(source_name: str, batch_no: int, paths: list[str]) -> Batch:
     """Read, decode, clean and fingerprint a batch; files whose bytes are
     already stored are only read and hashed. No retries: this is CPU work."""
+    max_bytes = Settings.from_env().max_file_bytes
     stored = load.stored_hashes(get_engine(), paths)
-    items = [prepare_file(path, max_bytes=max_file_bytes, stored_sha256=stored.get(path)) for path in paths]
+    return _logged(Batch([prepare_file(path, max_bytes=max_bytes, stored_sha256=stored.get(path)) for path in paths]))
+
+
+@task(name="fetch", task_run_name="fetch-{source_name}-batch-{batch_no}", cache_policy=NO_CACHE)
+def fetch_batch(source_name: str, batch_no: int, items: list[WebItem]) -> Batch:
+    """Fetch a batch of pages politely (conditional GETs, retries inside the
+    fetcher, per URL), then clean and fingerprint what came back."""
+    engine = get_engine()
+    urls = [item.url for item in items]
+    responses = web.fetch_pages(items, http_cache.validators(engine, urls), Settings.from_env().fetch_settings())
+    stored = load.stored_hashes(engine, urls)
+    prepared = []
+    for item, response in zip(items, responses):
+        if isinstance(response, Exception):
+            outcome = "failed" if isinstance(response, web.fetch.FetchFailed) else "rejected"
+            prepared.append(Problem(item.url, outcome, "fetch", response.reason))
+        else:
+            prepared.append(prepare_page(item, response, stored_sha256=stored.get(item.url)))
+    return _logged(Batch(prepared))
+
+
+def _logged(batch: Batch) -> Batch:
     logger = get_run_logger()
-    for item in items:
+    for item in batch.items:
         if isinstance(item, Problem):
             logger.warning("%s %s at %s: %s", item.outcome, item.locator, item.stage, item.reason)
-    return Batch(items)
+    return batch
 
 
 # Database work: retried when the connection is the problem, with backoff and jitter.
