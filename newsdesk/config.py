@@ -21,6 +21,8 @@ class Settings:
     per_host: int = 2
     host_delay: float = 0.25
     fetch_concurrency: int = 16
+    fetch_timeout: float = 30.0
+    fetch_retries: int = 3
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -34,6 +36,8 @@ class Settings:
             per_host=_positive_int(env, "NEWSDESK_PER_HOST", 2),
             host_delay=_non_negative_float(env, "NEWSDESK_HOST_DELAY", 0.25),
             fetch_concurrency=_positive_int(env, "NEWSDESK_FETCH_CONCURRENCY", 16),
+            fetch_timeout=_non_negative_float(env, "NEWSDESK_FETCH_TIMEOUT", 30.0),
+            fetch_retries=int(_non_negative_float(env, "NEWSDESK_FETCH_RETRIES", 3)),
         )
 
     def fetch_settings(self):
@@ -46,6 +50,9 @@ class Settings:
             per_host=self.per_host,
             host_delay=self.host_delay,
             global_limit=self.fetch_concurrency,
+            read_timeout=self.fetch_timeout,
+            connect_timeout=min(self.fetch_timeout, defaults.connect_timeout),
+            retries=self.fetch_retries,
         )
 
 

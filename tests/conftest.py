@@ -115,3 +115,17 @@ def corpus(tmp_path):
 def fetch(engine, sql: str, **params) -> list[dict]:
     with engine.connect() as conn:
         return [dict(row) for row in conn.execute(sa.text(sql), params).mappings()]
+
+
+@pytest.fixture(scope="session")
+def make_httpserver():
+    """pytest-httpserver's server on 127.0.0.1, threaded like a real site, so a
+    slow response does not hold up the others."""
+    from pytest_httpserver import HTTPServer
+
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    if server.is_running():
+        server.stop()

@@ -111,3 +111,79 @@ def test_a_feed_of_real_pages_loads_then_answers_304(db, tmp_path, site):
     assert (second["n_discovered"], second["n_unchanged"], second["n_rejected"]) == (n + 2, n, 2)
     assert site.conditional == {key: 1 for key in keys}
     assert fetch(db, "SELECT count(*) AS n FROM newsdesk.articles")[0]["n"] == n
+
+
+def test_every_failure_ends_as_an_outcome_with_its_reason(db, tmp_path, httpserver, monkeypatch):
+    import time
+
+    from flows.ingest import ingest
+
+    monkeypatch.setenv("NEWSDESK_HOST_DELAY", "0")
+    monkeypatch.setenv("NEWSDESK_FETCH_TIMEOUT", "1")
+    monkeypatch.setenv("NEWSDESK_FETCH_RETRIES", "1")
+    monkeypatch.setenv("NEWSDESK_MAX_FILE_BYTES", "300000")
+    [(html, _)] = [v for k, v in load_pages().items() if k.startswith("f344ca5f")]
+    latin = ("<html><body><article><h1>Élections à Montréal</h1><p>" + "La mairesse sortante a été réélue à l'hôtel de ville. " * 8
+             + "</p></article></body></html>").encode("cp1252")  # fmt: skip
+
+    def slow(request):
+        time.sleep(2)
+        return Response(html, content_type="text/html")
+
+    httpserver.expect_request("/robots.txt").respond_with_data("User-agent: *\nDisallow: /private/\n")
+    httpserver.expect_request("/ok").respond_with_data(html, content_type="text/html")
+    httpserver.expect_oneshot_request("/flaky").respond_with_data("busy", status=503)
+    httpserver.expect_request("/flaky").respond_with_data(html.replace(b"water vapor", b"steam"), content_type="text/html")
+    httpserver.expect_oneshot_request("/limited").respond_with_data("wait", status=429, headers={"Retry-After": "1"})
+    httpserver.expect_request("/limited").respond_with_data(html.replace(b"water vapor", b"ice"), content_type="text/html")
+    httpserver.expect_request("/gone").respond_with_data("no", status=404)
+    httpserver.expect_request("/slow").respond_with_handler(slow)
+    httpserver.expect_request("/loop").respond_with_data("", status=302, headers={"Location": "/loop"})
+    httpserver.expect_request("/evil").respond_with_data("", status=302, headers={"Location": "file:///etc/passwd"})
+    httpserver.expect_request("/big").respond_with_data(b"<p>" + b"x" * 400_000, content_type="text/html")
+    httpserver.expect_request("/latin").respond_with_data(latin, content_type="text/html; charset=utf-8")
+    httpserver.expect_request("/report.pdf").respond_with_data(b"%PDF-1.4", content_type="application/pdf")
+    paths = ["/ok", "/flaky", "/limited", "/gone", "/slow", "/loop", "/evil", "/big", "/latin", "/report.pdf", "/private/x"]
+    sources = tmp_path / "sources.toml"
+    sources.write_text('[[source]]\nname = "pages"\nkind = "page"\nurls = [%s]\n' % ", ".join(f'"{httpserver.url_for(p)}"' for p in paths))
+
+    record = ingest(sources_file=str(sources))
+    assert record["status"] == "completed"
+    assert (record["n_discovered"], record["n_inserted"], record["n_rejected"], record["n_failed"]) == (11, 4, 6, 1)
+    outcomes = {r["locator"].rsplit("/", 1)[1]: (r["outcome"], r["reason"]) for r in fetch(db, "SELECT * FROM newsdesk.rejections")}
+    assert outcomes["gone"] == ("rejected", "HTTP 404")
+    assert outcomes["slow"][0] == "failed" and "Timeout" in outcomes["slow"][1]
+    assert "redirects" in outcomes["loop"][1]
+    assert "only http and https" in outcomes["evil"][1]
+    assert "over the limit" in outcomes["big"][1]
+    assert "application/pdf" in outcomes["report.pdf"][1]
+    assert outcomes["x"] == ("rejected", "robots")
+    articles = {r["locator"].rsplit("/", 1)[1]: r for r in fetch(db, "SELECT * FROM newsdesk.articles")}
+    assert set(articles) == {"ok", "flaky", "limited", "latin"}
+    assert "réélue à l'hôtel de ville" in articles["latin"]["body"]
+    assert articles["latin"]["title"] == "Élections à Montréal"
+
+
+def test_a_sitemap_index_with_a_gzipped_child(db, tmp_path, httpserver, monkeypatch):
+    from flows.ingest import ingest
+
+    monkeypatch.setenv("NEWSDESK_HOST_DELAY", "0")
+    pages = dict(list(load_pages().items())[:3])
+    httpserver.expect_request("/robots.txt").respond_with_data("not here", status=404)
+    for key, (html, _) in pages.items():
+        httpserver.expect_request(f"/a/{key}").respond_with_data(html, content_type="text/html")
+    urls = "".join(f"<url><loc>{httpserver.url_for('/a/' + k)}</loc></url>" for k in pages)
+    urlset = f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'
+    httpserver.expect_request("/sitemap-1.xml.gz").respond_with_data(gzip.compress(urlset.encode()), content_type="application/gzip")
+    index = ('<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+             f'<sitemap><loc>{httpserver.url_for("/sitemap-1.xml.gz")}</loc></sitemap>'
+             f'<sitemap><loc>{httpserver.url_for("/missing.xml")}</loc></sitemap></sitemapindex>')  # fmt: skip
+    httpserver.expect_request("/sitemap.xml").respond_with_data(index, content_type="application/xml")
+    httpserver.expect_request("/missing.xml").respond_with_data("no", status=404)
+    sources = tmp_path / "sources.toml"
+    sources.write_text(f'[[source]]\nname = "map"\nkind = "sitemap"\nurl = "{httpserver.url_for("/sitemap.xml")}"\n')
+
+    record = ingest(sources_file=str(sources))
+    assert (record["n_discovered"], record["n_inserted"], record["n_rejected"]) == (4, 3, 1)
+    [problem] = fetch(db, "SELECT locator, stage, reason FROM newsdesk.rejections")
+    assert problem["locator"].endswith("/missing.xml") and problem["reason"] == "HTTP 404"
