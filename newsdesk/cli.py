@@ -1,4 +1,4 @@
-"""The `newsdesk` command: ingest, extract, runs."""
+"""The `newsdesk` command: ingest, extract, reprocess, runs."""
 
 from __future__ import annotations
 
@@ -31,6 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     extract.add_argument("paths", nargs="+", metavar="PATH")
     extract.set_defaults(handler=_extract)
 
+    again = commands.add_parser("reprocess", help="clean every stored document again with the current cleaner")
+    again.add_argument("--batch-size", type=int, help="documents per batch (default: $NEWSDESK_BATCH_SIZE or 500)")
+    again.set_defaults(handler=_reprocess)
+
     history = commands.add_parser("runs", help="print the run history")
     history.add_argument("--limit", type=int, default=20)
     history.set_defaults(handler=_runs)
@@ -40,23 +44,33 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _ingest(args) -> int:
-    from newsdesk.database import redact, resolve_url, psql_path
-    from newsdesk.config import Settings
-
     if not Path(args.sources).is_file():
         print(f"newsdesk: sources file not found: {args.sources}", file=sys.stderr)
         return 2
     from flows.ingest import ingest
 
+    return _run_and_summarise(lambda: ingest(sources_file=args.sources, batch_size=args.batch_size), "ingest")
+
+
+def _reprocess(args) -> int:
+    from flows.reprocess import reprocess_stored
+
+    return _run_and_summarise(lambda: reprocess_stored(batch_size=args.batch_size), "reprocess")
+
+
+def _run_and_summarise(run_flow, what: str) -> int:
+    from newsdesk.config import Settings
+    from newsdesk.database import psql_path, redact, resolve_url
+
     try:
-        record = ingest(sources_file=args.sources, batch_size=args.batch_size)
+        record = run_flow()
     except Exception as exc:
-        print(f"newsdesk: ingest failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"newsdesk: {what} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     settings = Settings.from_env()
     url = resolve_url(settings)
     print()
-    print(f"Run {record['id']} {record['status']} (flow run {record['flow_run_id']})")
+    print(f"Run {record['id']} ({what}) {record['status']} (flow run {record['flow_run_id']})")
     print(_table(
         ["source", "discovered", "inserted", "duplicate", "updated", "unchanged", "rejected", "failed"],
         [[row["source"], *(row[f"n_{c}"] for c in

@@ -25,11 +25,11 @@ LOAD_LOCK = 7_214_001
 
 # Column names and PostgreSQL types, for binary COPY (raw bytes go as they are,
 # not hex-escaped as text COPY would send them).
-_DOCUMENT_COLUMNS = (
+DOCUMENT_COLUMNS = (
     ("id", "int8"), ("locator", "text"), ("source", "text"), ("media_type", "text"), ("encoding", "text"),
     ("content_sha256", "text"), ("byte_size", "int4"), ("raw", "bytea"), ("run_id", "int8"),
 )  # fmt: skip
-_ARTICLE_COLUMNS = (
+ARTICLE_COLUMNS = (
     ("id", "int8"), ("document_id", "int8"), ("locator", "text"), ("version", "int4"), ("url", "text"),
     ("title", "text"), ("summary", "text"), ("body", "text"), ("published_at", "timestamptz"),
     ("source_name", "text"), ("author", "text"), ("language", "text"), ("ingested_from", "text"),
@@ -65,7 +65,7 @@ def _load(conn: Connection, run_id: int, source: str, items: Sequence[Prepared |
     for problem in problems:
         counts[problem.outcome] += 1
     current = _current_versions(conn, [p.document.locator for p in prepared])
-    stories = _stories_by_hash(conn, [p.body_hash for p in prepared])
+    stories = stories_by_hash(conn, [p.body_hash for p in prepared])
 
     fresh = [p for p in prepared if not _is_unchanged(p, current)]
     counts["unchanged"] += len(prepared) - len(fresh)
@@ -97,15 +97,15 @@ def _load(conn: Connection, run_id: int, source: str, items: Sequence[Prepared |
             counts["inserted"] += 1
         stories.setdefault(item.body_hash, story_id)
         documents.append(_document_row(item, document_id, source, run_id))
-        articles.append(_article_row(item, article_id, document_id, version, duplicate_of, story_id, source, run_id))
+        articles.append(article_row(item, article_id, document_id, version, duplicate_of, story_id, source, run_id))
 
     if superseded:
         conn.execute(
             sa.text("UPDATE newsdesk.articles SET is_current = false, updated_at = now() WHERE id = ANY(:ids)"),
             {"ids": superseded},
         )
-    _copy(conn, "newsdesk.documents", _DOCUMENT_COLUMNS, documents)
-    _copy(conn, "newsdesk.articles", _ARTICLE_COLUMNS, articles)
+    copy_rows(conn, "newsdesk.documents", DOCUMENT_COLUMNS, documents)
+    copy_rows(conn, "newsdesk.articles", ARTICLE_COLUMNS, articles)
     http_cache.remember(conn, ((p.document.locator, p.document.etag, p.document.last_modified, None) for p in prepared))
     record_problems(conn, run_id, source, problems)
     return +counts  # only the outcomes that occurred
@@ -150,7 +150,7 @@ def _current_versions(conn: Connection, locators: list[str]) -> dict[str, _Curre
     return {row[0]: _Current(*row[1:]) for row in rows}
 
 
-def _stories_by_hash(conn: Connection, hashes: list[str]) -> dict[str, int]:
+def stories_by_hash(conn: Connection, hashes: list[str]) -> dict[str, int]:
     if not hashes:
         return {}
     rows = conn.execute(
@@ -175,7 +175,7 @@ def _document_row(item: Prepared, document_id: int, source: str, run_id: int) ->
     return (document_id, doc.locator, source, doc.media_type, item.encoding, doc.sha256, len(doc.raw), doc.raw, run_id)
 
 
-def _article_row(item, article_id, document_id, version, duplicate_of, story_id, source, run_id) -> tuple:
+def article_row(item, article_id, document_id, version, duplicate_of, story_id, source, run_id) -> tuple:
     a = item.article
     return (
         article_id, document_id, item.document.locator, version, a.url, a.title, a.summary, a.body,
@@ -185,7 +185,7 @@ def _article_row(item, article_id, document_id, version, duplicate_of, story_id,
     )  # fmt: skip
 
 
-def _copy(conn: Connection, table: str, columns: Sequence[tuple[str, str]], rows: list[tuple]) -> None:
+def copy_rows(conn: Connection, table: str, columns: Sequence[tuple[str, str]], rows: list[tuple]) -> None:
     """Bulk insert with binary COPY: one round trip per batch, not per row."""
     if not rows:
         return

@@ -17,7 +17,7 @@ from prefect.tasks import exponential_backoff
 
 from newsdesk.config import Settings
 from newsdesk.database import get_engine
-from tasks import http_cache, load, sources, web
+from tasks import http_cache, load, reprocess, sources, web
 from tasks.prepare import prepare_file, prepare_page
 from tasks.records import Batch, Problem
 from tasks.web_sources import WebItem
@@ -110,3 +110,11 @@ def record_failures(run_id: int, source_name: str, batch_no: int, locators: list
     """Items that never reached a load (a source that cannot be read, a batch
     that could not be loaded) become `failed` rows in `rejections`."""
     return load.record_failed_batch(get_engine(), run_id=run_id, source=source_name, locators=locators, stage=stage, reason=reason)
+
+
+@task(name="reprocess", task_run_name="reprocess-batch-{batch_no}", **_DATABASE_RETRIES)
+def reprocess_batch(run_id: int, batch_no: int, document_ids: list[int]) -> Counter:
+    """Re-clean one batch of stored documents and write what changed, in one transaction."""
+    counts = reprocess.reprocess_batch(get_engine(), run_id=run_id, document_ids=document_ids)
+    get_run_logger().info("batch %d: %s", batch_no, dict(counts))
+    return counts

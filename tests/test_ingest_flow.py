@@ -239,3 +239,26 @@ def test_seeds_copied_elsewhere_are_exact_duplicates(db, tmp_path):
     assert first["n_inserted"] == 5 and second["n_duplicate"] == 5
     rows = fetch(db, "SELECT count(DISTINCT story_id) AS stories FROM newsdesk.articles")
     assert rows[0]["stories"] == 5
+
+
+def test_reprocess_recleans_stored_documents_without_reading_sources(db, corpus):
+    from flows.reprocess import reprocess_stored
+
+    path = corpus.write("a.txt", "Water Rates Rise\n\n" + BODY)
+    corpus.configure()
+    run(corpus.sources)
+    # Simulate an older cleaner's output, and take the source away: reprocess
+    # must work from the stored raw document alone.
+    with db.begin() as conn:
+        conn.execute(sa.text("UPDATE newsdesk.articles SET body = body || ' Share this article'"))
+    path.unlink()
+
+    record = reprocess_stored()
+    assert record["status"] == "completed" and record["kind"] == "reprocess"
+    assert (record["n_discovered"], record["n_updated"]) == (1, 1)
+    versions = fetch(db, "SELECT version, is_current, body, story_id, id FROM newsdesk.articles ORDER BY version")
+    assert [(v["version"], v["is_current"]) for v in versions] == [(1, False), (2, True)]
+    assert versions[1]["body"] == BODY and versions[1]["story_id"] == versions[0]["id"]
+
+    again = reprocess_stored()
+    assert (again["n_discovered"], again["n_unchanged"]) == (1, 1)

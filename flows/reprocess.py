@@ -1,0 +1,45 @@
+"""The reprocess flow: every stored raw document cleaned again with the current
+cleaner, without fetching or reading any source, as a run of its own
+(`ingest_runs.kind = 'reprocess'`). Run it after improving a cleaning rule.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
+
+from newsdesk.config import Settings
+from newsdesk.database import get_engine
+from tasks import reprocess, runs
+from tasks.steps import reprocess_batch
+
+
+def _run_name() -> str:
+    return f"reprocess-{datetime.now(timezone.utc):%Y-%m-%d-%H%M%S}"
+
+
+@flow(name="reprocess", flow_run_name=_run_name)
+def reprocess_stored(batch_size: int | None = None) -> dict:
+    settings = Settings.from_env()
+    batch_size = batch_size or settings.batch_size
+    engine = get_engine(settings)
+    lease = runs.open_run(engine, flow_run_id=flow_run.id, sources_file=None, kind="reprocess")
+    try:
+        ids = reprocess.current_document_ids(engine)
+        get_run_logger().info("run %d: reprocessing %d stored documents", lease.id, len(ids))
+        futures = [
+            reprocess_batch.submit(lease.id, batch_no, ids[start : start + batch_size])
+            for batch_no, start in enumerate(range(0, len(ids), batch_size), start=1)
+        ]
+        for future in futures:
+            future.result()
+    except Exception as exc:
+        runs.finish_run(engine, lease.id, status="failed", error=f"{type(exc).__name__}: {exc}")
+        lease.close()
+        raise
+    record = runs.finish_run(engine, lease.id, status="completed")
+    lease.close()
+    record["sources"] = runs.counts_by_source(engine, lease.id)
+    return record
