@@ -377,3 +377,59 @@ def test_date_line_forms(line, expected):
 def test_front_matter_dates_in_any_form_dateutil_reads():
     article = clean_text("---\ntitle: Rates\ndate: 2020-05-01 10:00:00 +0800\n---\n" + LONG)
     assert article.published == datetime(2020, 5, 1, 2, 0, tzinfo=timezone.utc)
+
+
+# --- page furniture: share bars, newsletter boxes, photo credits, inline links ----
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Share this article",
+        "Share on Facebook",
+        "Like this story? Share it with a friend!",
+        "Follow us on Twitter",
+        "Sign up for our daily newsletter to get the top stories in your inbox.",
+        "Get the Morning Brief newsletter. Subscribe now for free.",
+        "Get Monthly delivered to your door every month. 12 issues for £11.99. Click here to subscribe",
+        "Advertisement",
+        "12 Comments",
+        "Photo: Jane Roe/Reuters",
+        "(Photo by Jane Roe/Getty Images)",
+        "Jewels after Jewels, installation views, photos © Inexhibit, 2018",
+        "Also on example.com Council approves budget after long debate",
+        "READ MORE: Council approves budget after long debate",
+    ],
+)
+def test_furniture_lines_go_wherever_they_are(line):
+    assert paragraphs(clean_text(LONG + "\n\n" + line + "\n\n" + SECOND)) == [LONG, SECOND]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "The company's newsletter, sent to 3,000 subscribers, said the plan would be announced in May.",
+        "Readers who subscribe to the paper's print edition will see the change next week, the editor said in a note.",
+        "Share prices fell 4% on the news.",
+        "The photo shows the mayor at the opening of the new station last spring.",
+        "Comments from residents will be collected until the end of the month at the town hall.",
+        "Related coverage of the vote appeared in every local paper the next morning, with mixed verdicts.",
+    ],
+)
+def test_prose_that_mentions_furniture_words_stays(line):
+    assert paragraphs(clean_text(LONG + "\n\n" + line + "\n\n" + SECOND)) == [LONG, line, SECOND]
+
+
+def test_shortcodes_are_removed():
+    text = LONG + '\n\n[caption id="attachment_1" align="alignnone"]The mayor at the station.[/caption]'
+    assert paragraphs(clean_text(text)) == [LONG, "The mayor at the station."]
+
+
+def test_a_related_box_in_the_middle_goes_with_its_headlines():
+    text = LONG + "\n\nDON'T MISS\n" + "\n".join(HEADLINES[:3]) + "\n\n" + SECOND
+    assert paragraphs(clean_text(text)) == [LONG, SECOND]
+
+
+def test_reporter_contact_lines_go():
+    line = "Have a tip? Ana Ruiz may be reached at ana@example.org. Follow her on Twitter @anaruiz."
+    assert paragraphs(clean_text(LONG + "\n\n" + SECOND + "\n\n" + line)) == [LONG, SECOND]

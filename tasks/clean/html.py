@@ -41,7 +41,8 @@ def clean_html(html: str, *, url: str | None = None) -> Article:
 
 def _clean_page(html: str, url: str | None) -> Article:
     document = trafilatura.bare_extraction(
-        html, url=url, with_metadata=True, include_comments=False, include_tables=True, favor_precision=True
+        html, url=url, with_metadata=True, include_comments=False, include_tables=True, favor_precision=True,
+        date_extraction_params={"extensive_search": False, "original_date": True},
     )
     if document is None or not (document.text or "").strip():
         # Nothing trafilatura calls an article: fall back to the page's visible text

@@ -26,6 +26,8 @@ _INLINE_TAG = re.compile(
     r"|del|ins|strike|tt|kbd|var|wbr|iframe|source|picture|video|audio|label)\b[^>]*>",
     re.I,
 )
+# WordPress-style shortcodes left in exported text: [button link="..."], [/caption].
+SHORTCODE = re.compile(r"\[/?[a-z][a-z0-9_-]*(?:\s+[a-z_-]+=(?:\"[^\"]*\"|'[^']*'|”[^”]*”|[^\s\]]+))*\s*\]")
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 
 

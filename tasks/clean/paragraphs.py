@@ -70,6 +70,8 @@ def split(text: str, *, markdown: bool = True, unwrap: bool = True) -> list[Para
     for para in paras:
         if markdown:
             para.text = markup.strip_inline_markdown(para.text)
+        if "[" in para.text:
+            para.text = markup.SHORTCODE.sub("", para.text)
         para.text = _collapse_spaces(para.text).strip()
         if para.text or para.kind == "end":
             cleaned.append(para)

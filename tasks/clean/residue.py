@@ -219,9 +219,64 @@ def cut_at_end_mark(paras: list[Para]) -> list[Para]:
     return [p for p in paras if p.kind != "end"]
 
 
+# --- page furniture anywhere: share bars, newsletter boxes, photo credits ------
+
+# (pattern, most words a matching line may have): past that, it is prose.
+_FURNITURE = [
+    (re.compile(p, re.I), words)
+    for p, words in (
+        (r"^(?:share|tweet|pin|e-?mail|print)(?: (?:this|it|the) ?(?:story|article|post|page)?)?(?: (?:on|via|with) \w+)*[.!:]?$", 8),
+        (r"^(?:like|love|enjoy(?:ed)?) this (?:story|article|post)\b|\bshare (?:it|this) with (?:a|your) friends?\b", 15),
+        (r"^follow (?:us|@\w+|[\w ]{1,40} on (?:twitter|x|facebook|instagram|linkedin|threads|bluesky))\b", 40),
+        (r"\bfollow (?:us|him|her|them|me|@\w+) on (?:twitter|x|facebook|instagram|linkedin|threads|bluesky)\b", 40),
+        (r"^(?:have|got) a (?:news )?tip\b", 40),
+        (r"^[\w' &-]{0,40}\bnewsletter$", 6),
+        (r"^(?:sign up|subscribe)\b", 30),
+        (r"\b(?:sign up|subscribe)\b.{0,80}\bnewsletters?\b|\bnewsletters?\b.{0,80}\b(?:sign up|subscribe)\b", 30),
+        (r"\bclick here\b", 30),
+        (r"^(?:\d+ )?comments?$|^(?:leave|post|add|write) a (?:comment|reply)\b|^tell us what you think", 10),
+        (r"^(?:advertisement|sponsored(?: content)?|story continues below(?: advertisement)?|skip (?:ad|advertisement))$", 4),
+        (r"^(?:photo|photograph|image|picture|illustration|graphic|video)s?(?: credit)?\s*[:|]", 30),
+        (r"^\(?(?:photo|image|picture)s? (?:by|courtesy(?: of)?|credit)\b|\b(?:photo|image|picture)s?\s*(?:©|\(c\)|credit\s*:)", 30),
+        (r"^also on [\w.-]+\.[a-z]{2,}\s", 25),
+        (r"^(?:read more|read also|also read|see also|see more|related(?: articles?| stor(?:y|ies)| coverage)?|more from [\w.-]+)\s*[:»>|-]\s*\S", 15),
+    )
+]
+
+
+def is_furniture(text: str) -> bool:
+    """A line of page furniture: a share or follow prompt, a newsletter or
+    subscription box, a "click here", a comments header, an advertisement
+    marker, a photo credit, an inline "Also on"/"Read more" link. Only short
+    lines qualify: a sentence that merely mentions a newsletter is prose."""
+    words = len(text.split())
+    return any(words <= limit and pattern.search(text) for pattern, limit in _FURNITURE)
+
+
+def drop_furniture(paras: list[Para]) -> list[Para]:
+    """Furniture lines, and "Don't miss"/"Related" boxes in the middle of the
+    text: the label and the headlines under it."""
+    kept: list[Para] = []
+    skipping = 0
+    for para in paras:
+        if skipping and para.kind == "p" and is_headline(para.text.rstrip("|").strip()):
+            skipping -= 1
+            continue
+        skipping = 0
+        if para.kind in ("p", "heading") and _RELATED_LABEL.match(para.text):
+            skipping = _RELATED_BOX_LINES
+            continue
+        if para.kind == "p" and is_furniture(para.text):
+            continue
+        kept.append(para)
+    return kept if kept else paras
+
+
 # --- copyright notices at the end ---------------------------------------------
 
-_COPYRIGHT = re.compile(r"^(?:copyright|©|\(c\))\s*(?:©|\(c\))?\s*\d{4}|all rights reserved\.?$", re.I)
+_COPYRIGHT = re.compile(
+    r"^(?:copyright|©|\(c\))\s*(?:©|\(c\))?\s*(?:[\w.&,' -]{1,60}\s)?\d{4}|all rights reserved\.?$", re.I
+)
 
 
 def drop_trailing_copyright(paras: list[Para]) -> list[Para]:
@@ -233,8 +288,9 @@ def drop_trailing_copyright(paras: list[Para]) -> list[Para]:
 
 # --- blocks of other headlines at the end -------------------------------------
 
+_RELATED_BOX_LINES = 8
 _RELATED_LABEL = re.compile(
-    r"^(?:related(?: (?:articles?|stories|news|posts|coverage|content|links|reading))?|read (?:more|also|next)"
+    r"^(?:don[’']?t miss|related(?: (?:articles?|stories|news|posts|coverage|content|links|reading))?|read (?:more|also|next)"
     r"|see also|also read|more (?:from|on|stories|news|in|like this)\b.*|recommended(?: for you| stories)?"
     r"|you (?:may|might) also like|most (?:read|popular|viewed)|latest(?: news| stories)?|trending(?: now)?"
     r"|top stories|further reading|what to read next)\s*:?$",
@@ -290,7 +346,7 @@ def drop_trailing_headlines(paras: list[Para]) -> list[Para]:
     # Other stories' headlines are an appendix: never most of the text.
     if sum(len(p.text) for p in run) >= sum(len(p.text) for p in before):
         return paras
-    if has_label or (headline_count >= 3 and headline_count * 10 >= len(run) * 8) or len(run) >= 5:
+    if has_label or (headline_count >= 3 and headline_count * 10 >= len(run) * 7) or len(run) >= 5:
         return before
     return _drop_related_label(paras)
 

@@ -31,6 +31,7 @@ def article_from_paragraphs(paras: list[Para], known: dict) -> Article:
     paras = residue.drop_breadcrumbs(paras)
     paras = residue.cut_at_end_mark(paras)
     paras = residue.take_label_lines(paras, found)
+    paras = residue.drop_furniture(paras)
     paras = residue.drop_trailing_copyright(paras)
     paras = residue.drop_trailing_headlines(paras)
     paras = residue.take_header_lines(paras, found)
