@@ -239,6 +239,15 @@ _FURNITURE = [
         (r"^(?:photo|photograph|image|picture|illustration|graphic|video)s?(?: credit)?\s*[:|]", 30),
         (r"^\(?(?:photo|image|picture)s? (?:by|courtesy(?: of)?|credit)\b|\b(?:photo|image|picture)s?\s*(?:©|\(c\)|credit\s*:)", 30),
         (r"^also on [\w.-]+\.[a-z]{2,}\s", 25),
+        # Headlines tagged with their section: "Plague fears grow [INSIGHT]".
+        (r"\[[A-Z][A-Z ]{2,15}\]\s*\|?$", 25),
+        # Sign-offs: "Reporting by ...; editing by ...", "X contributed to this report."
+        (r"^\(?(?:reporting|writing|editing|additional reporting|compiled|produced) by\b", 50),
+        (r"\bcontributed(?: reporting)? to this (?:report|story|article)\.?\)?$", 15),
+        (r"^if you (?:enjoyed|liked|value|appreciate) (?:this|our) (?:article|story|post|journalism|reporting)\b", 40),
+        # A label whose only value is a link: "Listen: https://...", "iTunes: https://..."
+        (r"^[\w][\w ]{0,20}:\s*https?://\S+$", 6),
+        (r"^(?:updated|posted|published|last updated)(?: at| on)?:?\s+\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?(?:\s+[A-Z]{2,4})?\.?$", 6),
         (r"^(?:read more|read also|also read|see also|see more|related(?: articles?| stor(?:y|ies)| coverage)?|more from [\w.-]+)\s*[:»>|-]\s*\S", 15),
     )
 ]
@@ -289,8 +298,9 @@ def drop_trailing_copyright(paras: list[Para]) -> list[Para]:
 # --- blocks of other headlines at the end -------------------------------------
 
 _RELATED_BOX_LINES = 8
+_BULLET = re.compile(r"^(?:[-*+•·▪]|\d{1,3}[.)])\s+")
 _RELATED_LABEL = re.compile(
-    r"^(?:don[’']?t miss|related(?: (?:articles?|stories|news|posts|coverage|content|links|reading))?|read (?:more|also|next)"
+    r"^(?:more|don[’']?t miss|related(?: (?:articles?|stories|news|posts|coverage|content|links|reading))?|read (?:more|also|next)"
     r"|see also|also read|more (?:from|on|stories|news|in|like this)\b.*|recommended(?: for you| stories)?"
     r"|you (?:may|might) also like|most (?:read|popular|viewed)|latest(?: news| stories)?|trending(?: now)?"
     r"|top stories|further reading|what to read next)\s*:?$",
@@ -333,12 +343,12 @@ def drop_trailing_headlines(paras: list[Para]) -> list[Para]:
     """
     end = len(paras)
     start = end
-    while start > 0 and paras[start - 1].kind == "p" and _is_short_unpunctuated(paras[start - 1].text):
+    while start > 0 and _in_headline_run(paras[start - 1]):
         start -= 1
     run = paras[start:end]
     if not run:
         return _drop_related_label(paras)
-    headline_count = sum(1 for p in run if is_headline(p.text))
+    headline_count = sum(1 for p in run if is_headline(_unbulleted(p)))
     has_label = start > 0 and _RELATED_LABEL.match(paras[start - 1].text)
     before = paras[: start - 1] if has_label else paras[:start]
     if not any(p.kind == "p" and not _is_short_unpunctuated(p.text) for p in before):
@@ -349,6 +359,17 @@ def drop_trailing_headlines(paras: list[Para]) -> list[Para]:
     if has_label or (headline_count >= 3 and headline_count * 10 >= len(run) * 7) or len(run) >= 5:
         return before
     return _drop_related_label(paras)
+
+
+def _unbulleted(para: Para) -> str:
+    return _BULLET.sub("", para.text) if para.kind == "list" else para.text
+
+
+def _in_headline_run(para: Para) -> bool:
+    """Plain lines, or bullets that read like headlines ("- NASA Picks Moon Landers")."""
+    if para.kind == "p":
+        return _is_short_unpunctuated(para.text)
+    return para.kind == "list" and is_headline(_unbulleted(para))
 
 
 def _drop_related_label(paras: list[Para]) -> list[Para]:
