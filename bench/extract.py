@@ -93,7 +93,7 @@ def main() -> None:
         outputs[name] = {key: extract(html, truth[key]["url"]) for key, html in pages.items()}
         ms = (time.process_time() - start) * 1000 / len(pages)
         result = score([(outputs[name][key], truth[key]["articleBody"]) for key in pages])
-        print(f"{name:<20} {result['f1']:6.3f} {result['precision']:10.3f} {result['recall']:7.3f} {ms:8.1f}")
+        print(f"{name:<20} {result['f1']:6.4f} {result['precision']:10.4f} {result['recall']:7.4f} {ms:8.1f}")
     if args.worst:
         ranked = []
         for key in pages:

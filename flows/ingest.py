@@ -13,7 +13,7 @@ from collections import deque
 from datetime import datetime, timezone
 from pathlib import Path
 
-from prefect import flow, get_run_logger
+from prefect import allow_failure, flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 
@@ -75,7 +75,7 @@ def _ingest_source(run_id: int, source: Source, batch_size: int) -> None:
             return
 
     in_flight: deque = deque()
-    preparing = None
+    preparing = loaded = None
     for batch_no, start in enumerate(range(0, len(items), batch_size), start=1):
         batch = items[start : start + batch_size]
         # One clean (or fetch) at a time: cleaning is CPU-bound Python, and
@@ -84,7 +84,10 @@ def _ingest_source(run_id: int, source: Source, batch_size: int) -> None:
         if preparing is not None:
             preparing.wait()
         preparing = step.submit(source.name, batch_no, batch)
-        loaded = load_batch.submit(run_id, source.name, batch_no, preparing)
+        # Loads go in discovery order, so the first copy of a story seen is the
+        # one that becomes canonical, run after run; a failed load does not stop
+        # the next (its items are recorded as failed in `_settle`).
+        loaded = load_batch.submit(run_id, source.name, batch_no, preparing, wait_for=[allow_failure(loaded)] if loaded else None)
         in_flight.append((batch_no, [getattr(i, "url", i) for i in batch], loaded))
         if len(in_flight) >= IN_FLIGHT_BATCHES:
             _settle(run_id, source.name, *in_flight.popleft())

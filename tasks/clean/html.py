@@ -27,6 +27,8 @@ _BLOCK = (
 )  # fmt: skip
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _BREAK = "\u2029"  # Unicode PARAGRAPH SEPARATOR
+# A cleaned page body shorter than this is suspect (see `_clean_page`).
+_SHORT_BODY = 200
 
 
 def is_full_page(html: str) -> bool:
@@ -40,14 +42,29 @@ def clean_html(html: str, *, url: str | None = None) -> Article:
 
 
 def _clean_page(html: str, url: str | None) -> Article:
-    document = trafilatura.bare_extraction(
-        html, url=url, with_metadata=True, include_comments=False, include_tables=True, favor_precision=True,
-        date_extraction_params={"extensive_search": False, "original_date": True},
-    )
-    if document is None or not (document.text or "").strip():
+    article = _extract_page(html, url, favor_precision=True)
+    if article is not None and len(article.body) >= _SHORT_BODY:
+        return article
+    # Precision mode sometimes keeps only a notice (a paywall, a reprint line)
+    # and drops the story: try once more without it, keep the longer result.
+    second = _extract_page(html, url, favor_precision=False)
+    candidates = [a for a in (article, second) if a is not None]
+    if not candidates:
         # Nothing trafilatura calls an article: fall back to the page's visible text
         # so the caller can decide (an empty body is rejected downstream).
         return article_from_paragraphs(fragment_paragraphs(html), {"url": url} if url else {})
+    return max(candidates, key=lambda a: len(a.body))
+
+
+def _extract_page(html: str, url: str | None, *, favor_precision: bool) -> Article | None:
+    document = trafilatura.bare_extraction(
+        html, url=url, with_metadata=True, include_comments=False, include_tables=True,
+        favor_precision=favor_precision,
+        # htmldate's extensive search costs more than the rest of the metadata.
+        date_extraction_params={"extensive_search": False, "original_date": True},
+    )  # fmt: skip
+    if document is None or not (document.text or "").strip():
+        return None
     known = {
         "title": document.title,
         "summary": document.description,

@@ -27,7 +27,10 @@ _INLINE_TAG = re.compile(
     re.I,
 )
 # WordPress-style shortcodes left in exported text: [button link="..."], [/caption].
-SHORTCODE = re.compile(r"\[/?[a-z][a-z0-9_-]*(?:\s+[a-z_-]+=(?:\"[^\"]*\"|'[^']*'|”[^”]*”|[^\s\]]+))*\s*\]")
+# A bare "[word]" is an editor's insertion in a quote ("give[s]", "[We]") and stays.
+SHORTCODE = re.compile(
+    r"\[(?:/[a-z][\w-]*|[a-z][\w-]*(?:\s+[a-z_-]+=(?:\"[^\"]*\"|'[^']*'|”[^”]*”|[^\s\]]+))+)\s*\]"
+)
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 
 

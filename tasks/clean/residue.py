@@ -227,7 +227,7 @@ _FURNITURE = [
     for p, words in (
         (r"^(?:share|tweet|pin|e-?mail|print)(?: (?:this|it|the) ?(?:story|article|post|page)?)?(?: (?:on|via|with) \w+)*[.!:]?$", 8),
         (r"^(?:like|love|enjoy(?:ed)?) this (?:story|article|post)\b|\bshare (?:it|this) with (?:a|your) friends?\b", 15),
-        (r"^follow (?:us|@\w+|[\w ]{1,40} on (?:twitter|x|facebook|instagram|linkedin|threads|bluesky))\b", 40),
+        (r"^follow (?:us|@\w+|[\w ]{1,40} on (?:twitter|x|facebook|instagram|linkedin|threads|bluesky))\b", 60),
         (r"\bfollow (?:us|him|her|them|me|@\w+) on (?:twitter|x|facebook|instagram|linkedin|threads|bluesky)\b", 40),
         (r"^(?:have|got) a (?:news )?tip\b", 40),
         (r"^[\w' &-]{0,40}\bnewsletter$", 6),
@@ -240,11 +240,12 @@ _FURNITURE = [
         (r"^\(?(?:photo|image|picture)s? (?:by|courtesy(?: of)?|credit)\b|\b(?:photo|image|picture)s?\s*(?:©|\(c\)|credit\s*:)", 30),
         (r"^also on [\w.-]+\.[a-z]{2,}\s", 25),
         # Headlines tagged with their section: "Plague fears grow [INSIGHT]".
-        (r"\[[A-Z][A-Z ]{2,15}\]\s*\|?$", 25),
+        (r"(?-i:\[[A-Z][A-Z ]{2,15}\])\s*\|?$", 25),
         # Sign-offs: "Reporting by ...; editing by ...", "X contributed to this report."
         (r"^\(?(?:reporting|writing|editing|additional reporting|compiled|produced) by\b", 50),
         (r"\bcontributed(?: reporting)? to this (?:report|story|article)\.?\)?$", 15),
-        (r"^if you (?:enjoyed|liked|value|appreciate) (?:this|our) (?:article|story|post|journalism|reporting)\b", 40),
+        (r"^if you (?:enjoyed|liked|value|appreciate) (?:this|our) (?:article|story|post|journalism|reporting)\b", 60),
+        (r"^this (?:copy|article|material) is for your personal,? non-?commercial use only\b", 60),
         # A label whose only value is a link: "Listen: https://...", "iTunes: https://..."
         (r"^[\w][\w ]{0,20}:\s*https?://\S+$", 6),
         (r"^(?:updated|posted|published|last updated)(?: at| on)?:?\s+\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?(?:\s+[A-Z]{2,4})?\.?$", 6),
@@ -369,7 +370,10 @@ def _in_headline_run(para: Para) -> bool:
     """Plain lines, or bullets that read like headlines ("- NASA Picks Moon Landers")."""
     if para.kind == "p":
         return _is_short_unpunctuated(para.text)
-    return para.kind == "list" and is_headline(_unbulleted(para))
+    # A bullet of a list that is part of the article ("England (Group A): 10th")
+    # is shorter or labelled; a linked headline reads as a full title.
+    text = _unbulleted(para)
+    return para.kind == "list" and len(text.split()) >= 5 and ":" not in text and is_headline(text)
 
 
 def _drop_related_label(paras: list[Para]) -> list[Para]:
