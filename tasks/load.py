@@ -136,6 +136,21 @@ def stored_hashes(engine: Engine, locators: Sequence[str]) -> dict[str, str]:
     return {locator: version.content_sha256 for locator, version in current.items()}
 
 
+def stored_fetch_times(engine: Engine, locators: Sequence[str]) -> dict[str, object]:
+    """When the current stored version of each known locator was read or fetched."""
+    if not locators:
+        return {}
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT a.locator, d.fetched_at FROM newsdesk.articles a JOIN newsdesk.documents d ON d.id = a.document_id"
+                " WHERE a.is_current AND a.locator = ANY(:locators)"
+            ),
+            {"locators": list(locators)},
+        )
+        return dict(rows.all())
+
+
 def _current_versions(conn: Connection, locators: list[str]) -> dict[str, _Current]:
     if not locators:
         return {}

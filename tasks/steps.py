@@ -19,7 +19,7 @@ from newsdesk.config import Settings
 from newsdesk.database import get_engine
 from tasks import http_cache, load, reprocess, sources, web
 from tasks.prepare import prepare_file, prepare_page
-from tasks.records import Batch, Problem
+from tasks.records import Batch, Problem, Unchanged
 from tasks.web_sources import WebItem
 
 
@@ -66,11 +66,15 @@ def fetch_batch(source_name: str, batch_no: int, items: list[WebItem]) -> Batch:
     """Fetch a batch of pages politely (conditional GETs, retries inside the
     fetcher, per URL), then clean and fingerprint what came back."""
     engine = get_engine()
-    urls = [item.url for item in items]
-    responses = web.fetch_pages(items, http_cache.validators(engine, urls), Settings.from_env().fetch_settings())
+    fetched_at = load.stored_fetch_times(engine, [item.url for item in items])
+    # A listing that dates its entries lets us skip pages stored since they last changed.
+    fresh = {i.url for i in items if i.url in fetched_at and i.changed_at and fetched_at[i.url] >= i.changed_at}
+    to_fetch = [item for item in items if item.url not in fresh]
+    urls = [item.url for item in to_fetch]
+    responses = web.fetch_pages(to_fetch, http_cache.validators(engine, urls), Settings.from_env().fetch_settings())
     stored = load.stored_hashes(engine, urls)
-    prepared = []
-    for item, response in zip(items, responses):
+    prepared: list = [Unchanged(url) for url in fresh]
+    for item, response in zip(to_fetch, responses):
         if isinstance(response, Exception):
             outcome = "failed" if isinstance(response, web.fetch.FetchFailed) else "rejected"
             prepared.append(Problem(item.url, outcome, "fetch", response.reason))

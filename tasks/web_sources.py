@@ -35,6 +35,11 @@ class WebItem:
     published: datetime | None = None
     author: str | None = None
     summary: str | None = None
+    updated: datetime | None = None  # when the listing says the page last changed
+
+    @property
+    def changed_at(self) -> datetime | None:
+        return self.updated or self.published
 
 
 def parse_feed(data: bytes, base_url: str) -> list[WebItem]:
@@ -50,14 +55,17 @@ def parse_feed(data: bytes, base_url: str) -> list[WebItem]:
         link = entry.get("link") or entry.get("id")
         if not link:
             continue
-        when = entry.get("published_parsed") or entry.get("updated_parsed")
+        # dict.get: feedparser's own get() answers an absent updated_parsed with
+        # published_parsed (and a deprecation warning).
+        published, updated = dict.get(entry, "published_parsed"), dict.get(entry, "updated_parsed")
         items.append(
             WebItem(
                 url=urljoin(base_url, link),
                 title=entry.get("title") or None,
-                published=datetime(*when[:6], tzinfo=timezone.utc) if when else None,
+                published=_utc(published or updated),
                 author=entry.get("author") or None,
                 summary=entry.get("summary") or None,
+                updated=_utc(updated),
             )
         )
     return items
@@ -86,6 +94,7 @@ def _parse_json_feed(data: bytes, base_url: str) -> list[WebItem]:
                 published=parse_date(entry.get("date_published") or entry.get("date_modified"), strict=False),
                 author=author,
                 summary=entry.get("summary") or None,
+                updated=parse_date(entry.get("date_modified"), strict=False),
             )
         )
     return items
@@ -113,10 +122,14 @@ def parse_sitemap(data: bytes, *, max_bytes: int) -> tuple[list[WebItem], list[s
             continue
         news = url.find(f"{_NEWS_NS}news")
         title = news.findtext(f"{_NEWS_NS}title") if news is not None else None
-        when = news.findtext(f"{_NEWS_NS}publication_date") if news is not None else None
-        when = when or url.findtext(f"{_SITEMAP_NS}lastmod") or url.findtext("lastmod")
-        items.append(WebItem(url=loc.strip(), title=title, published=parse_date(when, strict=False)))
+        published = news.findtext(f"{_NEWS_NS}publication_date") if news is not None else None
+        lastmod = parse_date(url.findtext(f"{_SITEMAP_NS}lastmod") or url.findtext("lastmod"), strict=False)
+        items.append(WebItem(loc.strip(), title=title, published=parse_date(published, strict=False) or lastmod, updated=lastmod))
     return items, []
+
+
+def _utc(parsed) -> datetime | None:
+    return datetime(*parsed[:6], tzinfo=timezone.utc) if parsed else None
 
 
 def _gunzip(data: bytes, max_bytes: int) -> bytes:

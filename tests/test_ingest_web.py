@@ -187,3 +187,31 @@ def test_a_sitemap_index_with_a_gzipped_child(db, tmp_path, httpserver, monkeypa
     assert (record["n_discovered"], record["n_inserted"], record["n_rejected"]) == (4, 3, 1)
     [problem] = fetch(db, "SELECT locator, stage, reason FROM newsdesk.rejections")
     assert problem["locator"].endswith("/missing.xml") and problem["reason"] == "HTTP 404"
+
+
+def test_dated_feed_entries_stored_since_are_not_requested_again(db, tmp_path, httpserver, monkeypatch):
+    from flows.ingest import ingest
+
+    monkeypatch.setenv("NEWSDESK_HOST_DELAY", "0")
+    pages = dict(list(load_pages().items())[:3])
+    httpserver.expect_request("/robots.txt").respond_with_data("", status=404)
+    hits = []
+
+    def page(request):
+        hits.append(request.path)
+        return Response(pages[request.path.rsplit("/", 1)[1]][0], content_type="text/html")
+
+    for key in pages:
+        httpserver.expect_request(f"/a/{key}").respond_with_handler(page)
+    items = "".join(f"<item><link>{httpserver.url_for('/a/' + k)}</link><pubDate>Tue, 19 Nov 2019 10:00:00 GMT</pubDate></item>"
+                    for k in pages)  # fmt: skip
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>', content_type="application/rss+xml")
+    sources = tmp_path / "sources.toml"
+    sources.write_text(f'[[source]]\nname = "dated"\nkind = "feed"\nurl = "{httpserver.url_for("/feed.xml")}"\n')
+
+    first = ingest(sources_file=str(sources))
+    assert first["n_inserted"] == 3 and len(hits) == 3
+    second = ingest(sources_file=str(sources))
+    assert (second["n_discovered"], second["n_unchanged"]) == (3, 3)
+    assert len(hits) == 3  # no page was requested again
