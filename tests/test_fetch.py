@@ -137,3 +137,39 @@ def test_crawl_delay_spaces_requests(httpserver):
     start = time.monotonic()
     asyncio.run(run())
     assert time.monotonic() - start >= 1.0  # three starts, 0.5 s apart
+
+
+def test_brotli_and_gzip_bodies_are_decoded(site):
+    import brotli
+
+    site.expect_request("/br").respond_with_data(brotli.compress(PAGE.encode()), content_type="text/html",
+                                                 headers={"Content-Encoding": "br"})  # fmt: skip
+    site.expect_request("/gz").respond_with_data(gzip.compress(PAGE.encode()), content_type="text/html",
+                                                 headers={"Content-Encoding": "gzip"})  # fmt: skip
+    assert get(site.url_for("/br")).body == PAGE.encode()
+    assert get(site.url_for("/gz")).body == PAGE.encode()
+
+
+def test_at_most_per_host_requests_at_once(site):
+    import threading
+
+    active, peak, lock = [0], [0], threading.Lock()
+
+    def handler(request):
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        time.sleep(0.2)
+        with lock:
+            active[0] -= 1
+        return Response(PAGE, content_type="text/html")
+
+    site.expect_request("/busy").respond_with_handler(handler)
+
+    async def run():
+        async with fetch.client(FAST) as client:
+            polite = fetch.Politeness(client, FAST)
+            await asyncio.gather(*(fetch.fetch(polite, site.url_for(f"/busy?n={i}")) for i in range(6)))
+
+    asyncio.run(run())
+    assert peak[0] == FAST.per_host == 2
