@@ -254,11 +254,33 @@ _FURNITURE = [
 ]
 
 
+# What every furniture pattern needs, as two quick tests that rule out most
+# paragraphs before the patterns are tried one by one: a first word (checked at
+# the start only), or a phrase anywhere. Keep them in step with the list above.
+_FURNITURE_START = re.compile(
+    r"\W*(?:share|tweet|pin|e-?mail|print|like|love|enjoy|follow|have|got|sign|subscribe|\d+ comment|comment|leave"
+    r"|post|add|write|tell|advertisement|sponsored|story|skip|photo|image|picture|illustration|graphic|video|also"
+    r"|reporting|writing|editing|additional|compiled|produced|if|this|updated|posted|published|last|read|see"
+    r"|related|more|\w[\w ]{0,20}:\s*https?://)",
+    re.I,
+)
+# Searched in the lower-cased text: case-insensitive matching is several times slower.
+_FURNITURE_ANYWHERE = re.compile(
+    r"share (?:it|this) with|follow (?:us|him|her|them|me|@)|newsletter|sign up|subscribe|click here|contributed"
+    r"|©|\(c\)|credit\s*:|\["
+)
+_FURNITURE_MAX_CHARS = 800
+
+
 def is_furniture(text: str) -> bool:
     """A line of page furniture: a share or follow prompt, a newsletter or
     subscription box, a "click here", a comments header, an advertisement
     marker, a photo credit, an inline "Also on"/"Read more" link. Only short
     lines qualify: a sentence that merely mentions a newsletter is prose."""
+    if len(text) > _FURNITURE_MAX_CHARS:
+        return False
+    if not (_FURNITURE_START.match(text) or _FURNITURE_ANYWHERE.search(text.lower())):
+        return False
     words = len(text.split())
     return any(words <= limit and pattern.search(text) for pattern, limit in _FURNITURE)
 
