@@ -43,18 +43,11 @@ def ingest(sources_file: str = "seeds/sources.toml", batch_size: int | None = No
     settings = Settings.from_env()
     batch_size = batch_size or settings.batch_size
     engine = get_engine(settings)
-    lease = runs.open_run(engine, flow_run_id=flow_run.id, sources_file=str(Path(sources_file).resolve()))
-    logger.info("run %d started on %s", lease.id, sources_file)
-    try:
+    with runs.recorded_run(engine, flow_run_id=flow_run.id, sources_file=str(Path(sources_file).resolve())) as run:
+        logger.info("run %d started on %s", run.id, sources_file)
         for source in load_sources(sources_file):
-            _ingest_source(lease.id, source, batch_size)
-    except Exception as exc:
-        runs.finish_run(engine, lease.id, status="failed", error=f"{type(exc).__name__}: {exc}")
-        lease.close()
-        raise
-    record = runs.finish_run(engine, lease.id, status="completed")
-    lease.close()
-    record["sources"] = runs.counts_by_source(engine, lease.id)
+            _ingest_source(run.id, source, batch_size)
+    record = run.record
     _publish(engine, record)
     return record
 

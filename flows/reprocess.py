@@ -25,21 +25,13 @@ def reprocess_stored(batch_size: int | None = None) -> dict:
     settings = Settings.from_env()
     batch_size = batch_size or settings.batch_size
     engine = get_engine(settings)
-    lease = runs.open_run(engine, flow_run_id=flow_run.id, sources_file=None, kind="reprocess")
-    try:
+    with runs.recorded_run(engine, flow_run_id=flow_run.id, sources_file=None, kind="reprocess") as run:
         ids = reprocess.current_document_ids(engine)
-        get_run_logger().info("run %d: reprocessing %d stored documents", lease.id, len(ids))
+        get_run_logger().info("run %d: reprocessing %d stored documents", run.id, len(ids))
         futures = [
-            reprocess_batch.submit(lease.id, batch_no, ids[start : start + batch_size])
+            reprocess_batch.submit(run.id, batch_no, ids[start : start + batch_size])
             for batch_no, start in enumerate(range(0, len(ids), batch_size), start=1)
         ]
         for future in futures:
             future.result()
-    except Exception as exc:
-        runs.finish_run(engine, lease.id, status="failed", error=f"{type(exc).__name__}: {exc}")
-        lease.close()
-        raise
-    record = runs.finish_run(engine, lease.id, status="completed")
-    lease.close()
-    record["sources"] = runs.counts_by_source(engine, lease.id)
-    return record
+    return run.record

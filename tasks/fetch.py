@@ -165,8 +165,6 @@ async def fetch(
         headers["If-Modified-Since"] = last_modified
     reason = ""
     for attempt in range(settings.retries + 1):
-        if attempt:
-            await asyncio.sleep(wait)
         try:
             async with politeness.slot(_origin(url)):
                 return await _get(politeness, url, headers, accept)
@@ -176,6 +174,8 @@ async def fetch(
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             wait = _backoff(settings, attempt, None)
+        if attempt < settings.retries:
+            await asyncio.sleep(wait)
     raise FetchFailed(f"gave up after {settings.retries + 1} attempts: {reason}")
 
 

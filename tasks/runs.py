@@ -9,6 +9,8 @@ marks the run `crashed`; a run that is merely slow keeps its lock and its status
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -23,6 +25,7 @@ class RunLease:
 
     id: int
     connection: Connection
+    record: dict | None = None  # the finished run row, once the run is closed
 
     def close(self) -> None:
         # Closing a pooled connection only returns it to the pool, where its
@@ -69,6 +72,24 @@ def open_run(engine: Engine, *, flow_run_id: uuid.UUID | str | None, sources_fil
         conn.close()
         raise
     return RunLease(run_id, conn)
+
+
+@contextmanager
+def recorded_run(engine: Engine, *, flow_run_id, sources_file: str | None, kind: str = "ingest") -> Iterator[RunLease]:
+    """A run row for the block: `completed` when it ends, `failed` with the
+    error when it raises. The row is closed before the liveness lock is let go,
+    so no other run can see it running with no owner."""
+    lease = open_run(engine, flow_run_id=flow_run_id, sources_file=sources_file, kind=kind)
+    try:
+        yield lease
+    except BaseException as exc:
+        finish_run(engine, lease.id, status="failed", error=f"{type(exc).__name__}: {exc}")
+        raise
+    else:
+        lease.record = finish_run(engine, lease.id, status="completed")
+        lease.record["sources"] = counts_by_source(engine, lease.id)
+    finally:
+        lease.close()
 
 
 def finish_run(engine: Engine, run_id: int, *, status: str, error: str | None = None) -> dict:

@@ -6,8 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from conftest import ROOT, SEEDS
 
 NEWSDESK = str(Path(sys.executable).with_name("newsdesk"))
