@@ -262,3 +262,31 @@ def test_reprocess_recleans_stored_documents_without_reading_sources(db, corpus)
 
     again = reprocess_stored()
     assert (again["n_discovered"], again["n_unchanged"]) == (1, 1)
+
+
+def test_a_batch_the_database_refuses_fails_alone_and_the_run_goes_on(db, corpus):
+    for i in range(6):
+        corpus.write(f"{i}.txt", f"Story {i}. " + BODY)
+    corpus.configure()
+    # A real refusal from PostgreSQL, not a mock: a trigger that rejects one file's row.
+    with db.begin() as conn:
+        conn.execute(sa.text(
+            "CREATE FUNCTION newsdesk.refuse_three() RETURNS trigger LANGUAGE plpgsql AS $$"
+            " BEGIN IF NEW.locator LIKE '%/3.txt' THEN RAISE EXCEPTION 'refused by test trigger'; END IF;"
+            " RETURN NEW; END $$"))  # fmt: skip
+        conn.execute(sa.text("CREATE TRIGGER refuse_three BEFORE INSERT ON newsdesk.articles"
+                             " FOR EACH ROW EXECUTE FUNCTION newsdesk.refuse_three()"))  # fmt: skip
+    try:
+        record = run(corpus.sources, batch_size=2)
+    finally:
+        with db.begin() as conn:
+            conn.execute(sa.text("DROP TRIGGER refuse_three ON newsdesk.articles"))
+            conn.execute(sa.text("DROP FUNCTION newsdesk.refuse_three()"))
+    assert record["status"] == "completed"
+    assert (record["n_discovered"], record["n_inserted"], record["n_failed"]) == (6, 4, 2)
+    assert_counts_add_up(record)
+    failed = fetch(db, "SELECT locator, stage, reason FROM newsdesk.rejections ORDER BY locator")
+    assert [f["locator"].rsplit("/", 1)[1] for f in failed] == ["2.txt", "3.txt"]
+    assert all(f["stage"] == "load" and "refused by test trigger" in f["reason"] for f in failed)
+    loaded = {r["locator"].rsplit("/", 1)[1] for r in fetch(db, "SELECT locator FROM newsdesk.articles")}
+    assert loaded == {"0.txt", "1.txt", "4.txt", "5.txt"}
