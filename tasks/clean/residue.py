@@ -257,12 +257,12 @@ _FURNITURE = [
 # What every furniture pattern needs, as two quick tests that rule out most
 # paragraphs before the patterns are tried one by one: a first word (checked at
 # the start only), or a phrase anywhere. Keep them in step with the list above.
+# Matched against the lower-cased start of the line (case-insensitive matching is slow).
 _FURNITURE_START = re.compile(
     r"\W*(?:share|tweet|pin|e-?mail|print|like|love|enjoy|follow|have|got|sign|subscribe|\d+ comment|comment|leave"
     r"|post|add|write|tell|advertisement|sponsored|story|skip|photo|image|picture|illustration|graphic|video|also"
     r"|reporting|writing|editing|additional|compiled|produced|if|this|updated|posted|published|last|read|see"
-    r"|related|more|\w[\w ]{0,20}:\s*https?://)",
-    re.I,
+    r"|related|more|\w[\w ]{0,20}:\s*https?://)"
 )
 # Searched in the lower-cased text: case-insensitive matching is several times slower.
 _FURNITURE_ANYWHERE = re.compile(
@@ -279,8 +279,11 @@ def is_furniture(text: str) -> bool:
     lines qualify: a sentence that merely mentions a newsletter is prose."""
     if len(text) > _FURNITURE_MAX_CHARS:
         return False
-    if not (_FURNITURE_START.match(text) or _FURNITURE_ANYWHERE.search(text.lower())):
-        return False
+    if not _FURNITURE_START.match(text[:64].lower()):
+        # The patterns that may match mid-line allow 40 words at most: longer
+        # paragraphs (most of a body) need no search at all.
+        if text.count(" ") >= 40 or not _FURNITURE_ANYWHERE.search(text.lower()):
+            return False
     words = len(text.split())
     return any(words <= limit and pattern.search(text) for pattern, limit in _FURNITURE)
 
@@ -295,7 +298,7 @@ def drop_furniture(paras: list[Para]) -> list[Para]:
             skipping -= 1
             continue
         skipping = 0
-        if para.kind in ("p", "heading") and _RELATED_LABEL.match(para.text):
+        if para.kind in ("p", "heading") and len(para.text) <= _LABEL_MAX_CHARS and _RELATED_LABEL.match(para.text):
             skipping = _RELATED_BOX_LINES
             continue
         if para.kind == "p" and is_furniture(para.text):
@@ -321,6 +324,7 @@ def drop_trailing_copyright(paras: list[Para]) -> list[Para]:
 # --- blocks of other headlines at the end -------------------------------------
 
 _RELATED_BOX_LINES = 8
+_LABEL_MAX_CHARS = 60  # "Related", "More from The Daily Ledger": labels are short
 _BULLET = re.compile(r"^(?:[-*+•·▪]|\d{1,3}[.)])\s+")
 _RELATED_LABEL = re.compile(
     r"^(?:more|don[’']?t miss|related(?: (?:articles?|stories|news|posts|coverage|content|links|reading))?|read (?:more|also|next)"
