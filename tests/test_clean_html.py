@@ -63,3 +63,24 @@ def test_a_page_with_no_article_text_is_rejected():
     html = "<html><body><nav><a href='/'>Home</a><a href='/a'>About</a></nav></body></html>"
     with pytest.raises(Rejected):
         clean_document(html, "text/html")
+
+
+def test_a_feed_entry_fills_what_the_page_lacks():
+    from datetime import datetime, timezone
+
+    from tasks.fetch import Fetched
+    from tasks.prepare import prepare_page
+    from tasks.records import Prepared, Unchanged
+    from tasks.web_sources import WebItem
+
+    html = "<p>" + "The council approved the budget after a long debate about buses and trains. " * 3 + "</p>"
+    item = WebItem("https://example.org/a", title="Council Approves Budget", author="Ana Ruiz",
+                   published=datetime(2024, 3, 5, tzinfo=timezone.utc))  # fmt: skip
+    fetched = Fetched(item.url, item.url, not_modified=False, body=html.encode(), media_type="text/html", etag='"x"')
+    prepared = prepare_page(item, fetched)
+    assert isinstance(prepared, Prepared)
+    article = prepared.article
+    assert (article.title, article.author, article.published) == ("Council Approves Budget", "Ana Ruiz", item.published)
+    assert prepared.document.etag == '"x"' and prepared.document.raw == html.encode()
+    assert prepare_page(item, Fetched(item.url, item.url, not_modified=True)) == Unchanged(item.url)
+    assert prepare_page(item, fetched, stored_sha256=prepared.document.sha256) == Unchanged(item.url)
