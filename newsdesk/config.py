@@ -57,26 +57,21 @@ class Settings:
 
 
 def _positive_int(env, name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
-    if value <= 0:
-        raise ValueError(f"{name} must be positive, got {value}")
-    return value
+    return _number(env, name, default, int, "a whole number", lambda v: v > 0, "positive")
 
 
 def _non_negative_float(env, name: str, default: float) -> float:
+    return _number(env, name, default, float, "a number", lambda v: v >= 0, "zero or more")
+
+
+def _number(env, name, default, parse, kind: str, valid, bound: str):
     raw = env.get(name)
     if raw in (None, ""):
         return default
     try:
-        value = float(raw)
+        value = parse(raw)
     except ValueError:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from None
-    if value < 0:
-        raise ValueError(f"{name} must not be negative, got {value}")
+        raise ValueError(f"{name} must be {kind}, got {raw!r}") from None
+    if not valid(value):
+        raise ValueError(f"{name} must be {bound}, got {value}")
     return value

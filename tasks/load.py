@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -39,12 +40,15 @@ ARTICLE_COLUMNS = (
 
 
 @dataclass(slots=True)
-class _Current:
+class StoredVersion:
+    """The current stored version of a locator."""
+
     id: int
     version: int
     story_id: int
     is_canonical: bool
     content_sha256: str
+    fetched_at: datetime
 
 
 def load_batch(
@@ -124,45 +128,30 @@ def _unique_by_locator(prepared: list[Prepared], problems: list[Problem]) -> lis
     return unique
 
 
-def _is_unchanged(item: Prepared, current: dict[str, _Current]) -> bool:
+def _is_unchanged(item: Prepared, current: dict[str, StoredVersion]) -> bool:
     previous = current.get(item.document.locator)
     return previous is not None and previous.content_sha256 == item.document.sha256
 
 
-def stored_hashes(engine: Engine, locators: Sequence[str]) -> dict[str, str]:
-    """Raw-content hash of the current stored version of each known locator."""
+def stored_versions(engine: Engine, locators: Sequence[str]) -> dict[str, StoredVersion]:
+    """The current stored version of each known locator (a batch's items are
+    checked against it before any cleaning or fetching)."""
     with engine.connect() as conn:
-        current = _current_versions(conn, list(locators))
-    return {locator: version.content_sha256 for locator, version in current.items()}
+        return _current_versions(conn, list(locators))
 
 
-def stored_fetch_times(engine: Engine, locators: Sequence[str]) -> dict[str, object]:
-    """When the current stored version of each known locator was read or fetched."""
-    if not locators:
-        return {}
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.text(
-                "SELECT a.locator, d.fetched_at FROM newsdesk.articles a JOIN newsdesk.documents d ON d.id = a.document_id"
-                " WHERE a.is_current AND a.locator = ANY(:locators)"
-            ),
-            {"locators": list(locators)},
-        )
-        return dict(rows.all())
-
-
-def _current_versions(conn: Connection, locators: list[str]) -> dict[str, _Current]:
+def _current_versions(conn: Connection, locators: list[str]) -> dict[str, StoredVersion]:
     if not locators:
         return {}
     rows = conn.execute(
         sa.text(
-            "SELECT a.locator, a.id, a.version, a.story_id, a.duplicate_of IS NULL, d.content_sha256"
+            "SELECT a.locator, a.id, a.version, a.story_id, a.duplicate_of IS NULL, d.content_sha256, d.fetched_at"
             " FROM newsdesk.articles a JOIN newsdesk.documents d ON d.id = a.document_id"
             " WHERE a.is_current AND a.locator = ANY(:locators)"
         ),
         {"locators": locators},
     )
-    return {row[0]: _Current(*row[1:]) for row in rows}
+    return {row[0]: StoredVersion(*row[1:]) for row in rows}
 
 
 def stories_by_hash(conn: Connection, hashes: list[str]) -> dict[str, int]:

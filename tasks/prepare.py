@@ -15,22 +15,15 @@ from tasks.web_sources import WebItem
 def prepare_file(path: str, *, max_bytes: int, stored_sha256: str | None = None) -> Prepared | Problem | Unchanged:
     """`stored_sha256` is the hash of the locator's current stored version, if
     any: the same bytes again need no cleaning (a rerun costs a read and a hash)."""
-    stage = "acquire"
     try:
         document = read_document(path, max_bytes=max_bytes)
-        if document.sha256 == stored_sha256:
-            return Unchanged(path)
-        stage = "decode"
-        text, encoding = decode(document.raw, declared=declared_charset(document.raw, document.media_type))
-        stage = "clean"
-        article = clean_document(text, document.media_type)
-        return Prepared(document=document, encoding=encoding, article=article, body_hash=body_hash(article.body))
     except Rejected as rejected:
         return Problem(path, "rejected", rejected.stage, rejected.reason)
-    except RecursionError:
-        return Problem(path, "rejected", stage, "document nested too deeply to parse")
     except Exception as exc:  # a bug or a library failure: this item fails, the batch goes on
-        return Problem(path, "failed", stage, f"{type(exc).__name__}: {exc}")
+        return Problem(path, "failed", "acquire", f"{type(exc).__name__}: {exc}")
+    if document.sha256 == stored_sha256:
+        return Unchanged(path)
+    return _prepare(document, declared_charset(document.raw, document.media_type))
 
 
 def prepare_page(item: WebItem, fetched: Fetched, *, stored_sha256: str | None = None) -> Prepared | Problem | Unchanged:
@@ -42,21 +35,32 @@ def prepare_page(item: WebItem, fetched: Fetched, *, stored_sha256: str | None =
     if sha256 == stored_sha256:
         return Unchanged(item.url)
     document = RawDocument(item.url, fetched.body, "text/html", sha256, fetched.etag, fetched.last_modified)
-    stage = "decode"
     try:
         check_not_binary(fetched.body)
-        declared = fetched.charset or declared_charset(fetched.body, "text/html")
-        text, encoding = decode(fetched.body, declared=declared)
-        stage = "clean"
-        article = clean_document(text, "text/html", url=fetched.final_url)
     except Rejected as rejected:
         return Problem(item.url, "rejected", rejected.stage, rejected.reason)
+    result = _prepare(document, fetched.charset or declared_charset(fetched.body, "text/html"), url=fetched.final_url)
+    if isinstance(result, Prepared):
+        article = result.article
+        article.title = article.title or item.title
+        article.published = article.published or item.published
+        article.author = article.author or item.author
+        article.summary = article.summary or item.summary
+    return result
+
+
+def _prepare(document: RawDocument, declared: str | None, *, url: str | None = None) -> Prepared | Problem:
+    """Decode, clean and fingerprint; bad input becomes a rejection, anything
+    else that goes wrong a failure of this item alone."""
+    stage = "decode"
+    try:
+        text, encoding = decode(document.raw, declared=declared)
+        stage = "clean"
+        article = clean_document(text, document.media_type, url=url)
+        return Prepared(document=document, encoding=encoding, article=article, body_hash=body_hash(article.body))
+    except Rejected as rejected:
+        return Problem(document.locator, "rejected", rejected.stage, rejected.reason)
     except RecursionError:
-        return Problem(item.url, "rejected", stage, "document nested too deeply to parse")
+        return Problem(document.locator, "rejected", stage, "document nested too deeply to parse")
     except Exception as exc:  # a bug or a library failure: this item fails, the batch goes on
-        return Problem(item.url, "failed", stage, f"{type(exc).__name__}: {exc}")
-    article.title = article.title or item.title
-    article.published = article.published or item.published
-    article.author = article.author or item.author
-    article.summary = article.summary or item.summary
-    return Prepared(document=document, encoding=encoding, article=article, body_hash=body_hash(article.body))
+        return Problem(document.locator, "failed", stage, f"{type(exc).__name__}: {exc}")

@@ -57,7 +57,7 @@ def clean_batch(source_name: str, batch_no: int, paths: list[str]) -> Batch:
     """Read, decode, clean and fingerprint a batch; files whose bytes are
     already stored are only read and hashed. No retries: this is CPU work."""
     max_bytes = Settings.from_env().max_file_bytes
-    stored = load.stored_hashes(get_engine(), paths)
+    stored = {path: version.content_sha256 for path, version in load.stored_versions(get_engine(), paths).items()}
     return _logged(Batch([prepare_file(path, max_bytes=max_bytes, stored_sha256=stored.get(path)) for path in paths]))
 
 
@@ -66,20 +66,20 @@ def fetch_batch(source_name: str, batch_no: int, items: list[WebItem]) -> Batch:
     """Fetch a batch of pages politely (conditional GETs, retries inside the
     fetcher, per URL), then clean and fingerprint what came back."""
     engine = get_engine()
-    fetched_at = load.stored_fetch_times(engine, [item.url for item in items])
+    stored = load.stored_versions(engine, [item.url for item in items])
     # A listing that dates its entries lets us skip pages stored since they last changed.
-    fresh = {i.url for i in items if i.url in fetched_at and i.changed_at and fetched_at[i.url] >= i.changed_at}
+    fresh = {i.url for i in items if i.url in stored and i.changed_at and stored[i.url].fetched_at >= i.changed_at}
     to_fetch = [item for item in items if item.url not in fresh]
     urls = [item.url for item in to_fetch]
     responses = web.fetch_pages(to_fetch, http_cache.validators(engine, urls), Settings.from_env().fetch_settings())
-    stored = load.stored_hashes(engine, urls)
     prepared: list = [Unchanged(url) for url in fresh]
     for item, response in zip(to_fetch, responses):
         if isinstance(response, Exception):
             outcome = "failed" if isinstance(response, web.fetch.FetchFailed) else "rejected"
             prepared.append(Problem(item.url, outcome, "fetch", response.reason))
         else:
-            prepared.append(prepare_page(item, response, stored_sha256=stored.get(item.url)))
+            version = stored.get(item.url)
+            prepared.append(prepare_page(item, response, stored_sha256=version.content_sha256 if version else None))
     return _logged(Batch(prepared))
 
 
