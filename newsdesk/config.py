@@ -23,6 +23,10 @@ class Settings:
     fetch_concurrency: int = 16
     fetch_timeout: float = 30.0
     fetch_retries: int = 3
+    # Dedup thresholds (see tasks/dedup/match.py); change them, then `newsdesk dedup --rebuild`.
+    near_threshold: float = 0.5
+    story_threshold: float = 0.55
+    story_window_days: int = 7
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -38,7 +42,15 @@ class Settings:
             fetch_concurrency=_positive_int(env, "NEWSDESK_FETCH_CONCURRENCY", 16),
             fetch_timeout=_non_negative_float(env, "NEWSDESK_FETCH_TIMEOUT", 30.0),
             fetch_retries=int(_non_negative_float(env, "NEWSDESK_FETCH_RETRIES", 3)),
+            near_threshold=_fraction(env, "NEWSDESK_NEAR_THRESHOLD", 0.5),
+            story_threshold=_fraction(env, "NEWSDESK_STORY_THRESHOLD", 0.55),
+            story_window_days=int(_non_negative_float(env, "NEWSDESK_STORY_WINDOW_DAYS", 7)),
         )
+
+    def thresholds(self):
+        from tasks.dedup.match import Thresholds
+
+        return Thresholds(near=self.near_threshold, story=self.story_threshold, window_days=self.story_window_days)
 
     def fetch_settings(self):
         from tasks.fetch import FetchSettings
@@ -62,6 +74,10 @@ def _positive_int(env, name: str, default: int) -> int:
 
 def _non_negative_float(env, name: str, default: float) -> float:
     return _number(env, name, default, float, "a number", lambda v: v >= 0, "zero or more")
+
+
+def _fraction(env, name: str, default: float) -> float:
+    return _number(env, name, default, float, "a number", lambda v: 0 < v <= 1, "above 0 and at most 1")
 
 
 def _number(env, name, default, parse, kind: str, valid, bound: str):

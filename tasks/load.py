@@ -2,8 +2,8 @@
 
 Decides each item's outcome against what is stored: `unchanged` (same raw
 content as the current version of its locator), `updated` (new content for a
-known locator), `duplicate` (an exact copy of a stored or earlier article) or
-`inserted`; and writes documents, articles, rejections and the run's counts
+known locator), `duplicate` (an exact or near copy or a rewrite of a stored or
+earlier article, see `tasks.dedup`) or `inserted`; and writes documents, articles, rejections and the run's counts
 together, so a batch is either loaded whole or not at all.
 """
 
@@ -12,12 +12,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from tasks import http_cache
+from tasks import dedup_index, http_cache
+from tasks.dedup import match, signature
+from tasks.dedup.match import Link, Text, Thresholds
+from tasks.pgcopy import copy_rows
 from tasks.records import OUTCOMES, Prepared, Problem, Unchanged
 
 # Serialises loads across runs and workers: dedup reads then writes, and two
@@ -52,57 +55,51 @@ class StoredVersion:
 
 
 def load_batch(
-    engine: Engine, *, run_id: int, source: str, items: Sequence[Prepared | Problem | Unchanged]
+    engine: Engine,
+    *,
+    run_id: int,
+    source: str,
+    items: Sequence[Prepared | Problem | Unchanged],
+    thresholds: Thresholds = Thresholds(),
 ) -> Counter:
     """Load a batch; the counts per outcome, which add up to len(items)."""
     with engine.begin() as conn:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOAD_LOCK})
-        counts = _load(conn, run_id, source, items)
+        counts = _load(conn, run_id, source, items, thresholds)
         add_counts(conn, run_id, source, counts)
     return counts
 
 
-def _load(conn: Connection, run_id: int, source: str, items: Sequence[Prepared | Problem | Unchanged]) -> Counter:
+def _load(
+    conn: Connection, run_id: int, source: str, items: Sequence[Prepared | Problem | Unchanged], thresholds: Thresholds
+) -> Counter:
     counts: Counter = Counter(unchanged=sum(1 for item in items if isinstance(item, Unchanged)))
     problems = [item for item in items if isinstance(item, Problem)]
     prepared = _unique_by_locator([item for item in items if isinstance(item, Prepared)], problems)
     for problem in problems:
         counts[problem.outcome] += 1
     current = _current_versions(conn, [p.document.locator for p in prepared])
-    stories = stories_by_hash(conn, [p.body_hash for p in prepared])
 
     fresh = [p for p in prepared if not _is_unchanged(p, current)]
     counts["unchanged"] += len(prepared) - len(fresh)
     document_ids = _next_ids(conn, "newsdesk.documents_id_seq", len(fresh))
     article_ids = _next_ids(conn, "newsdesk.articles_id_seq", len(fresh))
+    previous = [current.get(item.document.locator) for item in fresh]
+    links = place(conn, list(zip(fresh, article_ids, previous)), thresholds)
 
-    documents, articles, superseded = [], [], []
-    for item, document_id, article_id in zip(fresh, document_ids, article_ids):
-        previous = current.get(item.document.locator)
-        version = 1
-        duplicate_of = None
-        story_id = stories.get(item.body_hash)
-        if previous is not None:
-            superseded.append(previous.id)
-            version = previous.version + 1
+    documents, articles = [], []
+    for item, document_id, article_id, before, link in zip(fresh, document_ids, article_ids, previous, links):
+        if before is not None:
             counts["updated"] += 1
-            # A new version of a story's canonical article stays its canonical article.
-            if previous.is_canonical:
-                story_id = previous.story_id
-            elif story_id is not None:
-                duplicate_of = story_id
-            else:
-                story_id = article_id
-        elif story_id is not None:
-            duplicate_of = story_id
+        elif link.kind:
             counts["duplicate"] += 1
         else:
-            story_id = article_id
             counts["inserted"] += 1
-        stories.setdefault(item.body_hash, story_id)
+        version = before.version + 1 if before else 1
         documents.append(_document_row(item, document_id, source, run_id))
-        articles.append(article_row(item, article_id, document_id, version, duplicate_of, story_id, source, run_id))
+        articles.append(article_row(item, article_id, document_id, version, link, source, run_id))
 
+    superseded = [before.id for before in previous if before is not None]
     if superseded:
         conn.execute(
             sa.text("UPDATE newsdesk.articles SET is_current = false, updated_at = now() WHERE id = ANY(:ids)"),
@@ -113,6 +110,34 @@ def _load(conn: Connection, run_id: int, source: str, items: Sequence[Prepared |
     http_cache.remember(conn, ((p.document.locator, p.document.etag, p.document.last_modified, None) for p in prepared))
     record_problems(conn, run_id, source, problems)
     return +counts  # only the outcomes that occurred
+
+
+def place(
+    conn: Connection, entries: Sequence[tuple[Prepared, int, StoredVersion | None]], thresholds: Thresholds
+) -> list[Link]:
+    """Decide the story of each new article version (given with its new id and the
+    version it replaces, if any) against the stored index and the entries before
+    it, and file its keys. Call under LOAD_LOCK, in the transaction that writes them."""
+    today = datetime.now(timezone.utc).date()
+    texts = [
+        Text(article_id, None, item.article.title, item.article.body, item.article.language,
+             _day(item.article.published, today), item.body_hash,
+             item.signature or signature(item.article.title, item.article.body, item.article.language))
+        for item, article_id, _ in entries
+    ]  # fmt: skip
+    # A new version of a story's canonical article stays its story's canonical article.
+    keep = {pos: before.story_id for pos, (_, _, before) in enumerate(entries) if before is not None and before.is_canonical}
+    links = match.place(texts, dedup_index.stored_candidates(conn, texts, thresholds), thresholds, keep)
+    dedup_index.file_keys(conn, texts)
+    return links
+
+
+def _day(published: datetime | None, today: date) -> date:
+    if published is None:
+        return today
+    if published.tzinfo is None:
+        return published.date()
+    return published.astimezone(timezone.utc).date()
 
 
 def _unique_by_locator(prepared: list[Prepared], problems: list[Problem]) -> list[Prepared]:
@@ -154,19 +179,6 @@ def _current_versions(conn: Connection, locators: list[str]) -> dict[str, Stored
     return {row[0]: StoredVersion(*row[1:]) for row in rows}
 
 
-def stories_by_hash(conn: Connection, hashes: list[str]) -> dict[str, int]:
-    if not hashes:
-        return {}
-    rows = conn.execute(
-        sa.text(
-            "SELECT DISTINCT ON (body_hash) body_hash, story_id FROM newsdesk.articles"
-            " WHERE is_current AND body_hash = ANY(:hashes) ORDER BY body_hash, id"
-        ),
-        {"hashes": list(set(hashes))},
-    )
-    return dict(rows.all())
-
-
 def _next_ids(conn: Connection, sequence: str, n: int) -> list[int]:
     if n == 0:
         return []
@@ -179,26 +191,13 @@ def _document_row(item: Prepared, document_id: int, source: str, run_id: int) ->
     return (document_id, doc.locator, source, doc.media_type, item.encoding, doc.sha256, len(doc.raw), doc.raw, run_id)
 
 
-def article_row(item, article_id, document_id, version, duplicate_of, story_id, source, run_id) -> tuple:
+def article_row(item: Prepared, article_id: int, document_id: int, version: int, link: Link, source: str, run_id: int) -> tuple:
     a = item.article
     return (
         article_id, document_id, item.document.locator, version, a.url, a.title, a.summary, a.body,
-        a.published, a.source_name, a.author, a.language, source, item.body_hash, duplicate_of,
-        "exact" if duplicate_of is not None else None, 1.0 if duplicate_of is not None else None,
-        story_id, run_id,
+        a.published, a.source_name, a.author, a.language, source, item.body_hash, link.duplicate_of,
+        link.kind, link.score, link.story_id, run_id,
     )  # fmt: skip
-
-
-def copy_rows(conn: Connection, table: str, columns: Sequence[tuple[str, str]], rows: list[tuple]) -> None:
-    """Bulk insert with binary COPY: one round trip per batch, not per row."""
-    if not rows:
-        return
-    names = ", ".join(name for name, _ in columns)
-    cursor = conn.connection.driver_connection.cursor()
-    with cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
-        copy.set_types([pg_type for _, pg_type in columns])
-        for row in rows:
-            copy.write_row(row)
 
 
 def record_problems(conn: Connection, run_id: int, source: str, problems: Sequence[Problem]) -> None:

@@ -6,6 +6,7 @@ import hashlib
 
 from tasks.acquire import check_not_binary, declared_charset, decode, read_document
 from tasks.clean import clean_document
+from tasks.dedup import signature
 from tasks.fetch import Fetched
 from tasks.fingerprint import body_hash
 from tasks.records import Prepared, Problem, RawDocument, Rejected, Unchanged
@@ -50,14 +51,16 @@ def prepare_page(item: WebItem, fetched: Fetched, *, stored_sha256: str | None =
 
 
 def _prepare(document: RawDocument, declared: str | None, *, url: str | None = None) -> Prepared | Problem:
-    """Decode, clean and fingerprint; bad input becomes a rejection, anything
+    """Decode, clean and fingerprint (hash and dedup signature); bad input becomes a rejection, anything
     else that goes wrong a failure of this item alone."""
     stage = "decode"
     try:
         text, encoding = decode(document.raw, declared=declared)
         stage = "clean"
         article = clean_document(text, document.media_type, url=url)
-        return Prepared(document=document, encoding=encoding, article=article, body_hash=body_hash(article.body))
+        stage = "fingerprint"
+        fingerprint = signature(article.title, article.body, article.language)
+        return Prepared(document, encoding, article, body_hash(article.body), fingerprint)
     except Rejected as rejected:
         return Problem(document.locator, "rejected", rejected.stage, rejected.reason)
     except RecursionError:

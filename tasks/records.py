@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tasks.dedup import Signature
 
 # Every discovered item ends a run in exactly one of these.
 OUTCOMES = ("inserted", "duplicate", "updated", "unchanged", "rejected", "failed")
@@ -54,6 +58,7 @@ class Prepared:
     encoding: str
     article: Article
     body_hash: str
+    signature: Signature | None = None  # dedup keys; computed at load time when missing
 
 
 @dataclass(slots=True)

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from tasks import load
 from tasks.acquire import declared_charset, decode
 from tasks.clean import clean_document
+from tasks.dedup.match import Thresholds
 from tasks.fingerprint import body_hash
 from tasks.records import Prepared, Problem, RawDocument, Rejected
 
@@ -28,7 +29,7 @@ def current_document_ids(engine: Engine) -> list[int]:
         return list(conn.scalars(sa.text("SELECT document_id FROM newsdesk.articles WHERE is_current ORDER BY document_id")))
 
 
-def reprocess_batch(engine: Engine, *, run_id: int, document_ids: list[int]) -> Counter:
+def reprocess_batch(engine: Engine, *, run_id: int, document_ids: list[int], thresholds: Thresholds = Thresholds()) -> Counter:
     with engine.begin() as conn:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": load.LOAD_LOCK})
         rows = conn.execute(
@@ -55,7 +56,7 @@ def reprocess_batch(engine: Engine, *, run_id: int, document_ids: list[int]) -> 
             else:
                 counts["updated"] += 1
                 changed.append((row, result))
-        _write_versions(conn, run_id, changed)
+        _write_versions(conn, run_id, changed, thresholds)
         total: Counter = Counter()
         for source, counts in by_source.items():
             load.record_problems(conn, run_id, source, problems.get(source, []))
@@ -81,24 +82,23 @@ def _same_article(row, prepared: Prepared) -> bool:
     return all(getattr(article, name) == stored[name] for name in _FIELDS)
 
 
-def _write_versions(conn, run_id: int, changed: list[tuple[dict, Prepared]]) -> None:
+def _write_versions(conn, run_id: int, changed: list[tuple[dict, Prepared]], thresholds: Thresholds) -> None:
     if not changed:
         return
     ids = [row[0] for row in conn.execute(
         sa.text("SELECT nextval('newsdesk.articles_id_seq') FROM generate_series(1, :n)"), {"n": len(changed)})]  # fmt: skip
-    stories = load.stories_by_hash(conn, [p.body_hash for _, p in changed])
     conn.execute(
         sa.text("UPDATE newsdesk.articles SET is_current = false, updated_at = now() WHERE id = ANY(:ids)"),
         {"ids": [row["id"] for row, _ in changed]},
     )
-    articles = []
-    for (row, item), article_id in zip(changed, ids):
-        # A canonical article stays its story's canonical; a copy is matched again.
-        if row["duplicate_of"] is None:
-            story_id, duplicate_of = row["story_id"], None
-        else:
-            story_id = stories.get(item.body_hash) or article_id
-            duplicate_of = story_id if story_id != article_id else None
-        articles.append(load.article_row(item, article_id, row["document_id"], row["version"] + 1, duplicate_of,
-                                          story_id, row["ingested_from"], run_id))  # fmt: skip
+    # A canonical article stays its story's canonical; a copy is matched again.
+    previous = [
+        load.StoredVersion(row["id"], row["version"], row["story_id"], row["duplicate_of"] is None, row["content_sha256"], None)
+        for row, _ in changed
+    ]
+    links = load.place(conn, [(item, article_id, before) for (_, item), article_id, before in zip(changed, ids, previous)], thresholds)
+    articles = [
+        load.article_row(item, article_id, row["document_id"], row["version"] + 1, link, row["ingested_from"], run_id)
+        for (row, item), article_id, link in zip(changed, ids, links)
+    ]
     load.copy_rows(conn, "newsdesk.articles", load.ARTICLE_COLUMNS, articles)

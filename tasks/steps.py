@@ -104,7 +104,8 @@ _DATABASE_RETRIES = dict(
 @task(name="load", task_run_name="load-{source_name}-batch-{batch_no}", **_DATABASE_RETRIES)
 def load_batch(run_id: int, source_name: str, batch_no: int, batch: Batch) -> Counter:
     """Dedup and load one batch in one transaction (retried whole: it is atomic)."""
-    counts = load.load_batch(get_engine(), run_id=run_id, source=source_name, items=batch.items)
+    thresholds = Settings.from_env().thresholds()
+    counts = load.load_batch(get_engine(), run_id=run_id, source=source_name, items=batch.items, thresholds=thresholds)
     get_run_logger().info("source %s batch %d: %s", source_name, batch_no, dict(counts))
     return counts
 
@@ -119,6 +120,7 @@ def record_failures(run_id: int, source_name: str, batch_no: int, locators: list
 @task(name="reprocess", task_run_name="reprocess-batch-{batch_no}", **_DATABASE_RETRIES)
 def reprocess_batch(run_id: int, batch_no: int, document_ids: list[int]) -> Counter:
     """Re-clean one batch of stored documents and write what changed, in one transaction."""
-    counts = reprocess.reprocess_batch(get_engine(), run_id=run_id, document_ids=document_ids)
+    thresholds = Settings.from_env().thresholds()
+    counts = reprocess.reprocess_batch(get_engine(), run_id=run_id, document_ids=document_ids, thresholds=thresholds)
     get_run_logger().info("batch %d: %s", batch_no, dict(counts))
     return counts

@@ -70,8 +70,8 @@ def db(engine):
     with engine.begin() as conn:
         conn.execute(
             sa.text(
-                "TRUNCATE newsdesk.rejections, newsdesk.articles, newsdesk.documents,"
-                " newsdesk.ingest_run_sources, newsdesk.ingest_runs RESTART IDENTITY CASCADE"
+                "TRUNCATE newsdesk.rejections, newsdesk.articles, newsdesk.documents, newsdesk.near_keys,"
+                " newsdesk.story_keys, newsdesk.ingest_run_sources, newsdesk.ingest_runs RESTART IDENTITY CASCADE"
             )
         )
     return engine

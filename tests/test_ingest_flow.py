@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import SEEDS, fetch
+from texts import distinct_story
 from tasks.records import OUTCOMES
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
@@ -32,7 +33,7 @@ def assert_counts_add_up(record):
 def test_seeds_end_to_end_then_unchanged(db):
     first = run(SEEDS / "sources.toml")
     assert first["status"] == "completed" and first["flow_run_id"] is not None
-    assert (first["n_discovered"], first["n_inserted"]) == (5, 5)
+    assert (first["n_discovered"], first["n_inserted"], first["n_duplicate"]) == (5, 4, 1)
     assert_counts_add_up(first)
 
     rows = {r["locator"].rsplit("/", 1)[1][:3]: r for r in fetch(db, "SELECT * FROM newsdesk.articles")}
@@ -44,9 +45,13 @@ def test_seeds_end_to_end_then_unchanged(db):
     assert rows["002"]["title"] == "Taiwan and US Deepen Strategic Tech Partnership in High-Level Dialogue"
     assert rows["003"]["title"].startswith("United States and Taiwan to Hold Negotiating Round")
     assert rows["003"]["published_at"].date().isoformat() == "2023-01-04"
-    for row in rows.values():
-        assert row["ingested_from"] == "seeds"
-        assert row["duplicate_of"] is None and row["story_id"] == row["id"] and row["is_current"]
+    # Four stories: 002 is a rewrite of 001; 000, 003 and 004 share a topic, not a story.
+    assert rows["002"]["dup_kind"] == "story" and rows["002"]["duplicate_of"] == rows["001"]["id"]
+    assert rows["002"]["story_id"] == rows["001"]["id"] and 0.55 <= rows["002"]["dup_score"] <= 1
+    for number, row in rows.items():
+        assert row["ingested_from"] == "seeds" and row["is_current"]
+        if number != "002":
+            assert row["duplicate_of"] is None and row["dup_kind"] is None and row["story_id"] == row["id"]
         assert "](" not in row["body"] and "<br" not in row["body"] and "»" not in row["body"]
 
     documents = fetch(db, "SELECT locator, raw, encoding FROM newsdesk.documents")
@@ -60,7 +65,9 @@ def test_seeds_end_to_end_then_unchanged(db):
     assert_counts_add_up(second)
     assert fetch(db, "SELECT count(*) AS n FROM newsdesk.articles")[0]["n"] == 5
     assert fetch(db, "SELECT count(*) AS n FROM newsdesk.documents")[0]["n"] == 5
-    assert fetch(db, "SELECT count(*) AS n FROM newsdesk.articles_canonical")[0]["n"] == 5
+    assert fetch(db, "SELECT count(*) AS n FROM newsdesk.articles_canonical")[0]["n"] == 4
+    stories = fetch(db, "SELECT story_id, n_articles FROM newsdesk.stories ORDER BY story_id")
+    assert [s["n_articles"] for s in stories] == [1, 2, 1, 1]
 
     runs = fetch(db, "SELECT * FROM newsdesk.ingest_runs ORDER BY id")
     assert [r["status"] for r in runs] == ["completed", "completed"]
@@ -180,7 +187,7 @@ def test_a_killed_run_is_marked_crashed_by_the_next_one(db, corpus):
 
 def test_batches_and_task_runs_scale_with_batches_not_articles(db, corpus):
     for i in range(12):
-        corpus.write(f"{i:02}.txt", f"Story number {i}. " + BODY)
+        corpus.write(f"{i:02}.txt", distinct_story(i))
     corpus.configure()
     record = run(corpus.sources, batch_size=5)
     assert record["n_inserted"] == 12
@@ -236,9 +243,10 @@ def test_seeds_copied_elsewhere_are_exact_duplicates(db, tmp_path):
     shutil.copytree(SEEDS, copy)
     first = run(SEEDS / "sources.toml")
     second = run(copy / "sources.toml")
-    assert first["n_inserted"] == 5 and second["n_duplicate"] == 5
+    # Seed 002 retells 001: four stories, five articles; the copies join them.
+    assert (first["n_inserted"], first["n_duplicate"], second["n_duplicate"]) == (4, 1, 5)
     rows = fetch(db, "SELECT count(DISTINCT story_id) AS stories FROM newsdesk.articles")
-    assert rows[0]["stories"] == 5
+    assert rows[0]["stories"] == 4
 
 
 def test_reprocess_recleans_stored_documents_without_reading_sources(db, corpus):
@@ -266,7 +274,7 @@ def test_reprocess_recleans_stored_documents_without_reading_sources(db, corpus)
 
 def test_a_batch_the_database_refuses_fails_alone_and_the_run_goes_on(db, corpus):
     for i in range(6):
-        corpus.write(f"{i}.txt", f"Story {i}. " + BODY)
+        corpus.write(f"{i}.txt", distinct_story(i))
     corpus.configure()
     # A real refusal from PostgreSQL, not a mock: a trigger that rejects one file's row.
     with db.begin() as conn:

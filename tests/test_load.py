@@ -35,9 +35,10 @@ def test_migrations_are_idempotent(db):
     migrate(db)
     migrate(db)
     [row] = fetch(db, "SELECT version_num FROM newsdesk.alembic_version")
-    assert row["version_num"] == "0002"
+    assert row["version_num"] == "0003"
     names = {r["table_name"] for r in fetch(db, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'newsdesk'")}
-    assert {"articles", "documents", "ingest_runs", "rejections", "articles_canonical", "stories", "http_cache"} <= names
+    assert {"articles", "documents", "ingest_runs", "rejections", "articles_canonical", "stories", "http_cache", "near_keys",
+            "story_keys"} <= names
 
 
 def test_contract_columns_exist(db):

@@ -1,0 +1,34 @@
+"""Deduplication in three tiers: exact copies, near copies, same story.
+
+Pure logic: `signature` fingerprints a cleaned article once, in the clean step;
+`match.place` decides each article's story against stored candidates and the
+articles before it in its batch. The database side (the key index, candidate
+queries) is `tasks.dedup_store`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tasks.dedup import near, story
+from tasks.fingerprint import normalised_body
+
+
+@dataclass(slots=True)
+class Signature:
+    """What dedup needs of an article, computed once in the clean step."""
+
+    shingles: np.ndarray  # distinct shingle hashes: near-copy verification
+    near_keys: list[int]  # LSH band keys: near-copy candidates
+    story_keys: list[int]  # rare key terms of title and lead: same-story candidates
+
+
+def shingles_of(body: str) -> np.ndarray:
+    return near.shingles(near.word_ids(normalised_body(body)))
+
+
+def signature(title: str | None, body: str, language: str | None = None) -> Signature:
+    shingles = shingles_of(body)
+    return Signature(shingles, near.lsh_keys(shingles), story.key_terms(title, body, language))

@@ -1,0 +1,117 @@
+"""The dedup index in PostgreSQL: filing articles under their keys, and finding
+the stored candidates of a batch in three queries, whatever its size.
+
+Lookups go by indexed key, so the cost per article depends on how many
+articles share its keys (copies of the same story), not on the size of the
+corpus; the story query is also bounded by the time window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from tasks.dedup.match import MAX_CANDIDATES, Stored, Text, Thresholds
+from tasks.pgcopy import copy_rows
+
+
+def stored_candidates(conn: Connection, batch: Sequence[Text], thresholds: Thresholds) -> Stored:
+    exact = _exact(conn, [text.body_hash for text in batch])
+    near_ids = _near(conn, batch)
+    story_ids = _story(conn, batch, thresholds.window_days)
+    texts = _texts(conn, {i for ids in (*near_ids.values(), *story_ids.values()) for i in ids})
+    pick = lambda ids: [texts[i] for i in ids if i in texts]  # noqa: E731  (replaced versions drop out here)
+    return Stored(
+        exact=exact,
+        near={pos: pick(ids) for pos, ids in near_ids.items()},
+        story={pos: pick(ids) for pos, ids in story_ids.items()},
+    )
+
+
+def _exact(conn: Connection, hashes: list[str]) -> dict[str, int]:
+    if not hashes:
+        return {}
+    rows = conn.execute(
+        sa.text(
+            "SELECT DISTINCT ON (body_hash) body_hash, story_id FROM newsdesk.articles"
+            " WHERE is_current AND body_hash = ANY(:hashes) ORDER BY body_hash, id"
+        ),
+        {"hashes": list(set(hashes))},
+    )
+    return dict(rows.all())
+
+
+def _near(conn: Connection, batch: Sequence[Text]) -> dict[int, list[int]]:
+    keys, positions = _flatten(batch, lambda text: text.signature.near_keys)
+    if not keys:
+        return {}
+    rows = conn.execute(
+        sa.text(
+            "SELECT pos, article_id FROM ("
+            "  SELECT q.pos, k.article_id, row_number() OVER (PARTITION BY q.pos ORDER BY count(*) DESC, k.article_id) AS rank"
+            "  FROM unnest(CAST(:keys AS bigint[]), CAST(:positions AS int[])) AS q(key, pos)"
+            "  JOIN newsdesk.near_keys k ON k.key = q.key"
+            "  GROUP BY q.pos, k.article_id"
+            ") ranked WHERE rank <= :limit ORDER BY pos, rank"
+        ),
+        {"keys": keys, "positions": positions, "limit": 4 * MAX_CANDIDATES},
+    )
+    return _grouped(rows)
+
+
+def _story(conn: Connection, batch: Sequence[Text], window_days: int) -> dict[int, list[int]]:
+    keys, positions = _flatten(batch, lambda text: text.signature.story_keys)
+    if not keys:
+        return {}
+    days = [batch[pos].day for pos in positions]
+    rows = conn.execute(
+        sa.text(
+            "SELECT pos, article_id FROM ("
+            "  SELECT q.pos, k.article_id, row_number() OVER (PARTITION BY q.pos ORDER BY count(*) DESC, k.article_id) AS rank"
+            "  FROM unnest(CAST(:keys AS bigint[]), CAST(:positions AS int[]), CAST(:days AS date[])) AS q(key, pos, day)"
+            "  JOIN newsdesk.story_keys k ON k.key = q.key AND k.day BETWEEN q.day - :window AND q.day + :window"
+            "  GROUP BY q.pos, k.article_id HAVING count(*) >= 2"
+            ") ranked WHERE rank <= :limit ORDER BY pos, rank"
+        ),
+        {"keys": keys, "positions": positions, "days": days, "window": window_days, "limit": 4 * MAX_CANDIDATES},
+    )
+    return _grouped(rows)
+
+
+def _flatten(batch: Sequence[Text], keys_of) -> tuple[list[int], list[int]]:
+    keys, positions = [], []
+    for pos, text in enumerate(batch):
+        found = keys_of(text)
+        keys.extend(found)
+        positions.extend([pos] * len(found))
+    return keys, positions
+
+
+def _grouped(rows) -> dict[int, list[int]]:
+    grouped: dict[int, list[int]] = {}
+    for pos, article_id in rows:
+        grouped.setdefault(pos, []).append(article_id)
+    return grouped
+
+
+def _texts(conn: Connection, ids: set[int]) -> dict[int, Text]:
+    if not ids:
+        return {}
+    rows = conn.execute(
+        sa.text(
+            "SELECT id, story_id, title, body, language, (coalesce(published_at, created_at) AT TIME ZONE 'UTC')::date"
+            " FROM newsdesk.articles WHERE is_current AND id = ANY(:ids)"
+        ),
+        {"ids": list(ids)},
+    )
+    return {row[0]: Text(*row) for row in rows}
+
+
+def file_keys(conn: Connection, batch: Sequence[Text]) -> None:
+    """Add a batch's articles to the index (binary COPY, one round trip per table)."""
+    near_rows = [(key, text.article_id) for text in batch for key in text.signature.near_keys]
+    story_rows = [(key, text.day, text.article_id) for text in batch for key in text.signature.story_keys]
+    copy_rows(conn, "newsdesk.near_keys", (("key", "int8"), ("article_id", "int8")), near_rows)
+    copy_rows(conn, "newsdesk.story_keys", (("key", "int8"), ("day", "date"), ("article_id", "int8")), story_rows)
