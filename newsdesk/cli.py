@@ -1,4 +1,4 @@
-"""The `newsdesk` command: ingest, extract, reprocess, runs."""
+"""The `newsdesk` command: ingest, extract, reprocess, dedup, runs."""
 
 from __future__ import annotations
 
@@ -35,6 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     again.add_argument("--batch-size", type=int, help="documents per batch (default: $NEWSDESK_BATCH_SIZE or 500)")
     again.set_defaults(handler=_reprocess)
 
+    dedup = commands.add_parser("dedup", help="deduplication maintenance")
+    dedup.add_argument("--rebuild", action="store_true", required=True,
+                       help="recompute every story from the stored articles with the current thresholds")  # fmt: skip
+    dedup.set_defaults(handler=_dedup)
+
     history = commands.add_parser("runs", help="print the run history")
     history.add_argument("--limit", type=int, default=20)
     history.set_defaults(handler=_runs)
@@ -56,6 +61,12 @@ def _reprocess(args) -> int:
     from flows.reprocess import reprocess_stored
 
     return _run_and_summarise(lambda: reprocess_stored(batch_size=args.batch_size), "reprocess")
+
+
+def _dedup(args) -> int:
+    from flows.dedup import rebuild_dedup
+
+    return _run_and_summarise(rebuild_dedup, "dedup rebuild")
 
 
 def _run_and_summarise(run_flow, what: str) -> int:

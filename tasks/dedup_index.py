@@ -17,8 +17,12 @@ from tasks.dedup.match import MAX_CANDIDATES, Stored, Text, Thresholds
 from tasks.pgcopy import copy_rows
 
 
-def stored_candidates(conn: Connection, batch: Sequence[Text], thresholds: Thresholds) -> Stored:
-    exact = _exact(conn, [text.body_hash for text in batch])
+def stored_candidates(
+    conn: Connection, batch: Sequence[Text], thresholds: Thresholds, *, before_id: int | None = None
+) -> Stored:
+    """`before_id`: only articles with smaller ids count as exact matches (a
+    rebuild, where the others are yet to be placed again)."""
+    exact = _exact(conn, [text.body_hash for text in batch], before_id)
     near_ids = _near(conn, batch)
     story_ids = _story(conn, batch, thresholds.window_days)
     texts = _texts(conn, {i for ids in (*near_ids.values(), *story_ids.values()) for i in ids})
@@ -30,15 +34,16 @@ def stored_candidates(conn: Connection, batch: Sequence[Text], thresholds: Thres
     )
 
 
-def _exact(conn: Connection, hashes: list[str]) -> dict[str, int]:
+def _exact(conn: Connection, hashes: list[str], before_id: int | None) -> dict[str, int]:
     if not hashes:
         return {}
     rows = conn.execute(
         sa.text(
             "SELECT DISTINCT ON (body_hash) body_hash, story_id FROM newsdesk.articles"
-            " WHERE is_current AND body_hash = ANY(:hashes) ORDER BY body_hash, id"
+            " WHERE is_current AND body_hash = ANY(:hashes) AND (CAST(:before AS bigint) IS NULL OR id < :before)"
+            " ORDER BY body_hash, id"
         ),
-        {"hashes": list(set(hashes))},
+        {"hashes": list(set(hashes)), "before": before_id},
     )
     return dict(rows.all())
 

@@ -17,7 +17,7 @@ from prefect.tasks import exponential_backoff
 
 from newsdesk.config import Settings
 from newsdesk.database import get_engine
-from tasks import http_cache, load, reprocess, sources, web
+from tasks import dedup_rebuild, http_cache, load, reprocess, sources, web
 from tasks.prepare import prepare_file, prepare_page
 from tasks.records import Batch, Problem, Unchanged
 from tasks.web_sources import WebItem
@@ -123,4 +123,13 @@ def reprocess_batch(run_id: int, batch_no: int, document_ids: list[int]) -> Coun
     thresholds = Settings.from_env().thresholds()
     counts = reprocess.reprocess_batch(get_engine(), run_id=run_id, document_ids=document_ids, thresholds=thresholds)
     get_run_logger().info("batch %d: %s", batch_no, dict(counts))
+    return counts
+
+
+@task(name="rebuild-stories", task_run_name="rebuild-stories", **_DATABASE_RETRIES)
+def rebuild_stories(run_id: int) -> Counter:
+    """Recompute every story in one transaction (retried whole: it is atomic)."""
+    thresholds = Settings.from_env().thresholds()
+    counts = dedup_rebuild.rebuild(get_engine(), run_id=run_id, thresholds=thresholds)
+    get_run_logger().info("rebuilt stories with %s: %s", thresholds, dict(counts))
     return counts
