@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench bench-extract lock clean
+.PHONY: install run test bench bench-extract bench-dedup lock clean
 
 install: $(STAMP)
 
@@ -27,6 +27,9 @@ bench: install
 
 bench-extract: install
 	$(BIN)/python bench/extract.py
+
+bench-dedup: install
+	$(BIN)/python bench/dedup.py
 
 # Re-pin every dependency after a change to pyproject.toml.
 lock:

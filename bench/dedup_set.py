@@ -182,6 +182,41 @@ def _resplit(paras, rng):
     return as_text([" ".join(sentences[i : i + 2]) for i in range(0, len(sentences), 2)])
 
 
+def _sentences_shuffled(paras, rng):
+    out = []
+    for para in paras:
+        sentences = re.split(r"(?<=[.!?])\s+", para)
+        rng.shuffle(sentences)
+        out.append(" ".join(sentences))
+    return as_text(out)
+
+
+def _every_other(paras, rng):
+    return as_text(paras[::2] if len(paras) >= 4 else truncate(paras, 0.6))
+
+
+def _invisible(paras, rng):
+    def soften(word: str, rng: random.Random) -> str:
+        i = len(word) // 2
+        return word[:i] + rng.choice(["\u00ad", "\u200b", "\u2060"]) + word[i:]
+
+    return as_text(edit_words(paras, rng, 0.15, soften))
+
+
+def _ocr(paras, rng):
+    swaps = {"m": "rn", "l": "1", "O": "0", "e": "c", "h": "b"}
+
+    def misread(word: str, rng: random.Random) -> str:
+        i = rng.randrange(len(word))
+        return word[:i] + swaps.get(word[i], word[i]) + word[i + 1 :]
+
+    return as_text(edit_words(paras, rng, 0.06, misread))
+
+
+def _lead_only(paras, rng):
+    return as_text(truncate(paras, 0.3))
+
+
 COPY_KINDS: dict[str, tuple[str, Callable[[list[str], random.Random], Copy]]] = {
     # kind: (expected tier, maker)
     "typography": ("exact", _typography),
@@ -204,6 +239,11 @@ HELD_OUT_KINDS: dict[str, tuple[str, Callable[[list[str], random.Random], Copy]]
     "resplit-paragraphs": ("near", _resplit),
     "heavy-typos": ("near", lambda p, r: as_text(edit_words(p, r, 0.08, typo))),
     "wrapper-truncated": ("near", lambda p, r: wrapped_html(truncate(p, 0.5), r)),
+    "sentences-shuffled": ("near", _sentences_shuffled),
+    "every-other-paragraph": ("near", _every_other),
+    "invisible-characters": ("near", _invisible),
+    "ocr-noise": ("near", _ocr),
+    "lead-third": ("near", _lead_only),
 }  # fmt: skip
 
 

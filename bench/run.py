@@ -38,6 +38,7 @@ from newsdesk.database import engine_for_url  # noqa: E402
 from tasks import load, runs  # noqa: E402
 from tasks.acquire import declared_charset, decode, read_document  # noqa: E402
 from tasks.clean import clean_document  # noqa: E402
+from tasks.dedup import signature  # noqa: E402
 from tasks.fingerprint import body_hash  # noqa: E402
 from tasks.records import Prepared  # noqa: E402
 from tasks.sources import discover_files, load_sources  # noqa: E402
@@ -111,7 +112,8 @@ def stages(sources_file: Path, database_url: str, batch_size: int) -> dict:
     texts = timed("decode", n, lambda: [decode(d.raw, declared=declared_charset(d.raw, d.media_type)) for d in documents], results)
     articles = timed("clean", n, lambda: [clean_document(t, d.media_type) for (t, _), d in zip(texts, documents)], results)
     hashes = timed("fingerprint", n, lambda: [body_hash(a.body) for a in articles], results)
-    items = [Prepared(d, enc, a, h) for d, (_, enc), a, h in zip(documents, texts, articles, hashes)]
+    signatures = timed("signature", n, lambda: [signature(a.title, a.body, a.language) for a in articles], results)
+    items = [Prepared(d, enc, a, h, s) for d, (_, enc), a, h, s in zip(documents, texts, articles, hashes, signatures)]
     engine = engine_for_url(database_url)
     lease = runs.open_run(engine, flow_run_id=None, sources_file=str(sources_file))
 

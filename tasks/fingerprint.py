@@ -12,6 +12,9 @@ _SEPARATORS = bytes(c if c >= 128 or chr(c).isalnum() else 32 for c in range(256
 # Non-ASCII punctuation and spaces: Latin-1 signs, General Punctuation (dashes,
 # curly quotes, ellipsis), Supplemental and CJK punctuation.
 _UNICODE_PUNCTUATION = re.compile(r"[\u00a0-\u00bf\u00d7\u00f7\u2000-\u206f\u2e00-\u2e7f\u3000-\u303f]")
+# Invisible characters that sit inside words (soft hyphen, zero-width space and
+# joiners, word joiner, BOM): removed, so "impor\u00adtant" is still one word.
+_INVISIBLE = re.compile(r"[\u00ad\u200b-\u200d\u2060\ufeff]")
 
 
 def _normalised(body: str) -> bytes:
@@ -21,7 +24,7 @@ def _normalised(body: str) -> bytes:
         body = unicodedata.normalize("NFKC", body)
     text = body.lower()
     if not text.isascii():
-        text = _UNICODE_PUNCTUATION.sub(" ", text)
+        text = _UNICODE_PUNCTUATION.sub(" ", _INVISIBLE.sub("", text))
     return b" ".join(text.encode("utf-8").translate(_SEPARATORS).split())
 
 

@@ -81,22 +81,37 @@ def cosine(a: Vector, b: Vector) -> float:
     return sum(x * b.get(w, 0.0) for w, x in a.items())
 
 
-@dataclass(slots=True)
 class StoryText:
-    """What the same-story check needs of one article."""
+    """What the same-story check needs of one article, each part computed when
+    first asked for: most candidates fail on the whole-text vector, and never
+    need the sentence vectors, which cost several times more."""
 
-    whole: Vector
-    sentences: list[Vector]
+    __slots__ = ("_title", "_body", "_language", "_whole", "_sentences")
+
+    def __init__(self, title: str | None, body: str, language: str | None = None):
+        self._title, self._body, self._language = title, body, _language(language)
+        self._whole: Vector | None = None
+        self._sentences: list[Vector] | None = None
+
+    @property
+    def whole(self) -> Vector:
+        if self._whole is None:
+            self._whole = vector(terms(f"{self._title or ''}\n{self._body}", self._language), self._language)
+        return self._whole
+
+    @property
+    def sentences(self) -> list[Vector]:
+        if self._sentences is None:
+            self._sentences = []
+            for sentence in _SENTENCE_END.split(self._body):
+                words = terms(sentence, self._language)
+                if len(set(words)) >= 3:
+                    self._sentences.append(vector(words, self._language))
+        return self._sentences
 
 
 def story_text(title: str | None, body: str, language: str | None = None) -> StoryText:
-    lang = _language(language)
-    sentences = []
-    for sentence in _SENTENCE_END.split(body):
-        words = terms(sentence, lang)
-        if len(set(words)) >= 3:
-            sentences.append(vector(words, lang))
-    return StoryText(vector(terms(f"{title or ''}\n{body}", lang), lang), sentences)
+    return StoryText(title, body, language)
 
 
 def key_terms(title: str | None, body: str, language: str | None = None, k: int = KEY_TERMS) -> list[int]:
