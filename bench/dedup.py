@@ -363,16 +363,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,200000", help="stored corpus sizes for the cost-per-article check")
     parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--shared-buffers", help="e.g. 128MB: the embedded server's shared_buffers "
+                        "(default: what newsdesk gives its own, a quarter of memory up to 1 GB)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
     report: dict = {}
-    with database_server() as server:
-        print("Quality on the labelled set (two runs: originals, then copies)", flush=True)
-        with fresh_database(server) as url, tempfile.TemporaryDirectory(prefix="newsdesk-dedup-set-") as workdir:
-            report["quality"] = quality(url, Path(workdir))
-        print_quality(report["quality"])
+    with database_server(args.shared_buffers) as server:
+        if not args.skip_quality:
+            print("Quality on the labelled set (two runs: originals, then copies)", flush=True)
+            with fresh_database(server) as url, tempfile.TemporaryDirectory(prefix="newsdesk-dedup-set-") as workdir:
+                report["quality"] = quality(url, Path(workdir))
+            print_quality(report["quality"])
         if not args.skip_scale:
             print(f"Cost per article as the corpus grows ({', '.join(f'{s:,}' for s in sizes)} stored)", flush=True)
             with fresh_database(server) as url:

