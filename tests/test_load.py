@@ -35,7 +35,7 @@ def test_migrations_are_idempotent(db):
     migrate(db)
     migrate(db)
     [row] = fetch(db, "SELECT version_num FROM newsdesk.alembic_version")
-    assert row["version_num"] == "0003"
+    assert row["version_num"] == "0004"
     names = {r["table_name"] for r in fetch(db, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'newsdesk'")}
     assert {"articles", "documents", "ingest_runs", "rejections", "articles_canonical", "stories", "http_cache", "near_keys",
             "story_keys"} <= names
@@ -127,3 +127,21 @@ def test_unchanged_items_are_counted_without_touching_rows(db):
     counts = load.load_batch(db, run_id=run_id, source="s", items=[Unchanged("/a")])
     assert counts == {"unchanged": 1}
     assert fetch(db, "SELECT count(*) AS n FROM newsdesk.documents")[0]["n"] == 1
+
+
+def test_migrations_go_down_to_the_first_and_up_again(db):
+    from alembic import command
+    from alembic.config import Config
+
+    from newsdesk.database import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with db.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0001")
+        assert conn.scalar(sa.text("SELECT to_regclass('newsdesk.near_keys')")) is None
+        command.upgrade(config, "head")
+    [row] = fetch(db, "SELECT version_num FROM newsdesk.alembic_version")
+    assert row["version_num"] == "0004"
+    assert fetch(db, "SELECT count(*) AS n FROM newsdesk.run_history")[0]["n"] == 0
