@@ -4,7 +4,8 @@ deduplicated and loaded into PostgreSQL, with a row in `newsdesk.ingest_runs`.
 Operators see one flow run per ingest, named by its start time; task runs per
 source (`discover-<source>`) and per batch (`clean-<source>-batch-<n>`,
 `load-<source>-batch-<n>`); a table artifact of counts per source and outcome;
-a markdown artifact listing rejections.
+a markdown artifact listing rejections; a progress artifact; and at the end an
+event `newsdesk.ingest.completed` (or `.failed`) carrying the run's counts.
 """
 
 from __future__ import annotations
@@ -14,9 +15,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from prefect import allow_failure, flow, get_run_logger
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
+from prefect.events import emit_event
 from prefect.runtime import flow_run
 
+from flows.runners import parallel_slots
 from newsdesk.config import Settings
 from newsdesk.database import get_engine
 from tasks import runs
@@ -26,7 +34,8 @@ from tasks.steps import clean_batch, discover, discover_web, fetch_batch, load_b
 
 # Batches being cleaned or loaded at once: enough to keep cleaning (CPU, here)
 # and loading (PostgreSQL, another process) busy together; few enough that
-# memory stays bounded by the batch size, not by the corpus.
+# memory stays bounded by the batch size, not by the corpus. Under Dask, two
+# more than the cleans running side by side.
 IN_FLIGHT_BATCHES = 3
 REJECTIONS_SHOWN = 50
 
@@ -43,16 +52,52 @@ def ingest(sources_file: str = "seeds/sources.toml", batch_size: int | None = No
     settings = Settings.from_env()
     batch_size = batch_size or settings.batch_size
     engine = get_engine(settings)
-    with runs.recorded_run(engine, flow_run_id=flow_run.id, sources_file=str(Path(sources_file).resolve())) as run:
-        logger.info("run %d started on %s", run.id, sources_file)
-        for source in load_sources(sources_file):
-            _ingest_source(run.id, source, batch_size)
-    record = run.record
-    _publish(engine, record)
-    return record
+    run = None
+    try:
+        with runs.recorded_run(engine, flow_run_id=flow_run.id, sources_file=str(Path(sources_file).resolve())) as run:
+            logger.info("run %d started on %s", run.id, sources_file)
+            sources = load_sources(sources_file)
+            progress = _Progress(len(sources))
+            for source in sources:
+                _ingest_source(run.id, source, batch_size, progress)
+                progress.source_done()
+        _publish(engine, run.record)
+        return run.record
+    finally:
+        if run is not None and run.record is not None:
+            _announce(run.record)
 
 
-def _ingest_source(run_id: int, source: Source, batch_size: int) -> None:
+class _Progress:
+    """The run's progress artifact in the Prefect UI: sources done, plus the
+    share of the current source's batches loaded."""
+
+    def __init__(self, n_sources: int):
+        self.n_sources = max(n_sources, 1)
+        self.done = 0
+        self.id = create_progress_artifact(0.0, key="ingest-progress", description="Share of the run's batches loaded")
+
+    def batch_settled(self, settled: int, total: int) -> None:
+        update_progress_artifact(self.id, round(100 * (self.done + settled / max(total, 1)) / self.n_sources, 1))
+
+    def source_done(self) -> None:
+        self.done += 1
+        update_progress_artifact(self.id, round(100 * self.done / self.n_sources, 1))
+
+
+def _announce(record: dict) -> None:
+    """An event per finished run (`newsdesk.ingest.completed` or `.failed`) with its
+    counts, for Prefect automations and anything else listening."""
+    emit_event(
+        event=f"newsdesk.ingest.{record['status']}",
+        resource={"prefect.resource.id": f"newsdesk.ingest-run.{record['id']}", "prefect.resource.name": f"ingest run {record['id']}"},
+        related=[{"prefect.resource.id": f"prefect.flow-run.{flow_run.id}", "prefect.resource.role": "flow-run"}],
+        payload={"run_id": record["id"], "status": record["status"], "error": record.get("error"),
+                 **{f"n_{o}": record[f"n_{o}"] for o in ("discovered", *OUTCOMES)}},
+    )  # fmt: skip
+
+
+def _ingest_source(run_id: int, source: Source, batch_size: int, progress: _Progress) -> None:
     logger = get_run_logger()
     if source.kind in WEB_KINDS:
         found = discover_web(source)
@@ -68,29 +113,43 @@ def _ingest_source(run_id: int, source: Source, batch_size: int) -> None:
             return
 
     in_flight: deque = deque()
-    preparing = loaded = None
+    preparing: deque = deque()
+    loaded = None
+    # Fetches go one at a time whatever the runner: the politeness limits per
+    # host hold within one fetch step, not across several.
+    slots = parallel_slots() if step is clean_batch else 1
+    n_batches, settled = -(-len(items) // batch_size), 0
     for batch_no, start in enumerate(range(0, len(items), batch_size), start=1):
         batch = items[start : start + batch_size]
-        # One clean (or fetch) at a time: cleaning is CPU-bound Python, and
-        # threads running it side by side only fight over the GIL. Loads, which
-        # mostly wait on PostgreSQL, overlap with the next batch.
-        if preparing is not None:
-            preparing.wait()
-        preparing = step.submit(source.name, batch_no, batch)
+        # One clean at a time in threads: cleaning is CPU-bound Python, and
+        # threads running it side by side only fight over the GIL; under Dask,
+        # one per worker process. Loads, which mostly wait on PostgreSQL,
+        # overlap with the next batches.
+        while len(preparing) >= slots:
+            preparing.popleft().wait()
+        prepared = step.submit(source.name, batch_no, batch)
+        preparing.append(prepared)
         # Loads go in discovery order, so the first copy of a story seen is the
         # one that becomes canonical, run after run; a failed load does not stop
         # the next (its items are recorded as failed in `_settle`).
-        loaded = load_batch.submit(run_id, source.name, batch_no, preparing, wait_for=[allow_failure(loaded)] if loaded else None)
+        loaded = load_batch.submit(run_id, source.name, batch_no, prepared, wait_for=[allow_failure(loaded)] if loaded else None)
         in_flight.append((batch_no, [getattr(i, "url", i) for i in batch], loaded))
-        if len(in_flight) >= IN_FLIGHT_BATCHES:
+        if len(in_flight) >= max(IN_FLIGHT_BATCHES, slots + 2):
             _settle(run_id, source.name, *in_flight.popleft())
+            settled += 1
+            progress.batch_settled(settled, n_batches)
     while in_flight:
         _settle(run_id, source.name, *in_flight.popleft())
+        settled += 1
+        progress.batch_settled(settled, n_batches)
 
 
 def _settle(run_id: int, source_name: str, batch_no: int, batch: list[str], loaded) -> None:
     """Wait for a batch; if it could not be loaded, its items become `failed`."""
-    outcome = loaded.result(raise_on_failure=False)
+    try:
+        outcome = loaded.result(raise_on_failure=False)
+    except Exception as exc:  # the load never ran: its clean failed, or its Dask worker died
+        outcome = exc
     if isinstance(outcome, BaseException):
         reason = f"batch {batch_no} not loaded: {type(outcome).__name__}: {outcome}"
         get_run_logger().error("source %s: %s", source_name, reason)

@@ -84,7 +84,7 @@ def recorded_run(engine: Engine, *, flow_run_id, sources_file: str | None, kind:
     try:
         yield lease
     except BaseException as exc:
-        finish_run(engine, lease.id, status="failed", error=f"{type(exc).__name__}: {exc}")
+        lease.record = finish_run(engine, lease.id, status="failed", error=f"{type(exc).__name__}: {exc}")
         raise
     else:
         lease.record = finish_run(engine, lease.id, status="completed")

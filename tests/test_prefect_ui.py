@@ -1,0 +1,94 @@
+"""What an operator sees in the Prefect UI, read back from a real Prefect API
+(the session's test server): one completed flow run named by date, task runs
+per batch and not per article, the artifacts, and the end-of-run event."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+
+from conftest import fetch
+from texts import distinct_story
+
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
+
+async def _ui_view(flow_run_id):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, FlowRunFilter, FlowRunFilterId
+
+    async with get_client() as client:
+        flow_run = await client.read_flow_run(flow_run_id)
+        task_runs = await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+        artifacts = await client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+        return flow_run, task_runs, artifacts
+
+
+async def _events(name: str, flow_run_id):
+    from prefect.client.orchestration import get_client
+    from prefect.events.filters import EventFilter, EventNameFilter, EventRelatedFilter
+
+    async with get_client() as client:
+        page = await client.read_events(
+            EventFilter(event=EventNameFilter(name=[name]), related=EventRelatedFilter(id=[f"prefect.flow-run.{flow_run_id}"])),
+            limit=50,  # the client's default (100) is more than the API accepts
+        )
+        return page.events
+
+
+def test_a_run_as_the_operator_sees_it(db, corpus):
+    from flows.ingest import ingest
+
+    for i in range(60):
+        corpus.write(f"{i:03}.txt", distinct_story(100 + i))
+    corpus.write("empty.txt", "")
+    corpus.configure()
+    record = ingest(sources_file=str(corpus.sources), batch_size=10)
+    assert (record["n_discovered"], record["n_inserted"], record["n_rejected"]) == (61, 60, 1)
+
+    flow_run, task_runs, artifacts = asyncio.run(_ui_view(record["flow_run_id"]))
+    assert flow_run.state.is_completed() and flow_run.name.startswith("ingest-20")
+    names = sorted(t.name for t in task_runs)
+    # 61 items in batches of 10: 7 batches, one clean and one load each, one discovery.
+    assert len(names) == 15 and len(names) < record["n_discovered"] / 4
+    assert names[0] == "clean-local-batch-1" and "discover-local" in names and "load-local-batch-7" in names
+    assert all(t.state.is_completed() for t in task_runs)
+
+    by_key = {a.key: a for a in artifacts}
+    assert by_key["ingest-counts"].type == "table"
+    table = by_key["ingest-counts"].data
+    rows = json.loads(table) if isinstance(table, str) else table
+    assert rows[0]["source"] == "local" and rows[0]["inserted"] == 60 and rows[0]["rejected"] == 1
+    assert by_key["ingest-rejections"].type == "markdown" and "empty.txt" in by_key["ingest-rejections"].data
+    assert by_key["ingest-progress"].type == "progress" and float(by_key["ingest-progress"].data) == 100.0
+
+    events = []
+    for _ in range(50):  # events reach the API asynchronously
+        events = asyncio.run(_events("newsdesk.ingest.completed", record["flow_run_id"]))
+        if events:
+            break
+        time.sleep(0.2)
+    assert len(events) == 1
+    assert events[0].resource.id == f"newsdesk.ingest-run.{record['id']}"
+    assert events[0].payload["n_inserted"] == 60 and events[0].payload["n_rejected"] == 1
+
+
+def test_a_failed_run_is_announced_with_its_error(db, tmp_path):
+    from flows.ingest import ingest
+
+    bad = tmp_path / "sources.toml"
+    bad.write_text("[[source]]\nname = 'x'\nkind = 'carrier-pigeon'\n")
+    state = ingest(sources_file=str(bad), return_state=True)
+    assert state.is_failed()
+    [run] = fetch(db, "SELECT id, status, flow_run_id FROM newsdesk.ingest_runs")
+    assert run["status"] == "failed"
+    events = []
+    for _ in range(50):
+        events = asyncio.run(_events("newsdesk.ingest.failed", run["flow_run_id"]))
+        if events:
+            break
+        time.sleep(0.2)
+    assert len(events) == 1 and "carrier-pigeon" in events[0].payload["error"]
