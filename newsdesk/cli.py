@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from newsdesk import __version__
+from newsdesk.config import TASK_RUNNERS
 
 DEFAULT_SOURCES = "seeds/sources.toml"
 
@@ -24,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     ingest.add_argument("--sources", default=os.environ.get("NEWSDESK_SOURCES", DEFAULT_SOURCES),
                         help=f"sources file (default: $NEWSDESK_SOURCES or {DEFAULT_SOURCES})")  # fmt: skip
     ingest.add_argument("--batch-size", type=int, help="articles per batch (default: $NEWSDESK_BATCH_SIZE or 500)")
+    ingest.add_argument("--task-runner", choices=TASK_RUNNERS,
+                        help="where the CPU steps run (default: $NEWSDESK_TASK_RUNNER or threads)")  # fmt: skip
     ingest.set_defaults(handler=_ingest)
 
     extract = commands.add_parser("extract", help="clean files without any database and print the result")
@@ -61,9 +64,12 @@ def _ingest(args) -> int:
     if not Path(args.sources).is_file():
         print(f"newsdesk: sources file not found: {args.sources}", file=sys.stderr)
         return 2
+    from flows import runners
     from flows.ingest import ingest
 
-    return _run_and_summarise(lambda: ingest(sources_file=args.sources, batch_size=args.batch_size), "ingest")
+    return _run_and_summarise(
+        lambda: runners.run(ingest, args.task_runner, sources_file=args.sources, batch_size=args.batch_size), "ingest"
+    )
 
 
 def _reprocess(args) -> int:

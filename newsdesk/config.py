@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_HOME = Path("~/.newsdesk")
 DEFAULT_BATCH_SIZE = 500
 DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024
+TASK_RUNNERS = ("threads", "dask")
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,11 @@ class Settings:
     near_threshold: float = 0.5
     story_threshold: float = 0.55
     story_window_days: int = 7
+    # Where the CPU steps run (see flows/runners.py): Prefect's thread pool, or Dask
+    # workers, on a cluster at `dask_address` or a local one of `dask_workers` processes.
+    task_runner: str = "threads"
+    dask_address: str | None = None
+    dask_workers: int = 2
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -45,6 +52,9 @@ class Settings:
             near_threshold=_fraction(env, "NEWSDESK_NEAR_THRESHOLD", 0.5),
             story_threshold=_fraction(env, "NEWSDESK_STORY_THRESHOLD", 0.55),
             story_window_days=int(_non_negative_float(env, "NEWSDESK_STORY_WINDOW_DAYS", 7)),
+            task_runner=_choice(env, "NEWSDESK_TASK_RUNNER", TASK_RUNNERS),
+            dask_address=_dask_address(env),
+            dask_workers=_positive_int(env, "NEWSDESK_DASK_WORKERS", 2),
         )
 
     def thresholds(self):
@@ -78,6 +88,20 @@ def _non_negative_float(env, name: str, default: float) -> float:
 
 def _fraction(env, name: str, default: float) -> float:
     return _number(env, name, default, float, "a number", lambda v: 0 < v <= 1, "above 0 and at most 1")
+
+
+def _choice(env, name: str, choices: tuple[str, ...]) -> str:
+    value = (env.get(name) or choices[0]).strip().lower()
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {env.get(name)!r}")
+    return value
+
+
+def _dask_address(env) -> str | None:
+    raw = (env.get("NEWSDESK_DASK_ADDRESS") or "").strip()
+    if raw and not re.fullmatch(r"(?:[a-z][a-z0-9+.-]*://)?[^\s/]+:\d+", raw):
+        raise ValueError(f"NEWSDESK_DASK_ADDRESS must be a Dask scheduler address such as tcp://scheduler:8786, got {raw!r}")
+    return raw or None
 
 
 def _number(env, name, default, parse, kind: str, valid, bound: str):

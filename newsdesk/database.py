@@ -26,6 +26,18 @@ _lock = threading.Lock()
 log = logging.getLogger(__name__)
 
 
+def _forget_parent_connections() -> None:
+    """A forked child (a Dask worker or a pool process started with fork) must not
+    share the parent's pooled connections: it keeps the engines, with new pools."""
+    global _lock
+    _lock = threading.Lock()
+    for engine in _engines.values():
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_parent_connections)
+
+
 def redact(url: str) -> str:
     """The URL with its password masked, for logs and messages."""
     try:
