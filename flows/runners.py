@@ -1,0 +1,108 @@
+"""Where a flow's tasks run: Prefect's default thread pool, or Dask workers
+(prefect-dask's DaskTaskRunner) on a local cluster or an existing one.
+
+Prefect 3 takes a flow's task runner from the flow object when a run starts,
+so the choice is applied with `flow.with_options(task_runner=...)` (`run`
+below does it for `newsdesk ingest`); the flows themselves keep Prefect's
+default, so `prefect deploy` sees them unchanged.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import replace
+
+from prefect import allow_failure
+from prefect.context import FlowRunContext
+from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.task_runners import TaskRunner
+from prefect_dask import DaskTaskRunner
+from prefect_dask.task_runners import PrefectDaskFuture
+
+from newsdesk.config import Settings
+
+
+class NewsdeskDaskTaskRunner(DaskTaskRunner):
+    """DaskTaskRunner, with `wait_for=[allow_failure(future)]` kept as Prefect means it.
+
+    prefect-dask 0.3.7 hands `wait_for` to Dask, which replaces the future inside
+    `allow_failure(...)` by its state but rebuilds the wrapper as a plain tuple:
+    a failed upstream then stops the downstream task, where it must not (a failed
+    load must not stop the next one). Here the wrapping happens on the Dask
+    worker, after the upstream finished, so the annotation reaches Prefect."""
+
+    def submit(self, task, parameters, wait_for=None, dependencies=None):
+        if wait_for:
+            wait_for = [self._allowing_failure(f) if _is_allowed_failure(f) else f for f in wait_for]
+        return super().submit(task, parameters, wait_for=wait_for, dependencies=dependencies)
+
+    def _allowing_failure(self, annotated: allow_failure):
+        return self.client.submit(allow_failure, annotated.unwrap().wrapped_future, pure=False)
+
+    def parallel_slots(self) -> int:
+        return max(1, sum(self.client.nthreads().values()))
+
+
+def _is_allowed_failure(value) -> bool:
+    return isinstance(value, allow_failure) and isinstance(value.unwrap(), PrefectDaskFuture)
+
+
+def task_runner(settings: Settings) -> TaskRunner | None:
+    """The task runner `settings` ask for; None for Prefect's default (threads)."""
+    if settings.task_runner == "threads":
+        return None
+    if settings.dask_address:
+        # Its workers read DATABASE_URL and NEWSDESK_* from their own environment.
+        return NewsdeskDaskTaskRunner(address=settings.dask_address)
+    from newsdesk.database import resolve_url
+
+    # Worker processes inherit this process's environment; the embedded
+    # server's URL is added so they use it rather than look for one themselves.
+    return NewsdeskDaskTaskRunner(
+        cluster_kwargs={
+            "n_workers": settings.dask_workers,
+            "threads_per_worker": 1,
+            "processes": True,
+            "dashboard_address": None,
+            "env": {"DATABASE_URL": resolve_url(settings)},
+        }
+    )
+
+
+def parallel_slots() -> int:
+    """How many CPU-bound steps the current flow run's task runner runs at once:
+    one in Prefect's thread pool (Python threads share one interpreter lock),
+    one per Dask worker thread."""
+    context = FlowRunContext.get()
+    runner = context.task_runner if context else None
+    return runner.parallel_slots() if isinstance(runner, NewsdeskDaskTaskRunner) else 1
+
+
+def run(flow, runner_name: str | None = None, **parameters):
+    """Run `flow` with the configured task runner (`runner_name` overrides
+    NEWSDESK_TASK_RUNNER) and return its result."""
+    settings = Settings.from_env()
+    if runner_name:
+        settings = replace(settings, task_runner=runner_name)
+    runner = task_runner(settings)
+    if runner is None:
+        return flow(**parameters)
+    with _api_for_workers():
+        return flow.with_options(task_runner=runner)(**parameters)
+
+
+@contextmanager
+def _api_for_workers():
+    """Dask workers report their task runs to the Prefect API named in the
+    settings the flow hands them. Without PREFECT_API_URL, Prefect starts a
+    temporary server known only to this process, and each worker would start
+    its own: start it here and name it in the settings instead."""
+    if PREFECT_API_URL.value():
+        yield
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    server.start()
+    with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+        yield
