@@ -3,8 +3,10 @@
 
 Prefect 3 takes a flow's task runner from the flow object when a run starts,
 so the choice is applied with `flow.with_options(task_runner=...)` (`run`
-below does it for `newsdesk ingest`); the flows themselves keep Prefect's
-default, so `prefect deploy` sees them unchanged.
+below does it for `newsdesk ingest`; a served flow keeps it, as `serve` hands
+the flow object itself to each run's process). The flows themselves keep
+Prefect's default, so a deployment run from its entrypoint by a work-pool
+worker uses threads.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ def task_runner(settings: Settings) -> TaskRunner | None:
             "n_workers": settings.dask_workers,
             "threads_per_worker": 1,
             "processes": True,
-            "dashboard_address": None,
+            "dashboard_address": ":0",
             "env": {"DATABASE_URL": resolve_url(settings)},
         }
     )
