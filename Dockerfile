@@ -7,6 +7,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1
 
 WORKDIR /app
+# Where prefect.yaml's pull step takes flow runs of a worker in this image.
+ENV NEWSDESK_DIR=/app
 # Dependencies first, from the lock file alone, so code changes reuse this layer.
 COPY requirements.lock ./
 RUN pip install -r requirements.lock

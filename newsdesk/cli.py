@@ -1,4 +1,4 @@
-"""The `newsdesk` command: ingest, extract, reprocess, dedup, runs."""
+"""The `newsdesk` command: ingest, extract, reprocess, dedup, serve, runs, status, psql."""
 
 from __future__ import annotations
 
@@ -43,6 +43,11 @@ def main(argv: list[str] | None = None) -> int:
                        help="recompute every story from the stored articles with the current thresholds")  # fmt: skip
     dedup.set_defaults(handler=_dedup)
 
+    serve = commands.add_parser("serve", help="run the ingest flow on its daily schedule until stopped")
+    serve.add_argument("--sources", default=os.environ.get("NEWSDESK_SOURCES", DEFAULT_SOURCES),
+                       help=f"sources file (default: $NEWSDESK_SOURCES or {DEFAULT_SOURCES})")  # fmt: skip
+    serve.set_defaults(handler=_serve)
+
     history = commands.add_parser("runs", help="print the run history")
     history.add_argument("--limit", type=int, default=20)
     history.set_defaults(handler=_runs)
@@ -82,6 +87,12 @@ def _dedup(args) -> int:
     from flows.dedup import rebuild_dedup
 
     return _run_and_summarise(rebuild_dedup, "dedup rebuild")
+
+
+def _serve(args) -> int:
+    from flows.serve import main as serve
+
+    return serve(args.sources)
 
 
 def _run_and_summarise(run_flow, what: str) -> int:
