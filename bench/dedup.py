@@ -302,10 +302,10 @@ def write_rows(conn, rows) -> None:
                          hashed, None, None, None, i, None))  # fmt: skip
     copy_rows(conn, "newsdesk.documents", load.DOCUMENT_COLUMNS, documents)
     copy_rows(conn, "newsdesk.articles", load.ARTICLE_COLUMNS, articles)
-    copy_rows(conn, "newsdesk.near_keys", (("key", "int8"), ("article_id", "int8")),
-              [(k, i) for (_, _, _, _, near, _), i in zip(rows, ids) for k in near])  # fmt: skip
-    copy_rows(conn, "newsdesk.story_keys", (("key", "int8"), ("day", "date"), ("article_id", "int8")),
-              [(k, day_of(n), i) for (n, _, _, _, _, story), i in zip(rows, ids) for k in story])  # fmt: skip
+    copy_rows(conn, "newsdesk.near_keys", (("key", "int8"), ("article_id", "int8"), ("story_id", "int8")),
+              [(k, i, i) for (_, _, _, _, near, _), i in zip(rows, ids) for k in near])  # fmt: skip
+    copy_rows(conn, "newsdesk.story_keys", (("key", "int8"), ("day", "date"), ("article_id", "int8"), ("story_id", "int8")),
+              [(k, day_of(n), i, i) for (n, _, _, _, _, story), i in zip(rows, ids) for k in story])  # fmt: skip
 
 
 def probe(stored_upto: int, n: int = 1000) -> list[Prepared]:

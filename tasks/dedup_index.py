@@ -55,18 +55,30 @@ def _near(conn: Connection, batch: Sequence[Text]) -> dict[int, list[int]]:
     keys, positions = _flatten(batch, lambda text: text.signature.near_keys)
     if not keys:
         return {}
-    rows = conn.execute(
-        sa.text(
-            "SELECT pos, article_id FROM ("
-            "  SELECT q.pos, k.article_id, row_number() OVER (PARTITION BY q.pos ORDER BY count(*) DESC, k.article_id) AS rank"
-            "  FROM unnest(CAST(:keys AS bigint[]), CAST(:positions AS int[])) AS q(key, pos)"
-            "  JOIN newsdesk.near_keys k ON k.key = q.key"
-            "  GROUP BY q.pos, k.article_id"
-            ") ranked WHERE rank <= :limit ORDER BY pos, rank"
-        ),
-        {"keys": keys, "positions": positions, "limit": 4 * MAX_CANDIDATES},
+    hits = (
+        "SELECT q.pos, k.article_id, k.story_id, count(*) AS hits"
+        " FROM unnest(CAST(:keys AS bigint[]), CAST(:positions AS int[])) AS q(key, pos)"
+        " JOIN newsdesk.near_keys k ON k.key = q.key GROUP BY q.pos, k.article_id, k.story_id"
     )
+    rows = conn.execute(sa.text(_best_per_story(hits)), {"keys": keys, "positions": positions, "limit": MAX_CANDIDATES})
     return _grouped(rows)
+
+
+def _best_per_story(hits: str) -> str:
+    """From (pos, article_id, story_id, hits) rows: per position, the article with
+    the most hits of each story, the MAX_CANDIDATES best stories. One verified
+    member is enough to join a story, and a story stored a hundred times over
+    would otherwise send a hundred bodies back for every copy of it. (A replaced
+    version may win its story here and then drop out as not current: its new
+    version, filed under its own keys, competes as well.)"""
+    return (
+        "SELECT pos, article_id FROM ("
+        "  SELECT pos, article_id, row_number() OVER (PARTITION BY pos ORDER BY hits DESC, article_id) AS rank FROM ("
+        "    SELECT DISTINCT ON (h.pos, h.story_id) h.pos, h.article_id, h.hits"
+        f"    FROM ({hits}) h ORDER BY h.pos, h.story_id, h.hits DESC, h.article_id"
+        "  ) best"
+        ") ranked WHERE rank <= :limit ORDER BY pos, rank"
+    )
 
 
 def _story(conn: Connection, batch: Sequence[Text], window_days: int) -> dict[int, list[int]]:
@@ -74,16 +86,15 @@ def _story(conn: Connection, batch: Sequence[Text], window_days: int) -> dict[in
     if not keys:
         return {}
     days = [batch[pos].day for pos in positions]
+    hits = (
+        "SELECT q.pos, k.article_id, k.story_id, count(*) AS hits"
+        " FROM unnest(CAST(:keys AS bigint[]), CAST(:positions AS int[]), CAST(:days AS date[])) AS q(key, pos, day)"
+        " JOIN newsdesk.story_keys k ON k.key = q.key AND k.day BETWEEN q.day - :window AND q.day + :window"
+        " GROUP BY q.pos, k.article_id, k.story_id HAVING count(*) >= 2"
+    )
     rows = conn.execute(
-        sa.text(
-            "SELECT pos, article_id FROM ("
-            "  SELECT q.pos, k.article_id, row_number() OVER (PARTITION BY q.pos ORDER BY count(*) DESC, k.article_id) AS rank"
-            "  FROM unnest(CAST(:keys AS bigint[]), CAST(:positions AS int[]), CAST(:days AS date[])) AS q(key, pos, day)"
-            "  JOIN newsdesk.story_keys k ON k.key = q.key AND k.day BETWEEN q.day - :window AND q.day + :window"
-            "  GROUP BY q.pos, k.article_id HAVING count(*) >= 2"
-            ") ranked WHERE rank <= :limit ORDER BY pos, rank"
-        ),
-        {"keys": keys, "positions": positions, "days": days, "window": window_days, "limit": 4 * MAX_CANDIDATES},
+        sa.text(_best_per_story(hits)),
+        {"keys": keys, "positions": positions, "days": days, "window": window_days, "limit": MAX_CANDIDATES},
     )
     return _grouped(rows)
 
@@ -119,7 +130,8 @@ def _texts(conn: Connection, ids: set[int]) -> dict[int, Text]:
 
 def file_keys(conn: Connection, batch: Sequence[Text]) -> None:
     """Add a batch's articles to the index (binary COPY, one round trip per table)."""
-    near_rows = [(key, text.article_id) for text in batch for key in text.signature.near_keys]
-    story_rows = [(key, text.day, text.article_id) for text in batch for key in text.signature.story_keys]
-    copy_rows(conn, "newsdesk.near_keys", (("key", "int8"), ("article_id", "int8")), near_rows)
-    copy_rows(conn, "newsdesk.story_keys", (("key", "int8"), ("day", "date"), ("article_id", "int8")), story_rows)
+    near_rows = [(key, text.article_id, text.story_id) for text in batch for key in text.signature.near_keys]
+    story_rows = [(key, text.day, text.article_id, text.story_id) for text in batch for key in text.signature.story_keys]
+    copy_rows(conn, "newsdesk.near_keys", (("key", "int8"), ("article_id", "int8"), ("story_id", "int8")), near_rows)
+    copy_rows(conn, "newsdesk.story_keys", (("key", "int8"), ("day", "date"), ("article_id", "int8"), ("story_id", "int8")),
+              story_rows)  # fmt: skip

@@ -13,18 +13,22 @@ depends_on = None
 
 # No foreign keys and no index on article_id: loads only append and look up by
 # key; rows of replaced versions are skipped when candidates are read (they
-# must be current), and `newsdesk dedup --rebuild` rewrites both tables.
+# must be current), and `newsdesk dedup --rebuild` rewrites both tables. The
+# story is copied in so that candidates can be cut to one per story without
+# reading the articles table.
 SCHEMA = """
 CREATE TABLE newsdesk.near_keys (
     key         bigint NOT NULL,
-    article_id  bigint NOT NULL
+    article_id  bigint NOT NULL,
+    story_id    bigint NOT NULL
 );
 CREATE INDEX near_keys_key ON newsdesk.near_keys (key);
 
 CREATE TABLE newsdesk.story_keys (
     key         bigint NOT NULL,
     day         date NOT NULL,
-    article_id  bigint NOT NULL
+    article_id  bigint NOT NULL,
+    story_id    bigint NOT NULL
 );
 CREATE INDEX story_keys_key_day ON newsdesk.story_keys (key, day);
 

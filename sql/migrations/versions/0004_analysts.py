@@ -161,6 +161,8 @@ COMMENTS = {
     # dedup index
     "COLUMN newsdesk.near_keys.article_id": "The article filed under this key.",
     "COLUMN newsdesk.story_keys.article_id": "The article filed under this key.",
+    "COLUMN newsdesk.near_keys.story_id": "The article's story when it was filed (a rebuild refiles every article).",
+    "COLUMN newsdesk.story_keys.story_id": "The article's story when it was filed (a rebuild refiles every article).",
     # migrations
     "TABLE newsdesk.alembic_version": "The schema's migration version (Alembic); newsdesk migrates it at start.",
     "COLUMN newsdesk.alembic_version.version_num": "The last migration applied.",
