@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,22 @@ def make_httpserver():
     server.clear()
     if server.is_running():
         server.stop()
+
+
+@contextmanager
+def refusing_inserts(engine, locator_suffix: str):
+    """A real refusal from PostgreSQL, not a mock: while the block runs, a trigger
+    rejects the article row of any locator ending in `locator_suffix`."""
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "CREATE FUNCTION newsdesk.refuse_one() RETURNS trigger LANGUAGE plpgsql AS $$"
+            f" BEGIN IF NEW.locator LIKE '%{locator_suffix}' THEN RAISE EXCEPTION 'refused by test trigger'; END IF;"
+            " RETURN NEW; END $$"))  # fmt: skip
+        conn.execute(sa.text("CREATE TRIGGER refuse_one BEFORE INSERT ON newsdesk.articles"
+                             " FOR EACH ROW EXECUTE FUNCTION newsdesk.refuse_one()"))  # fmt: skip
+    try:
+        yield
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP TRIGGER refuse_one ON newsdesk.articles"))
+            conn.execute(sa.text("DROP FUNCTION newsdesk.refuse_one()"))

@@ -9,7 +9,7 @@ import psutil
 import pytest
 import sqlalchemy as sa
 
-from conftest import SEEDS, fetch
+from conftest import SEEDS, fetch, refusing_inserts
 from texts import distinct_story
 from newsdesk.config import Settings
 
@@ -120,19 +120,8 @@ def test_on_dask_a_refused_batch_fails_alone_and_the_next_loads(db, corpus, dask
     for i in range(6):
         corpus.write(f"{i}.txt", distinct_story(i))
     corpus.configure()
-    with db.begin() as conn:
-        conn.execute(sa.text(
-            "CREATE FUNCTION newsdesk.refuse_three() RETURNS trigger LANGUAGE plpgsql AS $$"
-            " BEGIN IF NEW.locator LIKE '%/3.txt' THEN RAISE EXCEPTION 'refused by test trigger'; END IF;"
-            " RETURN NEW; END $$"))  # fmt: skip
-        conn.execute(sa.text("CREATE TRIGGER refuse_three BEFORE INSERT ON newsdesk.articles"
-                             " FOR EACH ROW EXECUTE FUNCTION newsdesk.refuse_three()"))  # fmt: skip
-    try:
+    with refusing_inserts(db, "/3.txt"):
         record = ingest.with_options(task_runner=dask_runner(cluster))(sources_file=str(corpus.sources), batch_size=2)
-    finally:
-        with db.begin() as conn:
-            conn.execute(sa.text("DROP TRIGGER refuse_three ON newsdesk.articles"))
-            conn.execute(sa.text("DROP FUNCTION newsdesk.refuse_three()"))
     # Batch 2 (2.txt, 3.txt) is refused; batch 3 still loads after it.
     assert record["status"] == "completed"
     assert (record["n_discovered"], record["n_inserted"], record["n_failed"]) == (6, 4, 2)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import random
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from tasks import load
 from tasks.dedup import signature
 from tasks.dedup.match import Thresholds
 from tasks.records import Article
-from test_load import new_run, prepared
+from test_load import load_at_once, new_run, prepared
 from texts import distinct_story
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
@@ -155,18 +154,8 @@ def test_concurrent_loads_of_overlapping_near_copies_make_each_story_once(db):
     for key, paras in reversed(originals):
         batch_b.append(item(f"/b/{key}", dedup_set.COPY_KINDS["typos"][1](paras, rng).text))
     batch_b += [item(f"/b/same-{key}", "\n\n".join(paras)) for key, paras in originals[:4]]
-    barrier = threading.Barrier(2)
-    results = []
-
-    def worker(batch):
-        barrier.wait()
-        results.append(load.load_batch(db, run_id=run_id, source="s", items=batch))
-
-    threads = [threading.Thread(target=worker, args=(batch,)) for batch in (batch_a, batch_b)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = load_at_once(db, run_id, [batch_a, batch_b])
+    assert len(results) == 2
     assert sum(r.get("inserted", 0) for r in results) == 10
     assert sum(r.get("duplicate", 0) for r in results) == 14
     stories = fetch(db, "SELECT story_id, count(*) AS n FROM newsdesk.articles GROUP BY story_id")

@@ -6,7 +6,7 @@ import shutil
 import pytest
 import sqlalchemy as sa
 
-from conftest import SEEDS, fetch
+from conftest import SEEDS, fetch, refusing_inserts
 from texts import distinct_story
 from tasks.records import OUTCOMES
 
@@ -276,20 +276,8 @@ def test_a_batch_the_database_refuses_fails_alone_and_the_run_goes_on(db, corpus
     for i in range(6):
         corpus.write(f"{i}.txt", distinct_story(i))
     corpus.configure()
-    # A real refusal from PostgreSQL, not a mock: a trigger that rejects one file's row.
-    with db.begin() as conn:
-        conn.execute(sa.text(
-            "CREATE FUNCTION newsdesk.refuse_three() RETURNS trigger LANGUAGE plpgsql AS $$"
-            " BEGIN IF NEW.locator LIKE '%/3.txt' THEN RAISE EXCEPTION 'refused by test trigger'; END IF;"
-            " RETURN NEW; END $$"))  # fmt: skip
-        conn.execute(sa.text("CREATE TRIGGER refuse_three BEFORE INSERT ON newsdesk.articles"
-                             " FOR EACH ROW EXECUTE FUNCTION newsdesk.refuse_three()"))  # fmt: skip
-    try:
+    with refusing_inserts(db, "/3.txt"):
         record = run(corpus.sources, batch_size=2)
-    finally:
-        with db.begin() as conn:
-            conn.execute(sa.text("DROP TRIGGER refuse_three ON newsdesk.articles"))
-            conn.execute(sa.text("DROP FUNCTION newsdesk.refuse_three()"))
     assert record["status"] == "completed"
     assert (record["n_discovered"], record["n_inserted"], record["n_failed"]) == (6, 4, 2)
     assert_counts_add_up(record)

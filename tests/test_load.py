@@ -25,6 +25,23 @@ def prepared(locator: str, body: str, raw: bytes | None = None) -> Prepared:
     )
 
 
+def load_at_once(engine, run_id: int, batches: list) -> list:
+    """Each batch loaded by its own thread, all released at the same moment; their counts."""
+    barrier = threading.Barrier(len(batches))
+    results = []
+
+    def worker(batch):
+        barrier.wait()
+        results.append(load.load_batch(engine, run_id=run_id, source="s", items=batch))
+
+    threads = [threading.Thread(target=worker, args=(batch,)) for batch in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
 def new_run(engine) -> int:
     lease = runs.open_run(engine, flow_run_id=None, sources_file=None)
     lease.close()
@@ -84,18 +101,7 @@ def test_concurrent_loads_of_overlapping_batches_insert_each_story_once(db):
     # Two workers see the same stories under different locators, in opposite orders.
     batch_a = [prepared(f"/a/{i}", body) for i, body in enumerate(bodies)]
     batch_b = [prepared(f"/b/{i}", body) for i, body in reversed(list(enumerate(bodies)))]
-    barrier = threading.Barrier(2)
-    results = []
-
-    def worker(batch):
-        barrier.wait()
-        results.append(load.load_batch(db, run_id=run_id, source="s", items=batch))
-
-    threads = [threading.Thread(target=worker, args=(b,)) for b in (batch_a, batch_b)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = load_at_once(db, run_id, [batch_a, batch_b])
     assert sorted(r["inserted"] for r in results) == [0, 40]
     assert sum(r["duplicate"] for r in results) == 40
     canonical = fetch(db, "SELECT body_hash, count(*) AS n FROM newsdesk.articles WHERE duplicate_of IS NULL GROUP BY 1")
