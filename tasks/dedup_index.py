@@ -115,12 +115,16 @@ def _grouped(rows) -> dict[int, list[int]]:
     return grouped
 
 
+# An article's day for the story window: its publication day, else the day it was loaded (UTC).
+ARTICLE_DAY = "(coalesce(published_at, created_at) AT TIME ZONE 'UTC')::date"
+
+
 def _texts(conn: Connection, ids: set[int]) -> dict[int, Text]:
     if not ids:
         return {}
     rows = conn.execute(
         sa.text(
-            "SELECT id, story_id, title, body, language, (coalesce(published_at, created_at) AT TIME ZONE 'UTC')::date"
+            f"SELECT id, story_id, title, body, language, {ARTICLE_DAY}"
             " FROM newsdesk.articles WHERE is_current AND id = ANY(:ids)"
         ),
         {"ids": list(ids)},

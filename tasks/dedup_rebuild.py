@@ -43,7 +43,7 @@ def _next_chunk(conn: Connection, after: int, size: int) -> list:
     return conn.execute(
         sa.text(
             "SELECT id, story_id, duplicate_of, dup_kind, dup_score, title, body, language,"
-            " (coalesce(published_at, created_at) AT TIME ZONE 'UTC')::date, body_hash"
+            f" {dedup_index.ARTICLE_DAY}, body_hash"
             " FROM newsdesk.articles WHERE is_current AND id > :after ORDER BY id LIMIT :size"
         ),
         {"after": after, "size": size},

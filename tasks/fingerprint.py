@@ -37,3 +37,8 @@ def normalised_body(body: str) -> str:
 
 def body_hash(body: str) -> str:
     return hashlib.sha256(_normalised(body)).hexdigest()
+
+
+def hash_of_normalised(normalised: str) -> str:
+    """`body_hash` of a body already passed through `normalised_body`."""
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()

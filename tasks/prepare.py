@@ -8,7 +8,7 @@ from tasks.acquire import check_not_binary, declared_charset, decode, read_docum
 from tasks.clean import clean_document
 from tasks.dedup import signature
 from tasks.fetch import Fetched
-from tasks.fingerprint import body_hash
+from tasks.fingerprint import hash_of_normalised, normalised_body
 from tasks.records import Prepared, Problem, RawDocument, Rejected, Unchanged
 from tasks.web_sources import WebItem
 
@@ -59,8 +59,10 @@ def _prepare(document: RawDocument, declared: str | None, *, url: str | None = N
         stage = "clean"
         article = clean_document(text, document.media_type, url=url)
         stage = "fingerprint"
-        fingerprint = signature(article.title, article.body, article.language)
-        return Prepared(document, encoding, article, body_hash(article.body), fingerprint)
+        # One normalisation serves both the exact hash and the dedup signature.
+        normalised = normalised_body(article.body)
+        fingerprint = signature(article.title, article.body, article.language, normalised=normalised)
+        return Prepared(document, encoding, article, hash_of_normalised(normalised), fingerprint)
     except Rejected as rejected:
         return Problem(document.locator, "rejected", rejected.stage, rejected.reason)
     except RecursionError:

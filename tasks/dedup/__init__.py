@@ -29,6 +29,7 @@ def shingles_of(body: str) -> np.ndarray:
     return near.shingles(near.word_ids(normalised_body(body)))
 
 
-def signature(title: str | None, body: str, language: str | None = None) -> Signature:
-    shingles = shingles_of(body)
+def signature(title: str | None, body: str, language: str | None = None, *, normalised: str | None = None) -> Signature:
+    """`normalised`: the body's `normalised_body`, when the caller has it already."""
+    shingles = near.shingles(near.word_ids(normalised if normalised is not None else normalised_body(body)))
     return Signature(shingles, near.lsh_keys(shingles), story.key_terms(title, body, language))
