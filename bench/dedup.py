@@ -294,7 +294,7 @@ def day_of(i: int) -> date:
 
 def write_rows(conn, rows) -> None:
     ids = [r[0] + 1 for r in rows]
-    documents = [(i, f"/fill/{i}", "fill", "text/plain", "utf-8", f"fill-{i}", 0, b"", None) for i in ids]
+    documents = [(i, f"/fill/{i}", "fill", "text/plain", "utf-8", f"fill-{i}", 0, b"", None, None) for i in ids]
     articles = []
     for (n, title, body, hashed, _, _), i in zip(rows, ids):
         published = datetime.combine(day_of(n), datetime.min.time(), timezone.utc)

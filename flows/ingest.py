@@ -2,7 +2,8 @@
 deduplicated and loaded into PostgreSQL, with a row in `newsdesk.ingest_runs`.
 
 Operators see one flow run per ingest, named by its start time; task runs per
-source (`discover-<source>`) and per batch (`clean-<source>-batch-<n>`,
+source and listing chunk (`discover-<source>-<n>`, 5,000 files each; web
+sources `discover-<source>`) and per batch (`clean-<source>-batch-<n>`,
 `load-<source>-batch-<n>`); a table artifact of counts per source and outcome;
 a markdown artifact listing rejections; a progress artifact; and at the end an
 event `newsdesk.ingest.completed` (or `.failed`) carrying the run's counts.
@@ -11,7 +12,9 @@ event `newsdesk.ingest.completed` (or `.failed`) carrying the run's counts.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
+from itertools import islice
 from pathlib import Path
 
 from prefect import allow_failure, flow, get_run_logger
@@ -29,14 +32,16 @@ from newsdesk.config import Settings
 from newsdesk.database import get_engine
 from tasks import runs
 from tasks.records import OUTCOMES, Batch
-from tasks.sources import WEB_KINDS, Source, SourceError, load_sources
-from tasks.steps import clean_batch, discover, discover_web, fetch_batch, load_batch, record_failures
+from tasks.sources import WEB_KINDS, FileEntry, Source, SourceError, list_files, load_sources
+from tasks.steps import clean_batch, discover_web, fetch_batch, load_batch, record_failures, skip_unchanged
 
 # Batches being cleaned or loaded at once: enough to keep cleaning (CPU, here)
 # and loading (PostgreSQL, another process) busy together; few enough that
 # memory stays bounded by the batch size, not by the corpus. Under Dask, two
 # more than the cleans running side by side.
 IN_FLIGHT_BATCHES = 3
+# Files listed and checked against the stored ones per query (one `discover` task run each).
+LISTING_CHUNK = 5000
 REJECTIONS_SHOWN = 50
 
 
@@ -69,19 +74,24 @@ def ingest(sources_file: str = "seeds/sources.toml", batch_size: int | None = No
 
 
 class _Progress:
-    """The run's progress artifact in the Prefect UI: sources done, plus the
-    share of the current source's batches loaded."""
+    """The run's progress artifact in the Prefect UI: the share of sources done.
+    Within a source the number of batches is not known ahead (the listing
+    streams), so each loaded batch moves the bar half of the way left to the
+    source's end: it moves at every batch and never overshoots."""
 
     def __init__(self, n_sources: int):
         self.n_sources = max(n_sources, 1)
         self.done = 0
-        self.id = create_progress_artifact(0.0, key="ingest-progress", description="Share of the run's batches loaded")
+        self.within = 0.0
+        self.id = create_progress_artifact(0.0, key="ingest-progress", description="Share of the run's sources done")
 
-    def batch_settled(self, settled: int, total: int) -> None:
-        update_progress_artifact(self.id, round(100 * (self.done + settled / max(total, 1)) / self.n_sources, 1))
+    def batch_settled(self) -> None:
+        self.within += (1 - self.within) / 2
+        update_progress_artifact(self.id, round(100 * (self.done + self.within) / self.n_sources, 1))
 
     def source_done(self) -> None:
         self.done += 1
+        self.within = 0.0
         update_progress_artifact(self.id, round(100 * self.done / self.n_sources, 1))
 
 
@@ -98,29 +108,50 @@ def _announce(record: dict) -> None:
 
 
 def _ingest_source(run_id: int, source: Source, batch_size: int, progress: _Progress) -> None:
-    logger = get_run_logger()
     if source.kind in WEB_KINDS:
         found = discover_web(source)
         if found.problems:
             load_batch(run_id, source.name, 0, Batch(found.problems))
-        items, step = found.items, fetch_batch
+        batches = [found.items[start : start + batch_size] for start in range(0, len(found.items), batch_size)]
+        # Fetches go one at a time whatever the runner: the politeness limits per
+        # host hold within one fetch step, not across several.
+        _process(run_id, source, batches, fetch_batch, 1, progress)
     else:
-        try:
-            items, step = discover(source), clean_batch
-        except SourceError as exc:
-            logger.error("%s", exc)
-            record_failures(run_id, source.name, 0, [source.locator], "discover", str(exc))
-            return
+        _process(run_id, source, _files_to_read(run_id, source, batch_size), clean_batch, parallel_slots(), progress)
 
+
+def _files_to_read(run_id: int, source: Source, batch_size: int) -> Iterator[list[FileEntry]]:
+    """Batches of the source's new and changed files, as the listing streams
+    in (unchanged files are counted by `skip_unchanged` and never read): memory
+    holds a chunk of the listing and the batches in flight, not the corpus."""
+    pending: list[FileEntry] = []
+    try:
+        listing = list_files(source)
+        for chunk_no, chunk in enumerate(_chunks(listing, LISTING_CHUNK), start=1):
+            pending += skip_unchanged(run_id, source.name, chunk_no, chunk)
+            while len(pending) >= batch_size:
+                yield pending[:batch_size]
+                pending = pending[batch_size:]
+    except (SourceError, OSError) as exc:
+        get_run_logger().error("source %s: %s", source.name, exc)
+        record_failures(run_id, source.name, 0, [source.locator], "discover", str(exc))
+    if pending:
+        yield pending
+
+
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _process(run_id: int, source: Source, batches: Iterable[list], step, slots: int, progress: _Progress) -> None:
+    """Run `step` (clean or fetch) then `load_batch` over each batch, a few
+    batches in flight: preparing the next while the last one loads."""
     in_flight: deque = deque()
     preparing: deque = deque()
     loaded = None
-    # Fetches go one at a time whatever the runner: the politeness limits per
-    # host hold within one fetch step, not across several.
-    slots = parallel_slots() if step is clean_batch else 1
-    n_batches, settled = -(-len(items) // batch_size), 0
-    for batch_no, start in enumerate(range(0, len(items), batch_size), start=1):
-        batch = items[start : start + batch_size]
+    for batch_no, batch in enumerate(batches, start=1):
         # One clean at a time in threads: cleaning is CPU-bound Python, and
         # threads running it side by side only fight over the GIL; under Dask,
         # one per worker process. Loads, which mostly wait on PostgreSQL,
@@ -133,15 +164,13 @@ def _ingest_source(run_id: int, source: Source, batch_size: int, progress: _Prog
         # one that becomes canonical, run after run; a failed load does not stop
         # the next (its items are recorded as failed in `_settle`).
         loaded = load_batch.submit(run_id, source.name, batch_no, prepared, wait_for=[allow_failure(loaded)] if loaded else None)
-        in_flight.append((batch_no, [getattr(i, "url", i) for i in batch], loaded))
+        in_flight.append((batch_no, [item.path if isinstance(item, FileEntry) else item.url for item in batch], loaded))
         if len(in_flight) >= max(IN_FLIGHT_BATCHES, slots + 2):
             _settle(run_id, source.name, *in_flight.popleft())
-            settled += 1
-            progress.batch_settled(settled, n_batches)
+            progress.batch_settled()
     while in_flight:
         _settle(run_id, source.name, *in_flight.popleft())
-        settled += 1
-        progress.batch_settled(settled, n_batches)
+        progress.batch_settled()
 
 
 def _settle(run_id: int, source_name: str, batch_no: int, batch: list[str], loaded) -> None:

@@ -17,7 +17,7 @@ from datetime import date, datetime, timezone
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from tasks import dedup_index, http_cache
+from tasks import dedup_index, file_state, http_cache
 from tasks.dedup import match, signature
 from tasks.dedup.match import Link, Text, Thresholds
 from tasks.pgcopy import copy_rows
@@ -31,7 +31,7 @@ LOAD_LOCK = 7_214_001
 # not hex-escaped as text COPY would send them).
 DOCUMENT_COLUMNS = (
     ("id", "int8"), ("locator", "text"), ("source", "text"), ("media_type", "text"), ("encoding", "text"),
-    ("content_sha256", "text"), ("byte_size", "int4"), ("raw", "bytea"), ("run_id", "int8"),
+    ("content_sha256", "text"), ("byte_size", "int4"), ("raw", "bytea"), ("run_id", "int8"), ("file_mtime_ns", "int8"),
 )  # fmt: skip
 ARTICLE_COLUMNS = (
     ("id", "int8"), ("document_id", "int8"), ("locator", "text"), ("version", "int4"), ("url", "text"),
@@ -73,7 +73,8 @@ def load_batch(
 def _load(
     conn: Connection, run_id: int, source: str, items: Sequence[Prepared | Problem | Unchanged], thresholds: Thresholds
 ) -> Counter:
-    counts: Counter = Counter(unchanged=sum(1 for item in items if isinstance(item, Unchanged)))
+    counts: Counter = Counter()
+    unchanged = [item for item in items if isinstance(item, Unchanged)]
     problems = [item for item in items if isinstance(item, Problem)]
     prepared = _unique_by_locator([item for item in items if isinstance(item, Prepared)], problems)
     for problem in problems:
@@ -81,7 +82,9 @@ def _load(
     current = _current_versions(conn, [p.document.locator for p in prepared])
 
     fresh = [p for p in prepared if not _is_unchanged(p, current)]
-    counts["unchanged"] += len(prepared) - len(fresh)
+    unchanged += [Unchanged(p.document.locator, p.document.sha256, p.document.mtime_ns) for p in prepared if _is_unchanged(p, current)]
+    counts["unchanged"] = len(unchanged)
+    file_state.note_times(conn, unchanged)
     document_ids = _next_ids(conn, "newsdesk.documents_id_seq", len(fresh))
     article_ids = _next_ids(conn, "newsdesk.articles_id_seq", len(fresh))
     previous = [current.get(item.document.locator) for item in fresh]
@@ -188,7 +191,8 @@ def _next_ids(conn: Connection, sequence: str, n: int) -> list[int]:
 
 def _document_row(item: Prepared, document_id: int, source: str, run_id: int) -> tuple:
     doc = item.document
-    return (document_id, doc.locator, source, doc.media_type, item.encoding, doc.sha256, len(doc.raw), doc.raw, run_id)
+    return (document_id, doc.locator, source, doc.media_type, item.encoding, doc.sha256, len(doc.raw), doc.raw, run_id,
+            doc.mtime_ns)  # fmt: skip
 
 
 def article_row(item: Prepared, article_id: int, document_id: int, version: int, link: Link, source: str, run_id: int) -> tuple:

@@ -13,9 +13,12 @@ from tasks.records import Prepared, Problem, RawDocument, Rejected, Unchanged
 from tasks.web_sources import WebItem
 
 
-def prepare_file(path: str, *, max_bytes: int, stored_sha256: str | None = None) -> Prepared | Problem | Unchanged:
+def prepare_file(
+    path: str, *, max_bytes: int, stored_sha256: str | None = None, mtime_ns: int | None = None
+) -> Prepared | Problem | Unchanged:
     """`stored_sha256` is the hash of the locator's current stored version, if
-    any: the same bytes again need no cleaning (a rerun costs a read and a hash)."""
+    any: the same bytes again need no cleaning. `mtime_ns`: the file's
+    modification time to record with its bytes (see tasks.file_state)."""
     try:
         document = read_document(path, max_bytes=max_bytes)
     except Rejected as rejected:
@@ -23,7 +26,8 @@ def prepare_file(path: str, *, max_bytes: int, stored_sha256: str | None = None)
     except Exception as exc:  # a bug or a library failure: this item fails, the batch goes on
         return Problem(path, "failed", "acquire", f"{type(exc).__name__}: {exc}")
     if document.sha256 == stored_sha256:
-        return Unchanged(path)
+        return Unchanged(path, document.sha256, mtime_ns)
+    document.mtime_ns = mtime_ns
     return _prepare(document, declared_charset(document.raw, document.media_type))
 
 

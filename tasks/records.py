@@ -33,6 +33,8 @@ class RawDocument:
     # HTTP validators of a fetched page, sent back on the next fetch.
     etag: str | None = None
     last_modified: str | None = None
+    # A file's modification time as listed before it was read (see tasks.file_state).
+    mtime_ns: int | None = None
 
 
 @dataclass(slots=True)
@@ -63,9 +65,13 @@ class Prepared:
 
 @dataclass(slots=True)
 class Unchanged:
-    """An item whose raw content is what is already stored: nothing to clean or load."""
+    """An item whose raw content is what is already stored: nothing to clean or load.
+    A file read again only because its modification time moved carries its
+    content hash and new time, to be noted so the next run skips it unread."""
 
     locator: str
+    sha256: str | None = None
+    mtime_ns: int | None = None
 
 
 @dataclass(slots=True)

@@ -17,9 +17,10 @@ from prefect.tasks import exponential_backoff
 
 from newsdesk.config import Settings
 from newsdesk.database import get_engine
-from tasks import dedup_rebuild, http_cache, load, reprocess, sources, web
+from tasks import dedup_rebuild, file_state, http_cache, load, reprocess, sources, web
 from tasks.prepare import prepare_file, prepare_page
 from tasks.records import Batch, Problem, Unchanged
+from tasks.sources import FileEntry
 from tasks.web_sources import WebItem
 
 
@@ -35,14 +36,6 @@ def _database_unreachable(task, task_run, state) -> bool:
     )
 
 
-@task(name="discover", task_run_name="discover-{source.name}", cache_policy=NO_CACHE)
-def discover(source: sources.Source) -> list[str]:
-    """The locators of one source's items."""
-    paths = list(sources.discover_files(source))
-    get_run_logger().info("source %s: %d files under %s", source.name, len(paths), source.path)
-    return paths
-
-
 @task(name="discover-web", task_run_name="discover-{source.name}", cache_policy=NO_CACHE)
 def discover_web(source: sources.Source) -> web.Discovery:
     """The article URLs a page, feed or sitemap source lists (feeds and
@@ -53,12 +46,17 @@ def discover_web(source: sources.Source) -> web.Discovery:
 
 
 @task(name="clean", task_run_name="clean-{source_name}-batch-{batch_no}", cache_policy=NO_CACHE)
-def clean_batch(source_name: str, batch_no: int, paths: list[str]) -> Batch:
+def clean_batch(source_name: str, batch_no: int, files: list[FileEntry]) -> Batch:
     """Read, decode, clean and fingerprint a batch; files whose bytes are
-    already stored are only read and hashed. No retries: this is CPU work."""
+    already stored (touched, not changed) are only read and hashed. No
+    retries: this is CPU work."""
     max_bytes = Settings.from_env().max_file_bytes
-    stored = {path: version.content_sha256 for path, version in load.stored_versions(get_engine(), paths).items()}
-    return _logged(Batch([prepare_file(path, max_bytes=max_bytes, stored_sha256=stored.get(path)) for path in paths]))
+    stored = load.stored_versions(get_engine(), [f.path for f in files])
+    return _logged(Batch([
+        prepare_file(f.path, max_bytes=max_bytes, mtime_ns=file_state.trusted_mtime(f),
+                     stored_sha256=stored[f.path].content_sha256 if f.path in stored else None)
+        for f in files
+    ]))  # fmt: skip
 
 
 @task(name="fetch", task_run_name="fetch-{source_name}-batch-{batch_no}", cache_policy=NO_CACHE)
@@ -83,11 +81,19 @@ def fetch_batch(source_name: str, batch_no: int, items: list[WebItem]) -> Batch:
     return _logged(Batch(prepared))
 
 
+# Problems logged one by one per batch; one line counts the rest (all of them are
+# in `rejections`). A sitemap of 50,000 URLs that robots.txt disallows would
+# otherwise send 50,000 lines to the Prefect API, and take a minute doing it.
+PROBLEMS_LOGGED = 20
+
+
 def _logged(batch: Batch) -> Batch:
     logger = get_run_logger()
-    for item in batch.items:
-        if isinstance(item, Problem):
-            logger.warning("%s %s at %s: %s", item.outcome, item.locator, item.stage, item.reason)
+    problems = [item for item in batch.items if isinstance(item, Problem)]
+    for item in problems[:PROBLEMS_LOGGED]:
+        logger.warning("%s %s at %s: %s", item.outcome, item.locator, item.stage, item.reason)
+    if len(problems) > PROBLEMS_LOGGED:
+        logger.warning("…and %d more rejected or failed in this batch (see newsdesk.rejections)", len(problems) - PROBLEMS_LOGGED)
     return batch
 
 
@@ -99,6 +105,15 @@ _DATABASE_RETRIES = dict(
     retry_jitter_factor=0.5,
     retry_condition_fn=_database_unreachable,
 )
+
+
+@task(name="discover", task_run_name="discover-{source_name}-{chunk_no}", **_DATABASE_RETRIES)
+def skip_unchanged(run_id: int, source_name: str, chunk_no: int, files: list[FileEntry]) -> list[FileEntry]:
+    """Of a chunk of listed files, those to read: new or changed since stored.
+    The others are counted `unchanged` without being opened."""
+    to_read = file_state.skip_unchanged(get_engine(), run_id=run_id, source=source_name, entries=files)
+    get_run_logger().info("source %s: %d files listed, %d new or changed", source_name, len(files), len(to_read))
+    return to_read
 
 
 @task(name="load", task_run_name="load-{source_name}-batch-{batch_no}", **_DATABASE_RETRIES)

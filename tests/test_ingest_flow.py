@@ -206,7 +206,7 @@ def test_batches_and_task_runs_scale_with_batches_not_articles(db, corpus):
 
     names = asyncio.run(task_run_names())
     assert names == sorted(
-        ["discover-local"] + [f"{step}-local-batch-{n}" for step in ("clean", "load") for n in (1, 2, 3)]
+        ["discover-local-1"] + [f"{step}-local-batch-{n}" for step in ("clean", "load") for n in (1, 2, 3)]
     )
 
 

@@ -59,7 +59,7 @@ def test_a_run_as_the_operator_sees_it(db, corpus):
     names = sorted(t.name for t in task_runs)
     # 61 items in batches of 10: 7 batches, one clean and one load each, one discovery.
     assert len(names) == 15 and len(names) < record["n_discovered"] / 4
-    assert names[0] == "clean-local-batch-1" and "discover-local" in names and "load-local-batch-7" in names
+    assert names[0] == "clean-local-batch-1" and "discover-local-1" in names and "load-local-batch-7" in names
     assert all(t.state.is_completed() for t in task_runs)
 
     by_key = {a.key: a for a in artifacts}

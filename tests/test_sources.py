@@ -1,8 +1,10 @@
 """sources.toml: validation with clear errors, and file discovery."""
 
+from pathlib import Path
+
 import pytest
 
-from tasks.sources import SourceError, discover_files, load_sources
+from tasks.sources import SourceError, discover_files, list_files, load_sources
 
 
 def write(tmp_path, text):
@@ -82,3 +84,35 @@ def test_a_missing_folder(tmp_path):
     [source] = load_sources(write(tmp_path, "[[source]]\nname = 'l'\nkind = 'files'\npath = 'gone'"))
     with pytest.raises(SourceError, match="folder not found"):
         list(discover_files(source))
+
+
+@pytest.mark.parametrize("include", [None, "*.txt", "**/*.txt", "**/*", "sub/*", "sub/**/*.md", "*/*", "**/deep/*", "[ab]*"])
+def test_listing_streams_in_the_order_and_with_the_matches_of_pathlib_glob(tmp_path, include):
+    names = ["b.txt", "a.md", "a.txt", "sub/c.txt", "sub/x/deep/d.md", "sub/deep/e.txt", "sub.txt", "z/deep/f.html",
+             "B.txt", "sub/.hid/g.txt", "h.pdf"]  # fmt: skip
+    root = tmp_path / "in"
+    for name in names:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(name)
+    line = f"\ninclude = '{include}'" if include else ""
+    [source] = load_sources(write(tmp_path, f"[[source]]\nname = 'l'\nkind = 'files'\npath = 'in'{line}"))
+    expected = [
+        str(p) for p in sorted(root.glob(include or "**/*"))
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+        and (include or p.suffix in (".txt", ".md", ".html"))
+    ]  # fmt: skip
+    listed = list(list_files(source))
+    assert [entry.path for entry in listed] == expected
+    assert all(entry.size == len(Path(entry.path).relative_to(root).as_posix()) for entry in listed)
+
+
+def test_listing_is_lazy_one_folder_at_a_time(tmp_path):
+    root = tmp_path / "in"
+    for folder in ("a", "b"):
+        (root / folder).mkdir(parents=True)
+        (root / folder / "1.txt").write_text("x")
+    [source] = load_sources(write(tmp_path, "[[source]]\nname = 'l'\nkind = 'files'\npath = 'in'"))
+    listing = list_files(source)
+    assert next(listing).path.endswith("a/1.txt")
+    (root / "b" / "2.txt").write_text("added after the walk began")  # folder b is not read yet
+    assert [e.path.rsplit("/", 2)[-2:] for e in listing] == [["b", "1.txt"], ["b", "2.txt"]]
