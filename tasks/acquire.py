@@ -52,6 +52,9 @@ _BOMS = (
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _XML_ENCODING = re.compile(rb"""<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""", re.I)
 
+# Bytes that are not UTF-8, as `surrogateescape` decodes them.
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+
 # C0 control characters that never occur in real text (tab, LF, FF, CR do).
 _CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
@@ -129,6 +132,9 @@ def decode(raw: bytes, *, declared: str | None = None) -> tuple[str, str]:
         return _checked(raw.decode("utf-8"), "utf-8")
     except UnicodeDecodeError:
         pass
+    mostly = _mostly_utf8(raw)
+    if mostly is not None:
+        return _checked(mostly, "utf-8")
     if declared and declared not in ("utf-8", "utf_8"):
         try:
             return _checked(raw.decode(declared), declared)
@@ -144,11 +150,29 @@ def decode(raw: bytes, *, declared: str | None = None) -> tuple[str, str]:
     return _checked(str(best), best.encoding)
 
 
+def _mostly_utf8(raw: bytes) -> str | None:
+    """UTF-8 text with a few bad bytes in it (a stray byte pasted in, a copy cut
+    mid-character), with each bad sequence replaced by U+FFFD; None when the bytes
+    are not mostly UTF-8. Detection would otherwise pick a single-byte code page
+    for the whole text and turn every accent in it into mojibake ("cafÃ©")."""
+    escaped = raw.decode("utf-8", errors="surrogateescape")
+    bad = len(_ESCAPED_BYTE.findall(escaped))
+    # Text in a single-byte code page has next to no valid multi-byte sequences.
+    valid = len(escaped) - len(escaped.encode("ascii", errors="ignore")) - bad
+    if valid <= bad:
+        return None
+    return raw.decode("utf-8", errors="replace")
+
+
 def _checked(text: str, encoding: str) -> tuple[str, str]:
     if text.startswith("\ufeff"):
         text = text[1:]
     if not text.strip():
         raise Rejected("decode", "blank file: only whitespace")
+    # A NUL can also come out of a UTF-16 or UTF-32 text; PostgreSQL text cannot
+    # hold one, and the load of the whole batch would fail on it.
+    if "\x00" in text:
+        raise Rejected("decode", "contains NUL characters (binary or corrupt file)")
     controls = len(_CONTROL.findall(text[:65536]))
     if controls > max(8, len(text[:65536]) // 100):
         raise Rejected("decode", f"binary content: {controls} control characters")

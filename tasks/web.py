@@ -20,6 +20,8 @@ from tasks.web_sources import WebItem, parse_feed, parse_sitemap
 # A sitemap index may point at more indexes; past these, the rest is refused.
 MAX_SITEMAPS = 200
 MAX_SITEMAP_DEPTH = 3
+# The sitemap protocol's limit of URLs per sitemap: past it, the rest of one is refused.
+MAX_SITEMAP_URLS = 50_000
 
 
 @dataclass
@@ -90,8 +92,16 @@ def _parse_into(found: Discovery, url: str, parse):
     except Rejected as rejected:
         found.problems.append(Problem(url, "rejected", "discover", rejected.reason))
         return None
+    except Exception as exc:  # a bug or a library failure: this listing fails, the run goes on
+        found.problems.append(Problem(url, "failed", "discover", f"{type(exc).__name__}: {exc}"))
+        return None
     if isinstance(parsed, tuple):  # a sitemap: (items, child sitemaps)
         items, children = parsed
+        if len(items) > MAX_SITEMAP_URLS:
+            found.problems.append(Problem(url, "rejected", "discover", (
+                f"sitemap lists {len(items):,} URLs, over the sitemap protocol's limit of {MAX_SITEMAP_URLS:,}:"
+                f" the first {MAX_SITEMAP_URLS:,} were read")))  # fmt: skip
+            items = items[:MAX_SITEMAP_URLS]
         found.items.extend(items)
         return children
     found.items.extend(parsed)

@@ -9,6 +9,7 @@ entities and network access off.
 from __future__ import annotations
 
 import json
+import xml.sax
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -47,9 +48,13 @@ def parse_feed(data: bytes, base_url: str) -> list[WebItem]:
     if stripped.startswith(b"{"):
         return _parse_json_feed(stripped, base_url)
     parsed = feedparser.parse(data, response_headers={"content-location": base_url})
-    if not parsed.entries and (parsed.bozo or not parsed.version):
-        problem = getattr(parsed, "bozo_exception", None) or "no feed entries"
+    problem = parsed.get("bozo_exception")
+    # feedparser also flags a feed "bozo" for the Content-Type it is not given
+    # here: only a parse error makes a feed unreadable (a valid empty feed is not).
+    if not parsed.entries and isinstance(problem, xml.sax.SAXParseException):
         raise Rejected("discover", f"not a readable feed: {problem}")
+    if not parsed.entries and not parsed.get("version"):  # an empty document has no `version` key at all
+        raise Rejected("discover", "not a feed: no RSS, Atom or JSON Feed in it")
     items = []
     for entry in parsed.entries:
         link = entry.get("link") or entry.get("id")

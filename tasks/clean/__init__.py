@@ -7,11 +7,9 @@ paragraph rules in `residue`, so a rule added there applies to every format.
 from __future__ import annotations
 
 from tasks.clean.html import clean_html
+from tasks.clean.paragraphs import MIN_BODY_CHARS
 from tasks.clean.text import clean_text
 from tasks.records import Article, Rejected
-
-# A body shorter than this is a stub, a navigation page or an error page, not an article.
-MIN_BODY_CHARS = 40
 
 
 def clean_document(text: str, media_type: str, *, url: str | None = None) -> Article:

@@ -14,7 +14,7 @@ from bs4 import BeautifulSoup
 from tasks.clean import paragraphs
 from tasks.clean.paragraphs import Para
 from tasks.clean.text import article_from_paragraphs
-from tasks.records import Article
+from tasks.records import Article, Rejected
 
 _FULL_PAGE = re.compile(r"<(?:!doctype\s+html|html|head|body)\b", re.I)
 _LANG = re.compile(r"<html\b[^>]*\blang\s*=\s*[\"']?([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)?)", re.I)
@@ -29,6 +29,10 @@ _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _BREAK = "\u2029"  # Unicode PARAGRAPH SEPARATOR
 # A cleaned page body shorter than this is suspect (see `_clean_page`).
 _SHORT_BODY = 200
+# No real page nests elements this deep (browsers stop nesting at 512 too); the tree
+# edits in `fragment_paragraphs` cost time in proportion to depth, so a page nested
+# tens of thousands of levels deep would take minutes there. It is refused instead.
+MAX_DEPTH = 512
 
 
 def is_full_page(html: str) -> bool:
@@ -48,12 +52,16 @@ def _clean_page(html: str, url: str | None) -> Article:
     # Precision mode sometimes keeps only a notice (a paywall, a reprint line)
     # and drops the story: try once more without it, keep the longer result.
     second = _extract_page(html, url, favor_precision=False)
-    candidates = [a for a in (article, second) if a is not None]
-    if not candidates:
-        # Nothing trafilatura calls an article: fall back to the page's visible text
-        # so the caller can decide (an empty body is rejected downstream).
-        return article_from_paragraphs(fragment_paragraphs(html), {"url": url} if url else {})
-    return max(candidates, key=lambda a: len(a.body))
+    if article is None:
+        # The page's visible text less its navigation, forms and scripts: the
+        # caller decides on it (a short body is rejected downstream) when
+        # trafilatura finds nothing, or finds only what recall mode falls back
+        # to when a page has no article, the text of its menus.
+        visible = article_from_paragraphs(fragment_paragraphs(html), {"url": url} if url else {})
+        if second is None or len(visible.body) < paragraphs.MIN_BODY_CHARS:
+            return visible
+        return second
+    return max((article, second), key=lambda a: len(a.body) if a is not None else -1)
 
 
 def _extract_page(html: str, url: str | None, *, favor_precision: bool) -> Article | None:
@@ -86,6 +94,8 @@ def _page_language(html: str) -> str | None:
 def fragment_paragraphs(html: str) -> list[Para]:
     """Visible text of an HTML fragment, one paragraph per block element."""
     soup = BeautifulSoup(html, "lxml")
+    if html.count("<") > MAX_DEPTH:  # fewer tags cannot nest that deep
+        _check_depth(soup)
     for tag in soup.find_all(_DROP):
         tag.decompose()
     # Line breaks in the HTML source are spaces; only elements break lines.
@@ -104,3 +114,11 @@ def fragment_paragraphs(html: str) -> list[Para]:
         if para.text in headings:
             para.kind = "heading"
     return paras
+
+
+def _check_depth(soup: BeautifulSoup) -> None:
+    depth = {id(soup): 0}
+    for tag in soup.find_all(True):  # in document order: a parent before its children
+        level = depth[id(tag)] = depth[id(tag.parent)] + 1
+        if level > MAX_DEPTH:
+            raise Rejected("clean", f"HTML nested more than {MAX_DEPTH} levels deep")

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 from tasks.clean import markup
 
+# A body shorter than this is a stub, a navigation page or an error page, not an article.
+MIN_BODY_CHARS = 40
+
 # Characters that are formatting, not text.
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
