@@ -4,9 +4,9 @@ a daily share of syndicated copies, as a news archive has them.
 Each article is made of real sentences drawn from the benchmark's 181
 hand-checked bodies (../shared/bench/article-extraction), with about a third
 of their words swapped for (ASCII) words drawn by their frequency in those
-bodies, and their names and numbers replaced by the article's own: the
-sentences keep their shape (punctuation, length, where names go), yet no word
-sequence and few rare words repeat across stories, as in real news.
+bodies, and their names, numbers and rare words replaced by the article's
+own: the sentences keep their shape (punctuation, length, where names go), yet
+no word sequence and few rare words repeat across stories, as in real news.
 One article in COPY_EVERY is a copy of one of the day's earlier articles:
 half the copies exact (other wrapping), half cut to their first paragraphs.
 Articles are dated PER_DAY a day, in file order. Every file is wrapped in the
@@ -43,6 +43,21 @@ SWAPPED = 0.3  # share of each sentence's words replaced
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“])")
 _CAPITALISED = re.compile(r"(?<=\w )[A-Z][a-z]{2,}\b")  # a capitalised word not starting a sentence
 _DIGITS = re.compile(r"\d+")
+_LOWER_WORD = re.compile(r"\b[a-z]{4,}\b")
+RARE = 3.4e-4  # a word this rare in English (wordfreq) is a story's own term, not common language
+
+
+@lru_cache(maxsize=1)
+def _frequencies() -> dict[str, float]:
+    from wordfreq import get_frequency_dict
+
+    return get_frequency_dict("en")
+
+
+@lru_cache(maxsize=1)
+def _rare_words() -> list[str]:
+    """English words rare enough to name a story's subject, common enough to be words."""
+    return sorted(w for w, f in _frequencies().items() if 1e-7 <= f < RARE and w.isascii() and w.isalpha() and len(w) > 4)
 _SYLLABLES = ["ka", "lo", "ven", "dra", "mi", "tor", "sel", "ba", "ru", "quin", "zan", "el", "mo", "ash", "fen", "gri"]
 
 
@@ -63,18 +78,21 @@ def material(truth_path: Path = DEFAULT_TRUTH) -> tuple[list[str], list[str], li
 
 
 def _name(rng: random.Random) -> str:
-    return "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 4))).capitalize()
+    return "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(3, 4))).capitalize()
 
 
 def story(i: int, truth_path: Path = DEFAULT_TRUTH) -> tuple[str, list[str]]:
     """Article i's own title and paragraphs (the same for the same i, always)."""
     sentences, words, weights = material(truth_path)
     rng = random.Random(i)
-    # Each story has its own cast: names and numbers of the borrowed sentences
-    # are replaced by the article's own, so two stories share rare words no
-    # more than chance allows, while a story repeats its names as news does.
+    # Each story has its own cast and subject: names, numbers and rare words of
+    # the borrowed sentences are replaced by the article's own, so two stories
+    # share rare words no more than chance allows, while a story repeats its
+    # names and terms as news does.
     cast = [_name(rng) for _ in range(rng.randint(5, 12))]
+    subject = rng.sample(_rare_words(), rng.randint(40, 80))
     recast = lambda m: rng.choice(cast)  # noqa: E731
+    resubject = lambda m: rng.choice(subject) if _frequencies().get(m.group(), 0) < RARE else m.group()  # noqa: E731
     renumber = lambda m: str(rng.randrange(10 ** (len(m.group()) - 1), 10 ** len(m.group())))  # noqa: E731
     picked = []
     for sentence in rng.sample(sentences, rng.randint(14, 38)):
@@ -83,7 +101,7 @@ def story(i: int, truth_path: Path = DEFAULT_TRUTH) -> tuple[str, list[str]]:
             if rng.random() < SWAPPED and tokens[k].isalpha():
                 tokens[k] = rng.choices(words, cum_weights=weights)[0]
         text = " ".join(tokens)
-        text = _DIGITS.sub(renumber, _CAPITALISED.sub(recast, text))
+        text = _LOWER_WORD.sub(resubject, _DIGITS.sub(renumber, _CAPITALISED.sub(recast, text)))
         picked.append(text)
     paras, k = [], 0
     while k < len(picked):

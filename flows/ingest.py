@@ -158,7 +158,7 @@ def _process(run_id: int, source: Source, batches: Iterable[list], step, slots: 
         # overlap with the next batches.
         while len(preparing) >= slots:
             preparing.popleft().wait()
-        prepared = step.submit(source.name, batch_no, batch)
+        prepared = step.submit(source.name, batch_no, Batch(batch))
         preparing.append(prepared)
         # Loads go in discovery order, so the first copy of a story seen is the
         # one that becomes canonical, run after run; a failed load does not stop

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tasks.dedup.match import MAX_CANDIDATES, Stored, Text, Thresholds
-from tasks.pgcopy import copy_rows
+from tasks.pgcopy import copy_rows, number_array
 
 
 def stored_candidates(
@@ -60,7 +60,9 @@ def _near(conn: Connection, batch: Sequence[Text]) -> dict[int, list[int]]:
         " FROM unnest(CAST(:keys AS bigint[]), CAST(:positions AS int[])) AS q(key, pos)"
         " JOIN newsdesk.near_keys k ON k.key = q.key GROUP BY q.pos, k.article_id, k.story_id"
     )
-    rows = conn.execute(sa.text(_best_per_story(hits)), {"keys": keys, "positions": positions, "limit": MAX_CANDIDATES})
+    rows = conn.execute(
+        sa.text(_best_per_story(hits)), {"keys": number_array(keys), "positions": number_array(positions), "limit": MAX_CANDIDATES}
+    )
     return _grouped(rows)
 
 
@@ -94,7 +96,8 @@ def _story(conn: Connection, batch: Sequence[Text], window_days: int) -> dict[in
     )
     rows = conn.execute(
         sa.text(_best_per_story(hits)),
-        {"keys": keys, "positions": positions, "days": days, "window": window_days, "limit": MAX_CANDIDATES},
+        {"keys": number_array(keys), "positions": number_array(positions), "days": number_array(days),
+         "window": window_days, "limit": MAX_CANDIDATES},  # fmt: skip
     )
     return _grouped(rows)
 

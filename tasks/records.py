@@ -85,7 +85,8 @@ class Problem:
 
 
 class Batch:
-    """The items of one batch, handed from the clean task to the load task.
+    """The items of one batch, handed to the clean or fetch task (files or URLs
+    listed) and from it to the load task (prepared items).
 
     A plain class on purpose: Prefect walks lists and dataclasses in task
     parameters looking for futures, which for a batch means every field of

@@ -46,10 +46,11 @@ def discover_web(source: sources.Source) -> web.Discovery:
 
 
 @task(name="clean", task_run_name="clean-{source_name}-batch-{batch_no}", cache_policy=NO_CACHE)
-def clean_batch(source_name: str, batch_no: int, files: list[FileEntry]) -> Batch:
-    """Read, decode, clean and fingerprint a batch; files whose bytes are
-    already stored (touched, not changed) are only read and hashed. No
-    retries: this is CPU work."""
+def clean_batch(source_name: str, batch_no: int, listed: Batch) -> Batch:
+    """Read, decode, clean and fingerprint a batch of listed files; files whose
+    bytes are already stored (touched, not changed) are only read and hashed.
+    No retries: this is CPU work."""
+    files: list[FileEntry] = listed.items
     max_bytes = Settings.from_env().max_file_bytes
     stored = load.stored_versions(get_engine(), [f.path for f in files])
     return _logged(Batch([
@@ -60,9 +61,10 @@ def clean_batch(source_name: str, batch_no: int, files: list[FileEntry]) -> Batc
 
 
 @task(name="fetch", task_run_name="fetch-{source_name}-batch-{batch_no}", cache_policy=NO_CACHE)
-def fetch_batch(source_name: str, batch_no: int, items: list[WebItem]) -> Batch:
+def fetch_batch(source_name: str, batch_no: int, listed: Batch) -> Batch:
     """Fetch a batch of pages politely (conditional GETs, retries inside the
     fetcher, per URL), then clean and fingerprint what came back."""
+    items: list[WebItem] = listed.items
     engine = get_engine()
     stored = load.stored_versions(engine, [item.url for item in items])
     # A listing that dates its entries lets us skip pages stored since they last changed.

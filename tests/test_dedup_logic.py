@@ -189,8 +189,10 @@ def test_minhashes_are_datasketchs():
         assert np.array_equal(values, reference.hashvalues)
 
 
-def test_plain_words_weigh_what_wordfreq_says():
-    words = sorted({w.lower() for w in story._WORD.findall(PORT + COUNCIL_A) if w.isalpha()} | {"zzqxv", "the"})
+def test_plain_words_and_numbers_weigh_what_wordfreq_says():
+    words = sorted({w.lower() for w in story._WORD.findall(PORT + COUNCIL_A) if w.isalpha() or w.isdigit()}
+                   | {"zzqxv", "the", "007", "2028", "18000", "5", "1234567890123"})  # fmt: skip
+    assert {"412", "2028", "valtmora"} <= set(words)
     for language in ("en", "de", "fr", "ru"):
         for word in words:
             assert story._frequency(word, language) == word_frequency(word, language, minimum=1e-8), (language, word)

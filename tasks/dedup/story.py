@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass
 
 from wordfreq import available_languages, get_frequency_dict, word_frequency
+from wordfreq.numbers import digit_freq, smash_numbers
 
 # Words at least this rare (-ln frequency; "the" is about 3, "taiwan" 11,
 # "helberg" 18) carry meaning; commoner ones are ignored.
@@ -64,12 +65,23 @@ def idf(word: str, language: str = "en") -> float:
 
 
 def _frequency(word: str, language: str) -> float:
-    if not (word.isascii() and word.isalpha()):
+    """`word_frequency(word, language, minimum=_MINIMUM_FREQUENCY)`. A plain word
+    or number is looked up directly, for the same value (a test holds them
+    equal), without wordfreq's tokeniser, which costs tens of microseconds a
+    word: news meets new names and numbers in every article."""
+    if not word.isascii():
         return word_frequency(word, language, minimum=_MINIMUM_FREQUENCY)
-    # A plain word is looked up directly, for the same value (a test holds them
-    # equal) without wordfreq's tokeniser, which costs tens of microseconds a
-    # word, and news meets new names in every article.
-    frequency = max(get_frequency_dict(language, "best").get(word, 0.0), _MINIMUM_FREQUENCY)
+    if word.isalpha():
+        frequency = get_frequency_dict(language, "best").get(word, 0.0)
+    elif word.isdigit():
+        # wordfreq counts numbers by shape ("2024" as "0000") times its estimate of that number.
+        shape = smash_numbers(word)
+        frequency = get_frequency_dict(language, "best").get(shape, 0.0)
+        if shape != word:
+            frequency *= digit_freq(word)
+    else:
+        return word_frequency(word, language, minimum=_MINIMUM_FREQUENCY)
+    frequency = max(frequency, _MINIMUM_FREQUENCY)
     return round(frequency, math.floor(-math.log(frequency, 10)) + 3)  # wordfreq's 3 significant digits
 
 
