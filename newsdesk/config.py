@@ -24,6 +24,7 @@ class Settings:
     host_delay: float = 0.25
     fetch_concurrency: int = 16
     fetch_timeout: float = 30.0
+    fetch_deadline: float = 120.0
     fetch_retries: int = 3
     # Dedup thresholds (see tasks/dedup/match.py); change them, then `newsdesk dedup --rebuild`.
     near_threshold: float = 0.5
@@ -48,6 +49,7 @@ class Settings:
             host_delay=_non_negative_float(env, "NEWSDESK_HOST_DELAY", 0.25),
             fetch_concurrency=_positive_int(env, "NEWSDESK_FETCH_CONCURRENCY", 16),
             fetch_timeout=_non_negative_float(env, "NEWSDESK_FETCH_TIMEOUT", 30.0),
+            fetch_deadline=_positive_float(env, "NEWSDESK_FETCH_DEADLINE", 120.0),
             fetch_retries=int(_non_negative_float(env, "NEWSDESK_FETCH_RETRIES", 3)),
             near_threshold=_fraction(env, "NEWSDESK_NEAR_THRESHOLD", 0.5),
             story_threshold=_fraction(env, "NEWSDESK_STORY_THRESHOLD", 0.55),
@@ -74,6 +76,7 @@ class Settings:
             global_limit=self.fetch_concurrency,
             read_timeout=self.fetch_timeout,
             connect_timeout=min(self.fetch_timeout, defaults.connect_timeout),
+            response_deadline=self.fetch_deadline,
             retries=self.fetch_retries,
         )
 
@@ -84,6 +87,10 @@ def _positive_int(env, name: str, default: int) -> int:
 
 def _non_negative_float(env, name: str, default: float) -> float:
     return _number(env, name, default, float, "a number", lambda v: v >= 0, "zero or more")
+
+
+def _positive_float(env, name: str, default: float) -> float:
+    return _number(env, name, default, float, "a number", lambda v: v > 0, "positive")
 
 
 def _fraction(env, name: str, default: float) -> float:

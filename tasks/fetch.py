@@ -48,6 +48,10 @@ class FetchSettings:
     user_agent: str = f"newsdesk/{__version__} (news ingestion; +https://pypi.org/project/newsdesk/)"
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
+    # The read timeout bounds each wait for the next bytes, so a server that sends
+    # a byte now and then never trips it: a whole response (first byte to last,
+    # redirects included) gets this long per attempt.
+    response_deadline: float = 120.0
     max_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 5
     per_host: int = 2
@@ -94,9 +98,9 @@ class Politeness:
     async def _read_robots(self, origin: str) -> Protego | None:
         """None means everything is allowed (no robots.txt)."""
         try:
-            async with self.slot(origin):
+            async with self.slot(origin), asyncio.timeout(self.settings.response_deadline):
                 response = await self.client.get(f"{origin}/robots.txt", follow_redirects=True)
-        except httpx.HTTPError:
+        except (httpx.HTTPError, TimeoutError):
             # RFC 9309: an unreachable robots.txt means the whole site is disallowed.
             return Protego.parse("User-agent: *\nDisallow: /")
         if response.status_code >= 500:
@@ -167,12 +171,16 @@ async def fetch(
     for attempt in range(settings.retries + 1):
         try:
             async with politeness.slot(_origin(url)):
-                return await _get(politeness, url, headers, accept)
+                async with asyncio.timeout(settings.response_deadline):
+                    return await _get(politeness, url, headers, accept)
         except _Retryable as retryable:
             reason = retryable.reason
             wait = _backoff(settings, attempt, retryable.retry_after)
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            wait = _backoff(settings, attempt, None)
+        except TimeoutError:  # the response deadline, not httpx's timeouts (caught above)
+            reason = f"no complete response within {settings.response_deadline:g} s"
             wait = _backoff(settings, attempt, None)
         if attempt < settings.retries:
             await asyncio.sleep(wait)
