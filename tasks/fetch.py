@@ -24,6 +24,7 @@ import httpx
 from protego import Protego
 
 from newsdesk import __version__
+from tasks.decompress import BoundedDecoder, BrokenBody
 from tasks.records import Rejected
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -33,6 +34,8 @@ FEED_TYPES = (
 )  # fmt: skip
 SITEMAP_TYPES = ("application/xml", "text/xml", "application/gzip", "application/x-gzip", "application/octet-stream", "text/plain")
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+# Google reads this much of a robots.txt and ignores the rest.
+ROBOTS_MAX_BYTES = 500 * 1024
 
 
 class FetchFailed(Exception):
@@ -99,15 +102,18 @@ class Politeness:
         """None means everything is allowed (no robots.txt)."""
         try:
             async with self.slot(origin), asyncio.timeout(self.settings.response_deadline):
-                response = await self.client.get(f"{origin}/robots.txt", follow_redirects=True)
-        except (httpx.HTTPError, TimeoutError):
-            # RFC 9309: an unreachable robots.txt means the whole site is disallowed.
+                async with self.client.stream("GET", f"{origin}/robots.txt", follow_redirects=True) as response:
+                    status = response.status_code
+                    body = await read_body(response, ROBOTS_MAX_BYTES) if status < 400 else b""
+        except (httpx.HTTPError, TimeoutError, BrokenBody, Rejected):
+            # RFC 9309: an unreachable robots.txt means the whole site is disallowed
+            # (so does one redirected off http(s), or not decodable).
             return Protego.parse("User-agent: *\nDisallow: /")
-        if response.status_code >= 500:
+        if status >= 500:
             return Protego.parse("User-agent: *\nDisallow: /")
-        if response.status_code >= 400:
+        if status >= 400:
             return None
-        return Protego.parse(response.text[:500_000])
+        return Protego.parse(body[:ROBOTS_MAX_BYTES].decode("utf-8", errors="replace"))
 
     def _delay(self, origin: str) -> float:
         rules = self.robots.get(origin)
@@ -134,9 +140,25 @@ def _origin(url: str) -> str:
 
 
 def check_scheme(url: str) -> None:
-    scheme = urlsplit(url).scheme.lower()
+    """Refuse anything but a well-formed http or https URL, with the reason."""
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError as exc:  # e.g. "http://[::1/": an unclosed IPv6 address
+        raise Rejected("fetch", f"invalid URL ({exc}): {url[:200]}") from None
     if scheme not in ("http", "https"):
         raise Rejected("fetch", f"refused: only http and https are fetched, not {scheme or 'a relative URL'}: {url[:200]}")
+    try:
+        httpx.URL(url)
+    except httpx.InvalidURL as exc:  # a space in the host, a port out of range...
+        raise Rejected("fetch", f"invalid URL ({exc}): {url[:200]}") from None
+
+
+async def _refuse_bad_redirect(response: httpx.Response) -> None:
+    """A redirect's target is checked here, before httpx reads the Location
+    header itself (it raises on a data: or javascript: target, for one), so
+    that a redirect anywhere but http(s) is refused with the reason."""
+    if response.has_redirect_location:
+        check_scheme(urljoin(str(response.request.url), response.headers["location"]))
 
 
 def client(settings: FetchSettings) -> httpx.AsyncClient:
@@ -144,6 +166,7 @@ def client(settings: FetchSettings) -> httpx.AsyncClient:
         headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate, br"},
         timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
         follow_redirects=False,  # followed by hand: each hop is checked
+        event_hooks={"response": [_refuse_bad_redirect]},
         limits=httpx.Limits(max_connections=settings.global_limit),
     )
 
@@ -206,8 +229,7 @@ async def _get(politeness: Politeness, url: str, headers: dict, accept: tuple[st
         async with politeness.client.stream("GET", current, headers=headers) as response:
             status = response.status_code
             if status in (301, 302, 303, 307, 308) and "location" in response.headers:
-                target = urljoin(current, response.headers["location"])
-                check_scheme(target)
+                target = urljoin(current, response.headers["location"])  # its scheme checked by the client's hook
                 if not await politeness.allowed(target):
                     raise Rejected("fetch", "robots")
                 current = target
@@ -224,17 +246,30 @@ async def _get(politeness: Politeness, url: str, headers: dict, accept: tuple[st
             declared = response.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > settings.max_bytes:
                 raise Rejected("fetch", f"body of {declared} bytes is over the limit of {settings.max_bytes}")
-            body = bytearray()
-            # Counted after decompression: a small gzip bomb stops here too.
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > settings.max_bytes:
-                    raise Rejected("fetch", f"body over the limit of {settings.max_bytes} bytes")
+            try:
+                body = await read_body(response, settings.max_bytes)
+            except BrokenBody as broken:
+                raise Rejected("fetch", str(broken)) from None
+            if len(body) > settings.max_bytes:
+                raise Rejected("fetch", f"body over the limit of {settings.max_bytes} bytes")
             return Fetched(
-                url, current, not_modified=False, body=bytes(body), media_type=media_type, charset=charset,
+                url, current, not_modified=False, body=body, media_type=media_type, charset=charset,
                 etag=response.headers.get("etag"), last_modified=response.headers.get("last-modified"),
             )  # fmt: skip
     raise Rejected("fetch", f"more than {settings.max_redirects} redirects (a redirect loop?)")
+
+
+async def read_body(response: httpx.Response, limit: int) -> bytes:
+    """The body, decompressed by us rather than httpx so that it stops growing
+    just past `limit` (counted after decompression: a gzip or brotli bomb stops
+    there too); longer than `limit` means it was cut there."""
+    decoder = BoundedDecoder(response.headers.get("content-encoding"), limit)
+    body = bytearray()
+    async for chunk in response.aiter_raw():
+        body += decoder.decode(chunk)
+        if decoder.over:
+            break
+    return bytes(body)
 
 
 def _content_type(header: str) -> tuple[str, str | None]:

@@ -79,6 +79,9 @@ async def _fetch_listing(polite, engine, url, accept, found: Discovery) -> bytes
     except fetch.FetchFailed as failed:
         found.problems.append(Problem(url, "failed", "discover", failed.reason))
         return None
+    except Exception as exc:  # a bug or a library failure: this listing fails, the run goes on
+        found.problems.append(Problem(url, "failed", "discover", f"{type(exc).__name__}: {exc}"))
+        return None
     if result.not_modified:
         return body
     with engine.begin() as conn:
@@ -124,6 +127,8 @@ def fetch_pages(
                     return await fetch.fetch(polite, item.url, etag=etag, last_modified=last_modified)
                 except (Rejected, fetch.FetchFailed) as exc:
                     return exc
+                except Exception as exc:  # a bug or a library failure: this page fails, the batch goes on
+                    return fetch.FetchFailed(f"{type(exc).__name__}: {exc}")
 
             return await asyncio.gather(*(one(item) for item in items))
 

@@ -126,7 +126,7 @@ def parse_sitemap(data: bytes, *, max_bytes: int) -> tuple[list[WebItem], list[s
         if not loc or not loc.strip():
             continue
         news = url.find(f"{_NEWS_NS}news")
-        title = news.findtext(f"{_NEWS_NS}title") if news is not None else None
+        title = (news.findtext(f"{_NEWS_NS}title") or "").strip() or None if news is not None else None
         published = news.findtext(f"{_NEWS_NS}publication_date") if news is not None else None
         lastmod = parse_date(url.findtext(f"{_SITEMAP_NS}lastmod") or url.findtext("lastmod"), strict=False)
         items.append(WebItem(loc.strip(), title=title, published=parse_date(published, strict=False) or lastmod, updated=lastmod))
