@@ -142,15 +142,19 @@ def _origin(url: str) -> str:
 def check_scheme(url: str) -> None:
     """Refuse anything but a well-formed http or https URL, with the reason."""
     try:
-        scheme = urlsplit(url).scheme.lower()
+        parts = urlsplit(url)
     except ValueError as exc:  # e.g. "http://[::1/": an unclosed IPv6 address
         raise Rejected("fetch", f"invalid URL ({exc}): {url[:200]}") from None
+    scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise Rejected("fetch", f"refused: only http and https are fetched, not {scheme or 'a relative URL'}: {url[:200]}")
     try:
+        parts.port  # a port out of range raises here, not in httpx
         httpx.URL(url)
-    except httpx.InvalidURL as exc:  # a space in the host, a port out of range...
+    except (ValueError, httpx.InvalidURL) as exc:  # a port out of range, a malformed host...
         raise Rejected("fetch", f"invalid URL ({exc}): {url[:200]}") from None
+    if not parts.hostname:
+        raise Rejected("fetch", f"invalid URL (no host): {url[:200]}")
 
 
 async def _refuse_bad_redirect(response: httpx.Response) -> None:

@@ -65,7 +65,7 @@ def assert_counts_add_up(db, record) -> None:
 
 def problems_by_name(db, run_id: int) -> dict[str, tuple[str, str, str]]:
     rows = fetch(db, "SELECT locator, outcome, stage, reason FROM newsdesk.rejections WHERE run_id = :id", id=run_id)
-    return {r["locator"].rstrip("/").rsplit("/", 1)[1]: (r["outcome"], r["stage"], r["reason"]) for r in rows}
+    return {r["locator"].rstrip("/").rsplit("/", 1)[-1]: (r["outcome"], r["stage"], r["reason"]) for r in rows}
 
 
 def peak_rss_mb() -> float:
@@ -166,7 +166,7 @@ class Site:
     def __init__(self, server):
         self.server = server
         server.expect_request("/robots.txt").respond_with_data("User-agent: *\nDisallow: /huge/\nAllow: /huge/keep\n")
-        for name in ("one", "two", "fine"):
+        for name in ("one", "two", "three", "fine"):
             server.expect_request(f"/a/{name}").respond_with_data(self.page(name), content_type="text/html")
         server.expect_request("/huge/keep").respond_with_data(self.page("keep"), content_type="text/html")
 
@@ -199,6 +199,12 @@ def test_web_sources_that_misbehave(db, tmp_path, httpserver, monkeypatch):
     httpserver.expect_request("/broken.xml").respond_with_data(broken, content_type="application/rss+xml")
     httpserver.expect_request("/page.xml").respond_with_data("<html><body><p>Not a feed</p></body></html>",
                                                              content_type="application/xml")  # fmt: skip
+    # Links that are no URLs at all: each is rejected, the rest of the batch goes on.
+    bad_links = ["http://127.0.0.1:notaport/story", "http://127.0.0.1:99999/story", "https://", site.url("/a/three")]
+    httpserver.expect_request("/bad-links.xml").respond_with_data(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        + "".join(f"<item><link>{link}</link></item>" for link in bad_links) + "</channel></rss>",
+        content_type="application/rss+xml")  # fmt: skip
     httpserver.expect_request("/empty.xml").respond_with_data(b"", content_type="application/rss+xml")
     httpserver.expect_request("/noise.xml").respond_with_data(random.Random(3).randbytes(5000), content_type="text/xml")
     huge = [site.url("/huge/keep")] + [site.url(f"/huge/{i}") for i in range(50_000)] + [site.url("/a/fine")]
@@ -214,7 +220,7 @@ def test_web_sources_that_misbehave(db, tmp_path, httpserver, monkeypatch):
         lambda request: Response(bomb, content_type="text/html", headers={"Content-Encoding": "gzip"}))
     sources = tmp_path / "sources.toml"
     entries = [("broken-feed", "feed", "/broken.xml"), ("html-feed", "feed", "/page.xml"), ("noise-feed", "feed", "/noise.xml"),
-               ("empty-feed", "feed", "/empty.xml"),
+               ("empty-feed", "feed", "/empty.xml"), ("bad-links", "feed", "/bad-links.xml"),
                ("huge-map", "sitemap", "/huge.xml"), ("big-map", "sitemap", "/big.xml"),
                ("bomb-map", "sitemap", "/bomb.xml.gz"), ("bomb-encoded-map", "sitemap", "/bomb-encoded.xml")]  # fmt: skip
     sources.write_text("".join(f'[[source]]\nname = "{n}"\nkind = "{k}"\nurl = "{site.url(p)}"\n\n' for n, k, p in entries)
@@ -231,6 +237,7 @@ def test_web_sources_that_misbehave(db, tmp_path, httpserver, monkeypatch):
         "html-feed": (1, 0, 1, 0),
         "noise-feed": (1, 0, 1, 0),
         "empty-feed": (1, 0, 1, 0),
+        "bad-links": (4, 1, 3, 0),
         # The sitemap itself (over the protocol's limit) and the first 50,000 URLs
         # it lists: /huge/keep, then 49,999 that robots.txt disallows. /a/fine,
         # listed past the limit, is not read.
@@ -250,6 +257,12 @@ def test_web_sources_that_misbehave(db, tmp_path, httpserver, monkeypatch):
     assert problems["bomb.xml.gz"] == ("rejected", "discover", f"sitemap over {DEFAULT_LIMIT} bytes once decompressed")
     assert problems["bomb-encoded.xml"] == ("rejected", "discover", f"body over the limit of {DEFAULT_LIMIT} bytes")
     assert problems["bomb.html"] == ("rejected", "fetch", f"body over the limit of {DEFAULT_LIMIT} bytes")
+    bad = {r["locator"]: r["reason"] for r in fetch(db, "SELECT * FROM newsdesk.rejections WHERE source = 'bad-links'")}
+    assert bad == {
+        bad_links[0]: f"invalid URL (Port could not be cast to integer value as 'notaport'): {bad_links[0]}",
+        bad_links[1]: f"invalid URL (Port out of range 0-65535): {bad_links[1]}",
+        "https://": "invalid URL (no host): https://",
+    }
     robots = [reason for name, (_, stage, reason) in problems.items() if name.isdigit()]
     assert len(robots) == 49_999 and set(robots) == {"robots"}
     # Disallowed URLs were never requested; the allowed one was, once.
@@ -260,4 +273,4 @@ def test_web_sources_that_misbehave(db, tmp_path, httpserver, monkeypatch):
     assert peak_rss_mb() - before < 500
 
     titles = sorted(r["title"] for r in fetch(db, "SELECT title FROM newsdesk.articles"))
-    assert titles == ["Story keep", "Story one", "Story two"]
+    assert titles == ["Story keep", "Story one", "Story three", "Story two"]
