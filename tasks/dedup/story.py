@@ -50,7 +50,7 @@ _MINIMUM_FREQUENCY = 1e-8
 # Known words' weights per language: looked up for every word of every lead,
 # so a plain dict (cleared when it grows past _CACHED words) rather than lru_cache.
 _IDF: dict[str, dict[str, float]] = {}
-_CACHED = 500_000
+_CACHED = 100_000  # ~15 MB: memory must not grow with the corpus
 
 
 def idf(word: str, language: str = "en") -> float:
