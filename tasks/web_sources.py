@@ -9,6 +9,7 @@ entities and network access off.
 from __future__ import annotations
 
 import json
+import re
 import xml.sax
 import zlib
 from dataclasses import dataclass
@@ -25,6 +26,11 @@ _SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 _NEWS_NS = "{http://www.google.com/schemas/sitemap-news/0.9}"
 # Entities unresolved, no DTD loading, no network: a sitemap cannot make us read files or URLs.
 _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=True)
+# Control characters are never text, and PostgreSQL text cannot hold a NUL: one in
+# a feed entry (JSON escapes them as easily as any character) would fail the load
+# of its whole batch. Dropped from text; percent-encoded in URLs, as browsers do.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_URL_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +71,11 @@ def parse_feed(data: bytes, base_url: str) -> list[WebItem]:
         published, updated = dict.get(entry, "published_parsed"), dict.get(entry, "updated_parsed")
         items.append(
             WebItem(
-                url=urljoin(base_url, link),
-                title=entry.get("title") or None,
+                url=_url(base_url, link),
+                title=_text(entry.get("title")),
                 published=_utc(published or updated),
-                author=entry.get("author") or None,
-                summary=entry.get("summary") or None,
+                author=_text(entry.get("author")),
+                summary=_text(entry.get("summary")),
                 updated=_utc(updated),
             )
         )
@@ -91,14 +97,16 @@ def _parse_json_feed(data: bytes, base_url: str) -> list[WebItem]:
         if not isinstance(link, str):
             continue
         authors = entry.get("authors") or ([entry["author"]] if isinstance(entry.get("author"), dict) else [])
-        author = ", ".join(a.get("name", "") for a in authors if isinstance(a, dict) and a.get("name")) or None
+        if not isinstance(authors, list):
+            authors = []
+        author = ", ".join(filter(None, (_text(a.get("name")) for a in authors if isinstance(a, dict)))) or None
         items.append(
             WebItem(
-                url=urljoin(base_url, link),
-                title=entry.get("title") or None,
+                url=_url(base_url, link),
+                title=_text(entry.get("title")),
                 published=parse_date(entry.get("date_published") or entry.get("date_modified"), strict=False),
                 author=author,
-                summary=entry.get("summary") or None,
+                summary=_text(entry.get("summary")),
                 updated=parse_date(entry.get("date_modified"), strict=False),
             )
         )
@@ -126,11 +134,23 @@ def parse_sitemap(data: bytes, *, max_bytes: int) -> tuple[list[WebItem], list[s
         if not loc or not loc.strip():
             continue
         news = url.find(f"{_NEWS_NS}news")
-        title = (news.findtext(f"{_NEWS_NS}title") or "").strip() or None if news is not None else None
+        title = _text(news.findtext(f"{_NEWS_NS}title")) if news is not None else None
         published = news.findtext(f"{_NEWS_NS}publication_date") if news is not None else None
         lastmod = parse_date(url.findtext(f"{_SITEMAP_NS}lastmod") or url.findtext("lastmod"), strict=False)
         items.append(WebItem(loc.strip(), title=title, published=parse_date(published, strict=False) or lastmod, updated=lastmod))
     return items, []
+
+
+def _text(value) -> str | None:
+    """A feed's text field, or None when it is absent, empty or not text at all
+    (a JSON Feed may hold a number or an object where a string belongs)."""
+    if not isinstance(value, str):
+        return None
+    return _CONTROL.sub("", value).strip() or None
+
+
+def _url(base_url: str, link: str) -> str:
+    return urljoin(base_url, _URL_CONTROL.sub(lambda m: f"%{ord(m.group()):02X}", link.strip()))
 
 
 def _utc(parsed) -> datetime | None:

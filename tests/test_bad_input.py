@@ -20,6 +20,7 @@ One run reads a folder of bad files, one run reads web sources that misbehave
 from __future__ import annotations
 
 import gzip
+import json
 import random
 import resource
 import struct
@@ -166,7 +167,7 @@ class Site:
     def __init__(self, server):
         self.server = server
         server.expect_request("/robots.txt").respond_with_data("User-agent: *\nDisallow: /huge/\nAllow: /huge/keep\n")
-        for name in ("one", "two", "three", "fine"):
+        for name in ("one", "two", "three", "four", "five", "fine"):
             server.expect_request(f"/a/{name}").respond_with_data(self.page(name), content_type="text/html")
         server.expect_request("/huge/keep").respond_with_data(self.page("keep"), content_type="text/html")
 
@@ -205,6 +206,13 @@ def test_web_sources_that_misbehave(db, tmp_path, httpserver, monkeypatch):
         '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
         + "".join(f"<item><link>{link}</link></item>" for link in bad_links) + "</channel></rss>",
         content_type="application/rss+xml")  # fmt: skip
+    # A JSON Feed with control characters (a NUL cannot be stored in PostgreSQL text)
+    # and a number where a title belongs: the entries load, their text cleaned.
+    controls = {"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": [
+        {"id": "4", "url": site.url("/a/four"), "title": "Nul\u0000 in the\u0007 title", "summary": "A\u0000 summary",
+         "authors": [{"name": "Ann\u0000 Author"}, {"name": 7}]},
+        {"id": "5", "url": site.url("/a/five"), "title": 12345, "summary": {"not": "text"}}]}
+    httpserver.expect_request("/controls.json").respond_with_data(json.dumps(controls), content_type="application/feed+json")
     httpserver.expect_request("/empty.xml").respond_with_data(b"", content_type="application/rss+xml")
     httpserver.expect_request("/noise.xml").respond_with_data(random.Random(3).randbytes(5000), content_type="text/xml")
     huge = [site.url("/huge/keep")] + [site.url(f"/huge/{i}") for i in range(50_000)] + [site.url("/a/fine")]
@@ -221,6 +229,7 @@ def test_web_sources_that_misbehave(db, tmp_path, httpserver, monkeypatch):
     sources = tmp_path / "sources.toml"
     entries = [("broken-feed", "feed", "/broken.xml"), ("html-feed", "feed", "/page.xml"), ("noise-feed", "feed", "/noise.xml"),
                ("empty-feed", "feed", "/empty.xml"), ("bad-links", "feed", "/bad-links.xml"),
+               ("controls", "feed", "/controls.json"),
                ("huge-map", "sitemap", "/huge.xml"), ("big-map", "sitemap", "/big.xml"),
                ("bomb-map", "sitemap", "/bomb.xml.gz"), ("bomb-encoded-map", "sitemap", "/bomb-encoded.xml")]  # fmt: skip
     sources.write_text("".join(f'[[source]]\nname = "{n}"\nkind = "{k}"\nurl = "{site.url(p)}"\n\n' for n, k, p in entries)
@@ -238,6 +247,7 @@ def test_web_sources_that_misbehave(db, tmp_path, httpserver, monkeypatch):
         "noise-feed": (1, 0, 1, 0),
         "empty-feed": (1, 0, 1, 0),
         "bad-links": (4, 1, 3, 0),
+        "controls": (2, 2, 0, 0),
         # The sitemap itself (over the protocol's limit) and the first 50,000 URLs
         # it lists: /huge/keep, then 49,999 that robots.txt disallows. /a/fine,
         # listed past the limit, is not read.
@@ -273,4 +283,6 @@ def test_web_sources_that_misbehave(db, tmp_path, httpserver, monkeypatch):
     assert peak_rss_mb() - before < 500
 
     titles = sorted(r["title"] for r in fetch(db, "SELECT title FROM newsdesk.articles"))
-    assert titles == ["Story keep", "Story one", "Story three", "Story two"]
+    assert titles == ["Story five", "Story four", "Story keep", "Story one", "Story three", "Story two"]
+    [four] = fetch(db, "SELECT summary, author FROM newsdesk.articles WHERE title = 'Story four'")
+    assert (four["summary"], four["author"]) == ("A summary", "Ann Author")
