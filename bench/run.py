@@ -236,6 +236,9 @@ def main() -> None:
         fig["first_run"], fig["rerun"] = first, again
         fig["first_ms"], fig["first_fixed_s"] = marginal(first["small"]["seconds"], first["large"]["seconds"], n_small, n_large)
         fig["rerun_ms"], fig["rerun_fixed_s"] = marginal(again["small"]["seconds"], again["large"]["seconds"], n_small, n_large)
+        # The same differences taken inside the flow (ingest_runs' start and end): no start-up noise.
+        fig["first_flow_ms"], _ = marginal(first["small"]["flow_seconds"], first["large"]["flow_seconds"], n_small, n_large)
+        fig["rerun_flow_ms"], _ = marginal(again["small"]["flow_seconds"], again["large"]["flow_seconds"], n_small, n_large)
         fig["peak_rss_mib"] = max(first["large"]["peak_rss_mib"], again["large"]["peak_rss_mib"])
 
         if not args.skip_stages:
@@ -257,14 +260,16 @@ def report(fig: dict) -> None:
     per_s = 1000 / fig["first_ms"]
     vs_extract = fig["first_ms"] / fig["extract_ms"]
     cheaper = fig["first_ms"] / fig["rerun_ms"] if fig["rerun_ms"] > 0 else float("inf")
+    cheaper_in_flow = fig["first_flow_ms"] / fig["rerun_flow_ms"] if fig["rerun_flow_ms"] > 0 else float("inf")
     ok = lambda good: "ok" if good else "MISSED"  # noqa: E731
     print("\nmarginal cost per article (wall time; fixed start-up apart):")
     print(f"  extract         {fig['extract_ms']:.3f} ms  (fixed {fig['extract_fixed_s']:.1f} s)")
     print(f"  first ingest    {fig['first_ms']:.3f} ms = {per_s:,.0f} articles/s  (fixed {fig['first_fixed_s']:.1f} s)"
           f"   goal >= {GOALS['first_per_s']:,}/s: {ok(per_s >= GOALS['first_per_s'])}")  # fmt: skip
     print(f"  vs extract      {vs_extract:.2f}x   goal <= {GOALS['vs_extract']}x: {ok(vs_extract <= GOALS['vs_extract'])}")
-    print(f"  unchanged rerun {fig['rerun_ms']:.3f} ms = {cheaper:.1f}x cheaper  (fixed {fig['rerun_fixed_s']:.1f} s)"
-          f"   goal >= {GOALS['rerun_cheaper']}x: {ok(cheaper >= GOALS['rerun_cheaper'])}")  # fmt: skip
+    print(f"  unchanged rerun {fig['rerun_ms']:.3f} ms = {cheaper:.1f}x cheaper  (fixed {fig['rerun_fixed_s']:.1f} s);"
+          f" inside the flow {fig['rerun_flow_ms']:.3f} ms against {fig['first_flow_ms']:.3f} ms = {cheaper_in_flow:.1f}x"
+          f"   goal >= {GOALS['rerun_cheaper']}x: {ok(min(cheaper, cheaper_in_flow) >= GOALS['rerun_cheaper'])}")  # fmt: skip
     print(f"  peak RSS        {fig['peak_rss_mib']} MiB   goal <= {GOALS['rss_mib']} MiB: {ok(fig['peak_rss_mib'] <= GOALS['rss_mib'])}")
     if "scale" in fig:
         s = fig["scale"]

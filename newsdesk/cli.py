@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     ingest = commands.add_parser("ingest", help="run the ingest flow once and print a summary")
     ingest.add_argument("--sources", default=os.environ.get("NEWSDESK_SOURCES", DEFAULT_SOURCES),
                         help=f"sources file (default: $NEWSDESK_SOURCES or {DEFAULT_SOURCES})")  # fmt: skip
-    ingest.add_argument("--batch-size", type=int, help="articles per batch (default: $NEWSDESK_BATCH_SIZE or 500)")
+    ingest.add_argument("--batch-size", type=int, help="articles per batch (default: $NEWSDESK_BATCH_SIZE or 1000)")
     ingest.add_argument("--task-runner", choices=TASK_RUNNERS,
                         help="where the CPU steps run (default: $NEWSDESK_TASK_RUNNER or threads)")  # fmt: skip
     ingest.set_defaults(handler=_ingest)
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     extract.set_defaults(handler=_extract)
 
     again = commands.add_parser("reprocess", help="clean every stored document again with the current cleaner")
-    again.add_argument("--batch-size", type=int, help="documents per batch (default: $NEWSDESK_BATCH_SIZE or 500)")
+    again.add_argument("--batch-size", type=int, help="documents per batch (default: $NEWSDESK_BATCH_SIZE or 1000)")
     again.set_defaults(handler=_reprocess)
 
     dedup = commands.add_parser("dedup", help="deduplication maintenance")

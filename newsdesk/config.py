@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_HOME = Path("~/.newsdesk")
-DEFAULT_BATCH_SIZE = 500
+DEFAULT_BATCH_SIZE = 1000
 DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024
 TASK_RUNNERS = ("threads", "dask")
 
