@@ -450,7 +450,7 @@ def test_no_value_is_formatted_into_sql_in_the_product_code():
     unvetted = {f"{path}:{line}: {{{expression}}}" for (path, expression), line in found.items() if (path, expression) not in VETTED}
     assert unvetted == set(), "values formatted into SQL: bind them as :parameters (or vet the identifier above)"
     # The list stays honest: nothing in it that the code no longer has.
-    assert set(VETTED) - set(found) == set(), "no longer in the code: remove from VETTED
+    assert set(VETTED) - set(found) == set(), "no longer in the code: remove from VETTED"
 
 
 # --- 5. the database password stays secret ----------------------------------
