@@ -148,7 +148,7 @@ def stages(folder: Path, database_url: str, batch_size: int) -> dict:
 
 def scale(database_url: str, sizes: list[int], probe_n: int = 1000) -> dict:
     """Cost per new article (read, clean, fingerprint, dedup, load; rolled back)
-    with `sizes` articles stored: best of three per size."""
+    with `sizes` articles stored (see below for the passes measured)."""
     import dedup as dedup_bench  # the stored corpus generator of `make bench-dedup`
     from make_corpus import story
 
@@ -174,8 +174,12 @@ def scale(database_url: str, sizes: list[int], probe_n: int = 1000) -> dict:
                 path = Path(tmp) / f"{k:05d}.md"
                 path.write_text(f"---\ntitle: \"{title}\"\ndate: {day}\n---\n" + "\n\n".join(paras), encoding="utf-8")
                 paths.append(str(path))
-            best = (float("inf"), 0.0, 0.0)
-            for _ in range(3):
+            # The first pass after the fill's checkpoint is cold: every index page
+            # it touches is written whole to the WAL once (full-page writes), and
+            # random keys touch every page of a large index. Reported apart; the
+            # steady state is the best of the three passes after it.
+            best, cold = (float("inf"), 0.0, 0.0), None
+            for attempt in range(4):
                 t0 = time.perf_counter()
                 items = [prepare_file(p, max_bytes=10_000_000) for p in paths]
                 t1 = time.perf_counter()
@@ -186,17 +190,21 @@ def scale(database_url: str, sizes: list[int], probe_n: int = 1000) -> dict:
                         load._load(conn, lease.id, "probe", items[start : start + 500], load.Thresholds())
                     t2 = time.perf_counter()
                     tx.rollback()
-                if t2 - t0 < best[0]:
+                if attempt == 0:
+                    cold = (t2 - t0) * 1000 / probe_n
+                elif t2 - t0 < best[0]:
                     best = (t2 - t0, t1 - t0, t2 - t1)
         ms = {"total": best[0] * 1000 / probe_n, "prepare": best[1] * 1000 / probe_n, "load": best[2] * 1000 / probe_n}
-        result[size] = {"fill_seconds": round(fill_seconds, 1), **{f"{k}_ms": round(v, 3) for k, v in ms.items()}}
+        result[size] = {"fill_seconds": round(fill_seconds, 1), "cold_ms": round(cold, 3), **{f"{k}_ms": round(v, 3) for k, v in ms.items()}}
         print(f"  {size:>8,} stored: {ms['total']:.3f} ms per new article (prepare {ms['prepare']:.3f}, "
-              f"load {ms['load']:.3f}); filled in {fill_seconds:.0f} s", flush=True)  # fmt: skip
+              f"load {ms['load']:.3f}); first pass after the fill's checkpoint {cold:.3f} ms; filled in {fill_seconds:.0f} s",
+              flush=True)  # fmt: skip
     lease.close()
     runs.finish_run(engine, lease.id, status="completed")
     base, top = result[sizes[0]], result[sizes[-1]]
     result["ratio"] = round(top["total_ms"] / base["total_ms"], 3)
     result["load_ratio"] = round(top["load_ms"] / base["load_ms"], 3)
+    result["cold_ratio"] = round(top["cold_ms"] / base["cold_ms"], 3)
     return result
 
 
@@ -273,7 +281,8 @@ def report(fig: dict) -> None:
     print(f"  peak RSS        {fig['peak_rss_mib']} MiB   goal <= {GOALS['rss_mib']} MiB: {ok(fig['peak_rss_mib'] <= GOALS['rss_mib'])}")
     if "scale" in fig:
         s = fig["scale"]
-        print(f"  200k vs 10k stored: {s['ratio']:.2f}x per new article (load step alone {s['load_ratio']:.2f}x)"
+        print(f"  200k vs 10k stored: {s['ratio']:.2f}x per new article (load step alone {s['load_ratio']:.2f}x;"
+              f" first pass after a checkpoint {s['cold_ratio']:.2f}x)"
               f"   goal <= {GOALS['scale']}x: {ok(s['ratio'] <= GOALS['scale'])}")  # fmt: skip
 
 

@@ -113,6 +113,32 @@ def corpus(tmp_path):
     return Corpus()
 
 
+def run_ingest(sources, **kwargs) -> dict:
+    """A real run of the ingest flow over a sources file; its run record."""
+    from flows.ingest import ingest
+
+    return ingest(sources_file=str(sources), **kwargs)
+
+
+def assert_counts_add_up(record: dict, db=None) -> None:
+    """Every discovered item has one outcome, in the run and per source. With
+    `db`: the run completed, its stored row says the same, and every rejected or
+    failed item has its `rejections` row with a stage and a reason."""
+    from tasks.records import OUTCOMES
+
+    assert record["n_discovered"] == sum(record[f"n_{o}"] for o in OUTCOMES), record
+    for row in record.get("sources", []):
+        assert row["n_discovered"] == sum(row[f"n_{o}"] for o in OUTCOMES), row
+    if db is None:
+        return
+    assert record["status"] == "completed"
+    [stored] = fetch(db, "SELECT * FROM newsdesk.ingest_runs WHERE id = :id", id=record["id"])
+    assert {k: stored[k] for k in stored if k.startswith("n_")} == {k: record[k] for k in stored if k.startswith("n_")}
+    problems = fetch(db, "SELECT outcome, stage, reason FROM newsdesk.rejections WHERE run_id = :id", id=record["id"])
+    assert len(problems) == record["n_rejected"] + record["n_failed"]
+    assert all(p["stage"] and p["reason"] for p in problems)
+
+
 def fetch(engine, sql: str, **params) -> list[dict]:
     with engine.connect() as conn:
         return [dict(row) for row in conn.execute(sa.text(sql), params).mappings()]

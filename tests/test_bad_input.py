@@ -29,8 +29,8 @@ import zlib
 import pytest
 from werkzeug.wrappers import Response
 
-from conftest import fetch
-from tasks.records import OUTCOMES
+from conftest import assert_counts_add_up, fetch
+from conftest import run_ingest as run
 from texts import distinct_story
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
@@ -45,23 +45,6 @@ MIXED = ("Café owner sues city\n\nHerr Müller, who runs the café by the stati
          "The city says the café will stay open and that Müller will be compensated.").encode()  # fmt: skip
 
 
-def run(sources, **kwargs) -> dict:
-    from flows.ingest import ingest
-
-    return ingest(sources_file=str(sources), **kwargs)
-
-
-def assert_counts_add_up(db, record) -> None:
-    assert record["status"] == "completed"
-    assert record["n_discovered"] == sum(record[f"n_{o}"] for o in OUTCOMES)
-    for row in record["sources"]:
-        assert row["n_discovered"] == sum(row[f"n_{o}"] for o in OUTCOMES), row
-    [stored] = fetch(db, "SELECT * FROM newsdesk.ingest_runs WHERE id = :id", id=record["id"])
-    assert {k: stored[k] for k in stored if k.startswith("n_")} == {k: record[k] for k in stored if k.startswith("n_")}
-    # Every rejected or failed item has its row, with a stage and a reason.
-    problems = fetch(db, "SELECT outcome, stage, reason FROM newsdesk.rejections WHERE run_id = :id", id=record["id"])
-    assert len(problems) == record["n_rejected"] + record["n_failed"]
-    assert all(p["stage"] and p["reason"] for p in problems)
 
 
 def problems_by_name(db, run_id: int) -> dict[str, tuple[str, str, str]]:
@@ -123,7 +106,7 @@ def test_a_folder_of_bad_files(db, corpus, monkeypatch):
 
     record = run(corpus.sources)
 
-    assert_counts_add_up(db, record)
+    assert_counts_add_up(record, db)
     assert (record["n_discovered"], record["n_inserted"], record["n_rejected"], record["n_failed"]) == (13, 3, 10, 0)
     problems = problems_by_name(db, record["id"])
     assert problems == {
@@ -238,7 +221,7 @@ def test_web_sources_that_misbehave(db, tmp_path, httpserver, monkeypatch):
 
     record = run(sources, batch_size=60_000)
 
-    assert_counts_add_up(db, record)
+    assert_counts_add_up(record, db)
     by_source = {row["source"]: row for row in record["sources"]}
     counts = {name: tuple(row[f"n_{o}"] for o in ("discovered", "inserted", "rejected", "failed")) for name, row in by_source.items()}
     assert counts == {

@@ -28,9 +28,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from conftest import ROOT, fetch
+from conftest import ROOT, assert_counts_add_up, fetch
+from conftest import run_ingest as run
 from tasks.load import LOAD_LOCK
-from tasks.records import OUTCOMES
 from tasks.runs import RUN_LOCK_NAMESPACE
 from texts import distinct_story
 
@@ -40,16 +40,6 @@ NEWSDESK = str(Path(sys.executable).with_name("newsdesk"))
 GATE = 7_214_099  # advisory lock key the test holds to stop a load where it wants
 
 
-def run(sources, **kwargs) -> dict:
-    from flows.ingest import ingest
-
-    return ingest(sources_file=str(sources), **kwargs)
-
-
-def assert_counts_add_up(record: dict) -> None:
-    assert record["n_discovered"] == sum(record[f"n_{o}"] for o in OUTCOMES), record
-    for row in record.get("sources", []):
-        assert row["n_discovered"] == sum(row[f"n_{o}"] for o in OUTCOMES), row
 
 
 def write_stories(corpus, n: int) -> list[str]:

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from conftest import fetch
-from test_ingest_flow import assert_counts_add_up, run
+from conftest import assert_counts_add_up, fetch
+from conftest import run_ingest as run
 from texts import distinct_story
 
 pytestmark = pytest.mark.usefixtures("prefect_server")

@@ -6,9 +6,9 @@ import shutil
 import pytest
 import sqlalchemy as sa
 
-from conftest import SEEDS, fetch, refusing_inserts
+from conftest import SEEDS, assert_counts_add_up, fetch, refusing_inserts
+from conftest import run_ingest as run
 from texts import distinct_story
-from tasks.records import OUTCOMES
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -18,16 +18,6 @@ BODY = (
 )
 
 
-def run(sources, **kwargs):
-    from flows.ingest import ingest
-
-    return ingest(sources_file=str(sources), **kwargs)
-
-
-def assert_counts_add_up(record):
-    assert record["n_discovered"] == sum(record[f"n_{o}"] for o in OUTCOMES)
-    for row in record["sources"]:
-        assert row["n_discovered"] == sum(row[f"n_{o}"] for o in OUTCOMES)
 
 
 def test_seeds_end_to_end_then_unchanged(db):

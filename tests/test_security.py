@@ -34,10 +34,9 @@ import brotli
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
-from werkzeug.wrappers import Response
 
-from conftest import ROOT, fetch, refusing_inserts
-from tasks.records import OUTCOMES
+from conftest import ROOT, assert_counts_add_up, fetch, refusing_inserts
+from conftest import run_ingest as run
 from texts import distinct_story
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
@@ -46,19 +45,6 @@ MB = 1024 * 1024
 REFUSED = "refused: only http and https are fetched, not "
 
 
-def run(sources, **kwargs) -> dict:
-    from flows.ingest import ingest
-
-    return ingest(sources_file=str(sources), **kwargs)
-
-
-def assert_counts_add_up(db, record) -> None:
-    assert record["status"] == "completed"
-    assert record["n_discovered"] == sum(record[f"n_{o}"] for o in OUTCOMES)
-    for row in record["sources"]:
-        assert row["n_discovered"] == sum(row[f"n_{o}"] for o in OUTCOMES), row
-    n_problems = fetch(db, "SELECT count(*) AS n FROM newsdesk.rejections WHERE run_id = :id", id=record["id"])[0]["n"]
-    assert n_problems == record["n_rejected"] + record["n_failed"]
 
 
 def page(seed: int, title: str | None = None) -> str:
@@ -172,7 +158,7 @@ def test_only_http_and_https_urls_are_ever_opened(db, tmp_path, httpserver, monk
     finally:
         listener.close()
 
-    assert_counts_add_up(db, record)
+    assert_counts_add_up(record, db)
     by_source = {r["source"]: (r["n_discovered"], r["n_inserted"], r["n_rejected"]) for r in record["sources"]}
     assert by_source == {"direct": (6, 1, 5), "redirected": (5, 0, 5), "feed-items": (5, 0, 5), "sitemap-items": (5, 0, 5),
                          "file-feed": (1, 0, 1), "ftp-sitemap": (1, 0, 1), "redirected-feed": (1, 0, 1)}  # fmt: skip
@@ -250,7 +236,7 @@ def test_brotli_deflate_and_robots_bombs_stop_at_the_limit(db, tmp_path, httpser
         other.stop()
 
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before < 300
-    assert_counts_add_up(db, record)
+    assert_counts_add_up(record, db)
     assert (record["n_discovered"], record["n_inserted"], record["n_rejected"], record["n_failed"]) == (6, 2, 4, 0)
     found = {locator: problem for (_, locator), problem in problems(db, record["id"]).items()}
     assert found[urls[0]] == ("rejected", "fetch", f"body over the limit of {10 * MB} bytes")
@@ -305,7 +291,7 @@ def test_feeds_and_sitemaps_resolve_no_external_entities(db, tmp_path, httpserve
 
     record = run(sources)
 
-    assert_counts_add_up(db, record)
+    assert_counts_add_up(record, db)
     assert (record["n_discovered"], record["n_inserted"]) == (4, 4)
     requested = {request.path for request, _ in httpserver.log}
     assert "/xxe-remote" not in requested and "/xxe.dtd" not in requested
@@ -335,7 +321,7 @@ def test_injection_strings_are_stored_literally(db, corpus):
 
     record = run(corpus.sources)
 
-    assert_counts_add_up(db, record)
+    assert_counts_add_up(record, db)
     assert (record["n_discovered"], record["n_inserted"], record["n_rejected"]) == (2, 1, 1)
     for table in ("articles", "documents", "rejections", "ingest_runs", "ingest_run_sources", "http_cache", "near_keys", "story_keys"):
         assert fetch(db, "SELECT to_regclass(:t) IS NOT NULL AS ok", t=f"newsdesk.{table}")[0]["ok"], table

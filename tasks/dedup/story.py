@@ -20,7 +20,6 @@ import bisect
 import hashlib
 import math
 import re
-from dataclasses import dataclass
 
 from wordfreq import available_languages, get_frequency_dict, word_frequency
 from wordfreq.numbers import digit_freq, smash_numbers
