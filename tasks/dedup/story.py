@@ -22,7 +22,7 @@ import math
 import re
 
 from wordfreq import available_languages, get_frequency_dict, word_frequency
-from wordfreq.numbers import digit_freq, smash_numbers
+from wordfreq.numbers import digit_freq
 
 # Words at least this rare (-ln frequency; "the" is about 3, "taiwan" 11,
 # "helberg" 18) carry meaning; commoner ones are ignored.
@@ -50,6 +50,7 @@ _MINIMUM_FREQUENCY = 1e-8
 # so a plain dict (cleared when it grows past _CACHED words) rather than lru_cache.
 _IDF: dict[str, dict[str, float]] = {}
 _CACHED = 100_000  # ~15 MB: memory must not grow with the corpus
+_FREQUENCIES: dict[str, dict[str, float]] = {}  # wordfreq's table per language, loaded once
 
 
 def idf(word: str, language: str = "en") -> float:
@@ -70,12 +71,14 @@ def _frequency(word: str, language: str) -> float:
     word: news meets new names and numbers in every article."""
     if not word.isascii():
         return word_frequency(word, language, minimum=_MINIMUM_FREQUENCY)
+    frequencies = _FREQUENCIES.get(language) or _FREQUENCIES.setdefault(language, get_frequency_dict(language, "best"))
     if word.isalpha():
-        frequency = get_frequency_dict(language, "best").get(word, 0.0)
+        frequency = frequencies.get(word, 0.0)
     elif word.isdigit():
-        # wordfreq counts numbers by shape ("2024" as "0000") times its estimate of that number.
-        shape = smash_numbers(word)
-        frequency = get_frequency_dict(language, "best").get(shape, 0.0)
+        # wordfreq counts numbers of two digits or more by shape ("2024" as
+        # "0000"), times its own estimate of that number.
+        shape = "0" * len(word) if len(word) > 1 else word
+        frequency = frequencies.get(shape, 0.0)
         if shape != word:
             frequency *= digit_freq(word)
     else:
