@@ -34,7 +34,7 @@ bench-dedup: install
 # Re-pin every dependency after a change to pyproject.toml.
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/pip install --quiet --disable-pip-version-check -e '.[test]'
+	.lock-venv/bin/pip install --quiet --disable-pip-version-check -e '.[test,bench]'
 	.lock-venv/bin/pip freeze --exclude-editable --disable-pip-version-check | grep -v '^-e' > requirements.lock
 	rm -rf .lock-venv
 
