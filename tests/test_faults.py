@@ -144,6 +144,25 @@ class Gate:
             conn.execute(sa.text("DROP SCHEMA faults CASCADE"))  # the trigger goes with its function
 
 
+def child_env(database_url: str, tmp_path) -> dict:
+    """The environment of a `newsdesk ingest` child: the test database and the
+    session's Prefect API (no temporary server of its own), nothing else of ours."""
+    from prefect.settings import PREFECT_API_URL
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "NEWSDESK_"))}
+    env.update(DATABASE_URL=database_url, PREFECT_API_URL=PREFECT_API_URL.value(),
+               PREFECT_HOME=str(tmp_path / "prefect-home"), PREFECT_SERVER_ANALYTICS_ENABLED="false")  # fmt: skip
+    return env
+
+
+def start_ingest(sources, env: dict, log, batch_size: int) -> subprocess.Popen:
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [NEWSDESK, "ingest", "--sources", str(sources), "--batch-size", str(batch_size)],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+
 def backend_gone(admin, pid: int) -> bool:
     with admin.connect() as conn:
         return not conn.scalar(sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid})
@@ -236,21 +255,12 @@ def test_a_connection_dropped_mid_batch_is_retried_whole(db, corpus, admin):
 
 
 def test_a_run_killed_mid_batch_is_marked_crashed_and_the_next_run_loads_the_rest_once(db, corpus, admin, database_url, tmp_path):
-    from prefect.settings import PREFECT_API_URL
-
     locators = write_stories(corpus, 80)
     corpus.configure()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "NEWSDESK_"))}
-    env.update(DATABASE_URL=database_url, PREFECT_API_URL=PREFECT_API_URL.value(),
-               PREFECT_HOME=str(tmp_path / "prefect-home"), PREFECT_SERVER_ANALYTICS_ENABLED="false")  # fmt: skip
 
     with Gate(admin, "/042.txt") as gate:
         log = tmp_path / "child.log"
-        with log.open("wb") as out:
-            child = subprocess.Popen(
-                [NEWSDESK, "ingest", "--sources", str(corpus.sources), "--batch-size", "5"],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+        child = start_ingest(corpus.sources, child_env(database_url, tmp_path), log, 5)
         try:
             pid = gate.stopped(alive=lambda: child.poll() is None)
             # Batches 1-8 are committed; batch 9 (040-044) is half-written and stopped.
@@ -292,35 +302,33 @@ def test_a_run_killed_mid_batch_is_marked_crashed_and_the_next_run_loads_the_res
 # --- 3. Two runs at once over the same sources ---------------------------------------------------------
 
 
-def test_two_runs_at_once_load_each_article_once(db, corpus, admin):
+def test_two_runs_at_once_load_each_article_once(db, corpus, admin, database_url, tmp_path):
+    """Two `newsdesk ingest` processes over the same sources, as two cron jobs or two workers would start them."""
     originals = write_stories(corpus, 40)
     # Exact copies under other names; discovered after every original in both runs.
     copies = [str(corpus.write(f"copy-{i:03}.txt", distinct_story(i).upper())) for i in range(0, 40, 4)]
     corpus.configure()
-    results: dict = {}
-
-    def one_run(name):
-        try:
-            results[name] = run(corpus.sources, batch_size=5)
-        except BaseException as exc:
-            results[name] = exc
+    env = child_env(database_url, tmp_path)
 
     with Gate(admin, "/000.txt") as gate:
-        threads = [threading.Thread(target=one_run, args=(name,), daemon=True) for name in ("a", "b")]
-        for thread in threads:
-            thread.start()
-        gate.stopped()
-        # The first batch of one run is stopped holding the load lock while the other
-        # run's first load waits for that lock: both runs are loading at once.
-        wait_for(lambda: advisory_lockers(admin, LOAD_LOCK), 60, "the other run to wait for the load lock")
-        running = fetch(db, "SELECT id FROM newsdesk.ingest_runs WHERE status = 'running'")
-        assert len(running) == 2
-        gate.release()
-        for thread in threads:
-            thread.join(timeout=120)
+        children = [start_ingest(corpus.sources, env, tmp_path / f"{name}.log", 5) for name in ("a", "b")]
+        try:
+            gate.stopped(alive=lambda: all(child.poll() is None for child in children))
+            # The first batch of one run is stopped holding the load lock while the other
+            # run's first load waits for that lock: both runs are loading at once.
+            wait_for(lambda: advisory_lockers(admin, LOAD_LOCK), 60, "the other run to wait for the load lock")
+            running = fetch(db, "SELECT id FROM newsdesk.ingest_runs WHERE status = 'running'")
+            assert len(running) == 2
+            gate.release()
+            codes = [child.wait(timeout=120) for child in children]
+        finally:
+            for child in children:
+                if child.poll() is None:
+                    child.kill()
+                    child.wait()
+        assert codes == [0, 0], [(tmp_path / f"{name}.log").read_text(errors="replace")[-3000:] for name in ("a", "b")]
 
-    a, b = results["a"], results["b"]
-    assert isinstance(a, dict) and isinstance(b, dict), results
+    a, b = fetch(db, "SELECT * FROM newsdesk.ingest_runs ORDER BY id")
     for record in (a, b):
         assert record["status"] == "completed"
         assert (record["n_discovered"], record["n_rejected"], record["n_failed"], record["n_updated"]) == (50, 0, 0, 0)
