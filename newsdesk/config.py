@@ -11,6 +11,7 @@ DEFAULT_HOME = Path("~/.newsdesk")
 DEFAULT_BATCH_SIZE = 1000
 DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024
 TASK_RUNNERS = ("threads", "dask")
+FILE_CHECKS = ("stat", "content")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,9 @@ class Settings:
     task_runner: str = "threads"
     dask_address: str | None = None
     dask_workers: int = 2
+    # How a rerun tells an unchanged file: "stat" (size and modification time, file unread)
+    # or "content" (every file read and hashed; see tasks/file_state.py).
+    file_check: str = "stat"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -57,6 +61,7 @@ class Settings:
             task_runner=_choice(env, "NEWSDESK_TASK_RUNNER", TASK_RUNNERS),
             dask_address=_dask_address(env),
             dask_workers=_positive_int(env, "NEWSDESK_DASK_WORKERS", 2),
+            file_check=_choice(env, "NEWSDESK_FILE_CHECK", FILE_CHECKS),
         )
 
     def thresholds(self):

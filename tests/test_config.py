@@ -23,6 +23,7 @@ def test_values_and_fetch_settings():
         ({"NEWSDESK_BATCH_SIZE": "0"}, "NEWSDESK_BATCH_SIZE must be positive"),
         ({"NEWSDESK_BATCH_SIZE": "many"}, "NEWSDESK_BATCH_SIZE must be a whole number"),
         ({"NEWSDESK_HOST_DELAY": "-1"}, "NEWSDESK_HOST_DELAY must be zero or more"),
+        ({"NEWSDESK_FILE_CHECK": "mtime"}, "NEWSDESK_FILE_CHECK must be one of stat, content"),
     ],
 )
 def test_bad_values_say_which_setting(env, message):

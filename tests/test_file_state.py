@@ -65,6 +65,19 @@ def test_a_rerun_skips_files_by_size_and_time_and_reads_touched_ones(db, corpus)
     assert fetch(db, "SELECT count(*) AS n FROM newsdesk.articles")[0]["n"] == 7
 
 
+def test_file_check_content_reads_every_file(db, corpus, monkeypatch):
+    path = corpus.write("a.txt", distinct_story(5))
+    age(path)
+    corpus.configure()
+    assert run(corpus.sources)["n_inserted"] == 1
+    rewrite_keeping_stat(path, distinct_story(6))
+    assert run(corpus.sources)["n_unchanged"] == 1  # by size and time, as by default
+    monkeypatch.setenv("NEWSDESK_FILE_CHECK", "content")
+    third = run(corpus.sources)
+    assert third["n_updated"] == 1  # read, hashed, and found changed
+    assert_counts_add_up(third, db)
+
+
 def test_a_file_modified_moments_before_it_was_read_is_read_again(db, corpus):
     path = corpus.write("fresh.txt", distinct_story(3))  # written just now
     corpus.configure()
