@@ -6,6 +6,8 @@ unchanged rerun costs a directory listing and one query per chunk of files,
 not a read and a hash per file. The time is recorded only when the file had
 not been modified in the last RACY_SECONDS before it was listed: a file being
 written while it was read (same time stamp, new bytes) is read again next run.
+NEWSDESK_FILE_CHECK=content turns the skipping off (every file read and hashed),
+for trees whose files are rewritten with the same size and time.
 """
 
 from __future__ import annotations
