@@ -172,6 +172,10 @@ def test_a_killed_run_is_marked_crashed_by_the_next_one(db, corpus):
         assert status[dead] == "crashed"
         assert status[alive] == "running"
     finally:
+        # End the session, not just return it to the pool, where it would keep the
+        # lock: run ids restart with each test's fresh tables, and a later run given
+        # this id would wait for the lock forever.
+        holder.invalidate()
         holder.close()
 
 
