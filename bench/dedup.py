@@ -46,7 +46,7 @@ import dedup_set  # noqa: E402
 from servers import database_server, fresh_database  # noqa: E402
 
 from newsdesk.database import engine_for_url  # noqa: E402
-from tasks import load  # noqa: E402
+from tasks import dedup_index, load  # noqa: E402
 from tasks.dedup import signature  # noqa: E402
 from tasks.dedup.match import Thresholds  # noqa: E402
 from tasks.fingerprint import body_hash  # noqa: E402
@@ -302,9 +302,9 @@ def write_rows(conn, rows) -> None:
                          hashed, None, None, None, i, None))  # fmt: skip
     copy_rows(conn, "newsdesk.documents", load.DOCUMENT_COLUMNS, documents)
     copy_rows(conn, "newsdesk.articles", load.ARTICLE_COLUMNS, articles)
-    copy_rows(conn, "newsdesk.near_keys", (("key", "int8"), ("article_id", "int8"), ("story_id", "int8")),
+    copy_rows(conn, "newsdesk.near_keys", dedup_index.NEAR_KEY_COLUMNS,
               [(k, i, i) for (_, _, _, _, near, _), i in zip(rows, ids) for k in near])  # fmt: skip
-    copy_rows(conn, "newsdesk.story_keys", (("key", "int8"), ("day", "date"), ("article_id", "int8"), ("story_id", "int8")),
+    copy_rows(conn, "newsdesk.story_keys", dedup_index.STORY_KEY_COLUMNS,
               [(k, day_of(n), i, i) for (n, _, _, _, _, story), i in zip(rows, ids) for k in story])  # fmt: skip
 
 

@@ -112,10 +112,9 @@ def _ingest_source(run_id: int, source: Source, batch_size: int, progress: _Prog
         found = discover_web(source)
         if found.problems:
             load_batch(run_id, source.name, 0, Batch(found.problems))
-        batches = [found.items[start : start + batch_size] for start in range(0, len(found.items), batch_size)]
         # Fetches go one at a time whatever the runner: the politeness limits per
         # host hold within one fetch step, not across several.
-        _process(run_id, source, batches, fetch_batch, 1, progress)
+        _process(run_id, source, _chunks(found.items, batch_size), fetch_batch, 1, progress)
     else:
         _process(run_id, source, _files_to_read(run_id, source, batch_size), clean_batch, parallel_slots(), progress)
 

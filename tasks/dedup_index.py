@@ -118,6 +118,10 @@ def _grouped(rows) -> dict[int, list[int]]:
     return grouped
 
 
+# Columns of the key tables, for binary COPY.
+NEAR_KEY_COLUMNS = (("key", "int8"), ("article_id", "int8"), ("story_id", "int8"))
+STORY_KEY_COLUMNS = (("key", "int8"), ("day", "date"), ("article_id", "int8"), ("story_id", "int8"))
+
 # An article's day for the story window: its publication day, else the day it was loaded (UTC).
 ARTICLE_DAY = "(coalesce(published_at, created_at) AT TIME ZONE 'UTC')::date"
 
@@ -139,6 +143,5 @@ def file_keys(conn: Connection, batch: Sequence[Text]) -> None:
     """Add a batch's articles to the index (binary COPY, one round trip per table)."""
     near_rows = [(key, text.article_id, text.story_id) for text in batch for key in text.signature.near_keys]
     story_rows = [(key, text.day, text.article_id, text.story_id) for text in batch for key in text.signature.story_keys]
-    copy_rows(conn, "newsdesk.near_keys", (("key", "int8"), ("article_id", "int8"), ("story_id", "int8")), near_rows)
-    copy_rows(conn, "newsdesk.story_keys", (("key", "int8"), ("day", "date"), ("article_id", "int8"), ("story_id", "int8")),
-              story_rows)  # fmt: skip
+    copy_rows(conn, "newsdesk.near_keys", NEAR_KEY_COLUMNS, near_rows)
+    copy_rows(conn, "newsdesk.story_keys", STORY_KEY_COLUMNS, story_rows)

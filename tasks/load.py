@@ -81,8 +81,12 @@ def _load(
         counts[problem.outcome] += 1
     current = _current_versions(conn, [p.document.locator for p in prepared])
 
-    fresh = [p for p in prepared if not _is_unchanged(p, current)]
-    unchanged += [Unchanged(p.document.locator, p.document.sha256, p.document.mtime_ns) for p in prepared if _is_unchanged(p, current)]
+    fresh = []
+    for item in prepared:
+        if _is_unchanged(item, current):
+            unchanged.append(Unchanged(item.document.locator, item.document.sha256, item.document.mtime_ns))
+        else:
+            fresh.append(item)
     counts["unchanged"] = len(unchanged)
     file_state.note_times(conn, unchanged)
     document_ids = _next_ids(conn, "newsdesk.documents_id_seq", len(fresh))
