@@ -276,3 +276,15 @@ def test_keep_makes_a_position_canonical_of_its_story():
     links = match.place(batch, match.Stored(), match.Thresholds(), keep={0: 42})
     assert links[0] == match.Link(42) and links[0].kind is None
     assert links[1].kind == "near" and links[1].story_id == 42
+
+
+def test_earlier_sharing_finds_earlier_articles_by_shared_keys_most_shared_first():
+    from tasks.dedup.match import earlier_sharing
+
+    keys = [[1, 2, 3], [3, 4], [1, 2, 5], [9], [1, 2, 3, 4]]
+    # 4 shares three keys with 0, two with 1 and with 2: ties go to the earlier.
+    assert earlier_sharing(keys, 1) == {1: [0], 2: [0], 4: [0, 1, 2]}
+    assert earlier_sharing(keys, 2) == {2: [0], 4: [0, 1, 2]}
+    assert earlier_sharing(keys, 3) == {4: [0]}
+    assert earlier_sharing([], 1) == {}
+    assert earlier_sharing([[7], [7], [7]], 1) == {1: [0], 2: [0, 1]}

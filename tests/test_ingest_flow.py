@@ -204,6 +204,31 @@ def test_batches_and_task_runs_scale_with_batches_not_articles(db, corpus):
     )
 
 
+def test_articles_in_memory_are_bounded_by_the_batches_in_flight(db, corpus, monkeypatch):
+    """Memory follows the batch size, not the corpus: however many batches a run
+    has, only those being cleaned or loaded hold their articles."""
+    import gc
+
+    import flows.ingest
+    from tasks.records import Prepared
+
+    for i in range(60):
+        corpus.write(f"{i:03}.txt", distinct_story(i))
+    corpus.configure()
+    live = []
+    settle = flows.ingest._settle
+
+    def settle_and_count(*args):
+        settle(*args)
+        gc.collect()
+        live.append(sum(isinstance(o, Prepared) for o in gc.get_objects()))
+
+    monkeypatch.setattr(flows.ingest, "_settle", settle_and_count)
+    record = run(corpus.sources, batch_size=4)
+    assert record["n_inserted"] == 60 and len(live) == 15
+    assert 0 < max(live) <= (flows.ingest.IN_FLIGHT_BATCHES + 1) * 4, live
+
+
 def test_the_run_publishes_its_counts_and_rejections_as_artifacts(db, corpus):
     corpus.write("good.txt", BODY)
     corpus.write("empty.txt", b"")
