@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from itertools import islice
 from pathlib import Path
 
-from prefect import allow_failure, flow, get_run_logger
+from prefect import flow, get_run_logger
 from prefect.artifacts import (
     create_markdown_artifact,
     create_progress_artifact,
@@ -35,11 +35,6 @@ from tasks.records import OUTCOMES, Batch
 from tasks.sources import WEB_KINDS, FileEntry, Source, SourceError, list_files, load_sources
 from tasks.steps import clean_batch, discover_web, fetch_batch, load_batch, record_failures, skip_unchanged
 
-# Batches being cleaned or loaded at once: enough to keep cleaning (CPU, here)
-# and loading (PostgreSQL, another process) busy together; few enough that
-# memory stays bounded by the batch size, not by the corpus. Under Dask, two
-# more than the cleans running side by side.
-IN_FLIGHT_BATCHES = 3
 # Files listed and checked against the stored ones per query (one `discover` task run each).
 LISTING_CHUNK = 5000
 REJECTIONS_SHOWN = 50
@@ -145,30 +140,33 @@ def _chunks(items: Iterable, size: int) -> Iterator[list]:
 
 
 def _process(run_id: int, source: Source, batches: Iterable[list], step, slots: int, progress: _Progress) -> None:
-    """Run `step` (clean or fetch) then `load_batch` over each batch, a few
-    batches in flight: preparing the next while the last one loads."""
-    in_flight: deque = deque()
+    """Run `step` (clean or fetch) then `load_batch` over each batch: the next
+    batch is prepared while the last one loads, so memory holds a few batches,
+    never the source.
+
+    Loads go one after another in discovery order, so the first copy of a story
+    seen is the one that becomes canonical, run after run. Each waits for the
+    one before it here, in the flow, rather than through Prefect's `wait_for`:
+    a failed load must not stop the next (its items become `failed` in
+    `_settle`), and every task runner (threads, processes, Dask) then orders
+    them alike."""
     preparing: deque = deque()
-    loaded = None
+    loading = None  # (batch number, its locators, the future of its load)
     for batch_no, batch in enumerate(batches, start=1):
-        # One clean at a time in threads: cleaning is CPU-bound Python, and
-        # threads running it side by side only fight over the GIL; under Dask,
-        # one per worker process. Loads, which mostly wait on PostgreSQL,
-        # overlap with the next batches.
+        # As many cleans at once as the runner has CPU slots: one in threads
+        # (cleaning is CPU-bound Python, and threads running it side by side
+        # only fight over the GIL), one per worker process otherwise.
         while len(preparing) >= slots:
             preparing.popleft().wait()
         prepared = step.submit(source.name, batch_no, Batch(batch))
         preparing.append(prepared)
-        # Loads go in discovery order, so the first copy of a story seen is the
-        # one that becomes canonical, run after run; a failed load does not stop
-        # the next (its items are recorded as failed in `_settle`).
-        loaded = load_batch.submit(run_id, source.name, batch_no, prepared, wait_for=[allow_failure(loaded)] if loaded else None)
-        in_flight.append((batch_no, [item.path if isinstance(item, FileEntry) else item.url for item in batch], loaded))
-        if len(in_flight) >= max(IN_FLIGHT_BATCHES, slots + 2):
-            _settle(run_id, source.name, *in_flight.popleft())
+        if loading:
+            _settle(run_id, source.name, *loading)
             progress.batch_settled()
-    while in_flight:
-        _settle(run_id, source.name, *in_flight.popleft())
+        locators = [item.path if isinstance(item, FileEntry) else item.url for item in batch]
+        loading = (batch_no, locators, load_batch.submit(run_id, source.name, batch_no, prepared))
+    if loading:
+        _settle(run_id, source.name, *loading)
         progress.batch_settled()
 
 

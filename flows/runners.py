@@ -14,39 +14,19 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import replace
 
-from prefect import allow_failure
 from prefect.context import FlowRunContext
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.task_runners import TaskRunner
 from prefect_dask import DaskTaskRunner
-from prefect_dask.task_runners import PrefectDaskFuture
 
 from newsdesk.config import Settings
 
 
 class NewsdeskDaskTaskRunner(DaskTaskRunner):
-    """DaskTaskRunner, with `wait_for=[allow_failure(future)]` kept as Prefect means it.
-
-    prefect-dask 0.3.7 hands `wait_for` to Dask, which replaces the future inside
-    `allow_failure(...)` by its state but rebuilds the wrapper as a plain tuple:
-    a failed upstream then stops the downstream task, where it must not (a failed
-    load must not stop the next one). Here the wrapping happens on the Dask
-    worker, after the upstream finished, so the annotation reaches Prefect."""
-
-    def submit(self, task, parameters, wait_for=None, dependencies=None):
-        if wait_for:
-            wait_for = [self._allowing_failure(f) if _is_allowed_failure(f) else f for f in wait_for]
-        return super().submit(task, parameters, wait_for=wait_for, dependencies=dependencies)
-
-    def _allowing_failure(self, annotated: allow_failure):
-        return self.client.submit(allow_failure, annotated.unwrap().wrapped_future, pure=False)
+    """DaskTaskRunner that says how many CPU steps it runs at once (`parallel_slots`)."""
 
     def parallel_slots(self) -> int:
         return max(1, sum(self.client.nthreads().values()))
-
-
-def _is_allowed_failure(value) -> bool:
-    return isinstance(value, allow_failure) and isinstance(value.unwrap(), PrefectDaskFuture)
 
 
 def task_runner(settings: Settings) -> TaskRunner | None:

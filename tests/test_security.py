@@ -516,7 +516,8 @@ def test_the_cli_never_prints_the_password(db, corpus, database_url):
     good = _with_password(database_url)
     closed = _with_password(database_url, host="127.0.0.1", port=_closed_port())
     missing = _with_password(database_url, database="no_such_database_" + uuid.uuid4().hex[:8])
-    unparseable = good.replace(f":{make_url(database_url).port}/", ":not-a-port/")
+    # Built whole: the embedded server's URL has a socket directory, not a port, to replace.
+    unparseable = f"postgresql://{make_url(good).username}:{PASSWORD}@127.0.0.1:not-a-port/{make_url(good).database}"
     assert PASSWORD in unparseable
     env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "NEWSDESK_FETCH_RETRIES": "0"}
     newsdesk = [sys.executable, "-m", "newsdesk.cli"]
