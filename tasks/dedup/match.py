@@ -12,7 +12,6 @@ merged here (`newsdesk dedup --rebuild` recomputes them from scratch).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from itertools import chain
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -99,7 +98,7 @@ def place(batch: Sequence[Text], stored: Stored, thresholds: Thresholds, keep: d
                 or _best(text, _merge(stored.near.get(position, ()), (batch[i] for i in near_before.get(position, ()))),
                          lambda a, b: near.containment(a.shingles(), b.shingles()), thresholds.near, "near")
                 or _best(text, _merge(stored.story.get(position, ()),
-                                      _within(text, [batch[i] for i in story_before.get(position, ())], thresholds)),
+                                      _within(text, _one_per_story(batch[i] for i in story_before.get(position, ())), thresholds)),
                          lambda a, b: story.similarity(a.story_text(), b.story_text()), thresholds.story, "story")
                 or Link(text.article_id)
             )  # fmt: skip
@@ -127,19 +126,18 @@ def earlier_sharing(keys: Sequence[Sequence[int]], minimum: int) -> dict[int, li
     """For each position, the earlier positions whose keys share at least
     `minimum` of its own, most shared first (then earliest first).
 
-    One sort of the whole batch's keys instead of a dict entry per key: nearly
-    every key is unique within a batch, and filing 50,000 of them one by one
-    cost more than all the verification they lead to."""
-    counts = np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))
-    flat = np.fromiter(chain.from_iterable(keys), dtype=np.int64, count=int(counts.sum()))
-    owners = np.repeat(np.arange(len(keys)), counts)
-    order = np.lexsort((owners, flat))
-    flat, owners = flat[order], owners[order]
-    starts = np.flatnonzero(np.r_[True, flat[1:] != flat[:-1]])
-    sizes = np.diff(np.r_[starts, len(flat)])
+    Nearly every key is unique within a batch: each is filed once with its
+    first owner (an int, no list per key), and only keys met again form groups."""
+    first: dict[int, int] = {}
+    groups: dict[int, list[int]] = {}
+    for position, own in enumerate(keys):
+        for key in own:
+            owner = first.setdefault(key, position)
+            if owner != position:
+                groups.setdefault(key, [owner]).append(position)
     shared: dict[int, dict[int, int]] = {}
-    for start, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist()):
-        group = sorted(set(owners[start : start + size].tolist()))
+    for group in groups.values():
+        group = sorted(set(group))
         for i, later in enumerate(group[1:], start=1):
             hits = shared.setdefault(later, {})
             for earlier in group[:i]:
