@@ -148,8 +148,7 @@ def _process(run_id: int, source: Source, batches: Iterable[list], step, slots: 
     seen is the one that becomes canonical, run after run. Each waits for the
     one before it here, in the flow, rather than through Prefect's `wait_for`:
     a failed load must not stop the next (its items become `failed` in
-    `_settle`), and every task runner (threads, processes, Dask) then orders
-    them alike."""
+    `_settle`), and threads and Dask workers then order them alike."""
     preparing: deque = deque()
     loading = None  # (batch number, its locators, the future of its load)
     for batch_no, batch in enumerate(batches, start=1):
