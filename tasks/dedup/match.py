@@ -142,11 +142,11 @@ def earlier_sharing(keys: Sequence[Sequence[int]], minimum: int) -> dict[int, li
             hits = shared.setdefault(later, {})
             for earlier in group[:i]:
                 hits[earlier] = hits.get(earlier, 0) + 1
-    ranked = {
-        later: [earlier for earlier, n in sorted(hits.items(), key=lambda e: (-e[1], e[0])) if n >= minimum]
-        for later, hits in shared.items()
-    }
-    return {later: earlier for later, earlier in ranked.items() if earlier}
+    ranked = {}
+    for later, hits in shared.items():
+        if earlier := [e for e, n in sorted(hits.items(), key=lambda e: (-e[1], e[0])) if n >= minimum]:
+            ranked[later] = earlier
+    return ranked
 
 
 def _within(text: Text, candidates: list[Text], thresholds: Thresholds) -> list[Text]:
