@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench bench-extract bench-dedup lock clean
+.PHONY: install run test test-unit lint format bench bench-extract bench-dedup lock clean
 
 install: $(STAMP)
 
@@ -22,21 +22,43 @@ run: install
 test: install
 	$(BIN)/python -m pytest
 
+# The pure tests alone: no database, no Prefect.
+test-unit: install
+	$(BIN)/python -m pytest tests/unit
+
+# mypy resolves modules by folder, so it reads flows/ and tasks/ through a tree of
+# links that lays them out as installed (newsdesk.flows, newsdesk.tasks).
+TYPECHECK := build/typecheck/newsdesk
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	rm -rf build/typecheck && mkdir -p $(TYPECHECK)
+	ln -s $(CURDIR)/newsdesk/*.py $(TYPECHECK)/
+	ln -s $(CURDIR)/flows $(TYPECHECK)/flows
+	ln -s $(CURDIR)/tasks $(TYPECHECK)/tasks
+	cd build/typecheck && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml -p newsdesk
+
+# Fix what ruff can fix, and format.
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
 bench: install
-	$(BIN)/python bench/run.py
+	$(BIN)/python -m bench.run
 
 bench-extract: install
-	$(BIN)/python bench/extract.py
+	$(BIN)/python -m bench.extract
 
 bench-dedup: install
-	$(BIN)/python bench/dedup.py
+	$(BIN)/python -m bench.dedup
 
 # Re-pin every dependency after a change to pyproject.toml.
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/pip install --quiet --disable-pip-version-check -e '.[test,bench]'
+	.lock-venv/bin/pip install --quiet --disable-pip-version-check -e '.[test,lint,bench]'
 	.lock-venv/bin/pip freeze --exclude-editable --disable-pip-version-check | grep -v '^-e' > requirements.lock
 	rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) .pytest_cache bench/corpus
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build bench/corpus

@@ -29,47 +29,46 @@ import json
 import multiprocessing
 import os
 import random
-import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench import dedup_set
+from bench.servers import database_server, fresh_database
+from newsdesk.database import engine_for_url
+from newsdesk.tasks.dedup import signature
+from newsdesk.tasks.dedup.match import Thresholds
+from newsdesk.tasks.extract.fingerprint import body_hash
+from newsdesk.tasks.records import Article, Prepared, RawDocument
+from newsdesk.tasks.store import dedup_index, placement
+from newsdesk.tasks.store.pgcopy import copy_rows
+from newsdesk.tasks.store.rows import ARTICLE_COLUMNS, DOCUMENT_COLUMNS
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-import dedup_set  # noqa: E402
-from servers import database_server, fresh_database  # noqa: E402
-
-from newsdesk.database import engine_for_url  # noqa: E402
-from tasks import dedup_index, load  # noqa: E402
-from tasks.dedup import signature  # noqa: E402
-from tasks.dedup.match import Thresholds  # noqa: E402
-from tasks.fingerprint import body_hash  # noqa: E402
-from tasks.pgcopy import copy_rows  # noqa: E402
-from tasks.records import Article, Prepared, RawDocument  # noqa: E402
-
 
 # ---------------------------------------------------------------- quality
 
 
 def quality(database_url: str, workdir: Path) -> dict:
-    from flows.ingest import ingest
+    from newsdesk.flows.ingest import ingest
 
     entries = dedup_set.build(workdir)
     os.environ["DATABASE_URL"] = database_url
     runs = [ingest(sources_file=str(workdir / f"{part}.toml")) for part in ("originals", "copies")]
     engine = engine_for_url(database_url)
     with engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT locator, id, story_id, dup_kind FROM newsdesk.articles WHERE is_current")).all()  # fmt: skip
+        rows = conn.execute(
+            sa.text("SELECT locator, id, story_id, dup_kind FROM newsdesk.articles WHERE is_current")
+        ).all()
     by_path = {str(Path(r.locator).relative_to(workdir)): r for r in rows}
     report = score(entries, by_path)
-    report["runs"] = [{k: run[k] for k in ("n_discovered", "n_inserted", "n_duplicate", "n_rejected", "n_failed")} for run in runs]
+    report["runs"] = [
+        {k: run[k] for k in ("n_discovered", "n_inserted", "n_duplicate", "n_rejected", "n_failed")} for run in runs
+    ]
     report["timing"] = timing(engine, workdir, entries)
     return report
 
@@ -147,8 +146,10 @@ def score(entries: list[dedup_set.Entry], by_path: dict) -> dict:
         "overall": overall,
         "literal_labels": literal_labels(entries, story),
         "tiers": per_tier,
-        "kinds": {k: {"recall": round(c["found"] / (c["found"] + c["missed"]), 4), "held_out": bool(c["held_out"])}
-                  for k, c in sorted(kinds.items())},  # fmt: skip
+        "kinds": {
+            k: {"recall": round(c["found"] / (c["found"] + c["missed"]), 4), "held_out": bool(c["held_out"])}
+            for k, c in sorted(kinds.items())
+        },
         "seeds_001_002_linked": story[seeds["001"].path] == story[seeds["002"].path],
         "seed_dup_kinds": {n: kind_of[e.path] for n, e in sorted(seeds.items())},
         "links_between_originals": original_links,
@@ -184,7 +185,7 @@ def prf(tp: int, fp: int, fn: int) -> dict:
 
 def timing(engine, workdir: Path, entries) -> dict:
     """Signature and placement time per article, for the copies against the stored originals."""
-    from tasks.clean import clean_document
+    from newsdesk.tasks.extract.clean import clean_document
 
     copies = []
     for e in entries:
@@ -201,8 +202,11 @@ def timing(engine, workdir: Path, entries) -> dict:
     signature_ms = (time.process_time() - start) / len(copies) * 1000
     items = [prepared(f"/probe/{path}", article, sig) for (path, article), sig in zip(copies, signatures)]
     place_ms = placement_ms(engine, items)
-    return {"copies": len(copies), "signature_ms_per_article": round(signature_ms, 3),
-            "placement_ms_per_article": round(place_ms, 3)}  # fmt: skip
+    return {
+        "copies": len(copies),
+        "signature_ms_per_article": round(signature_ms, 3),
+        "placement_ms_per_article": round(place_ms, 3),
+    }
 
 
 def prepared(locator: str, article: Article, sig=None) -> Prepared:
@@ -212,7 +216,7 @@ def prepared(locator: str, article: Article, sig=None) -> Prepared:
 
 
 def placement_ms(engine, items: list[Prepared], repeats: int = 7, batch: int = 500) -> float:
-    """Wall time per article of `load.place` (candidate queries, verification,
+    """Wall time per article of `placement.place` (candidate queries, verification,
     filing the keys) in batches, rolled back; the best of `repeats`."""
     ids = itertools.count(10**12)
     best = float("inf")
@@ -222,7 +226,7 @@ def placement_ms(engine, items: list[Prepared], repeats: int = 7, batch: int = 5
             start = time.perf_counter()
             for i in range(0, len(items), batch):
                 chunk = items[i : i + batch]
-                load.place(conn, [(item, next(ids), None) for item in chunk], Thresholds())
+                placement.place(conn, [(item, next(ids), None) for item in chunk], Thresholds())
             best = min(best, time.perf_counter() - start)
             tx.rollback()
     return best / len(items) * 1000
@@ -294,18 +298,47 @@ def day_of(i: int) -> date:
 
 def write_rows(conn, rows) -> None:
     ids = [r[0] + 1 for r in rows]
-    documents = [(i, f"/fill/{i}", "fill", "text/plain", "utf-8", f"fill-{i}", 0, b"", None, None) for i in ids]
+    documents = [(i, f"/fill/{i}", "fill", "text/plain", "utf-8", f"fill-{i}", 0, b"", None, None, None) for i in ids]
     articles = []
     for (n, title, body, hashed, _, _), i in zip(rows, ids):
-        published = datetime.combine(day_of(n), datetime.min.time(), timezone.utc)
-        articles.append((i, i, f"/fill/{i}", 1, None, title, None, body, published, None, None, None, "fill",
-                         hashed, None, None, None, i, None))  # fmt: skip
-    copy_rows(conn, "newsdesk.documents", load.DOCUMENT_COLUMNS, documents)
-    copy_rows(conn, "newsdesk.articles", load.ARTICLE_COLUMNS, articles)
-    copy_rows(conn, "newsdesk.near_keys", dedup_index.NEAR_KEY_COLUMNS,
-              [(k, i, i) for (_, _, _, _, near, _), i in zip(rows, ids) for k in near])  # fmt: skip
-    copy_rows(conn, "newsdesk.story_keys", dedup_index.STORY_KEY_COLUMNS,
-              [(k, day_of(n), i, i) for (n, _, _, _, _, story), i in zip(rows, ids) for k in story])  # fmt: skip
+        published = datetime.combine(day_of(n), datetime.min.time(), UTC)
+        articles.append(
+            (
+                i,
+                i,
+                f"/fill/{i}",
+                1,
+                None,
+                title,
+                None,
+                body,
+                published,
+                None,
+                None,
+                None,
+                "fill",
+                hashed,
+                None,
+                None,
+                None,
+                i,
+                None,
+            )
+        )
+    copy_rows(conn, "newsdesk.documents", DOCUMENT_COLUMNS, documents)
+    copy_rows(conn, "newsdesk.articles", ARTICLE_COLUMNS, articles)
+    copy_rows(
+        conn,
+        "newsdesk.near_keys",
+        dedup_index.NEAR_KEY_COLUMNS,
+        [(k, i, i) for (_, _, _, _, near, _), i in zip(rows, ids) for k in near],
+    )
+    copy_rows(
+        conn,
+        "newsdesk.story_keys",
+        dedup_index.STORY_KEY_COLUMNS,
+        [(k, day_of(n), i, i) for (n, _, _, _, _, story), i in zip(rows, ids) for k in story],
+    )
 
 
 def probe(stored_upto: int, n: int = 1000) -> list[Prepared]:
@@ -320,12 +353,22 @@ def probe(stored_upto: int, n: int = 1000) -> list[Prepared]:
         title, body = synthetic(i, words, weights)
         paras = body.split("\n\n")
         copy = dedup_set.truncate(paras, 0.6) if k % 2 else dedup_set.edit_words(paras, rng, 0.03, dedup_set.typo)
-        items.append(prepared(f"/probe/copy-{k}", Article(body="\n\n".join(copy), title=title,
-                                                          published=datetime.combine(today, datetime.min.time(), timezone.utc))))  # fmt: skip
+        items.append(
+            prepared(
+                f"/probe/copy-{k}",
+                Article(
+                    body="\n\n".join(copy), title=title, published=datetime.combine(today, datetime.min.time(), UTC)
+                ),
+            )
+        )
     for k in range(n - n // 2):
         title, body = synthetic(10**7 + k, words, weights)
-        items.append(prepared(f"/probe/new-{k}", Article(body=body, title=title,
-                                                         published=datetime.combine(today, datetime.min.time(), timezone.utc))))  # fmt: skip
+        items.append(
+            prepared(
+                f"/probe/new-{k}",
+                Article(body=body, title=title, published=datetime.combine(today, datetime.min.time(), UTC)),
+            )
+        )
     return items
 
 
@@ -339,9 +382,16 @@ def scale(database_url: str, sizes: list[int]) -> dict:
         items = probe(size)
         ms = placement_ms(engine, items)
         linked = linked_share(engine, items)
-        result[size] = {"fill_seconds": round(seconds, 1), "placement_ms_per_article": round(ms, 3), "copies_linked": linked}
-        print(f"  {size:>8,} stored: placement {ms:.3f} ms/article, {linked:.1%} of probe copies linked "
-              f"(filled in {seconds:.0f} s)", flush=True)  # fmt: skip
+        result[size] = {
+            "fill_seconds": round(seconds, 1),
+            "placement_ms_per_article": round(ms, 3),
+            "copies_linked": linked,
+        }
+        print(
+            f"  {size:>8,} stored: placement {ms:.3f} ms/article, {linked:.1%} of probe copies linked "
+            f"(filled in {seconds:.0f} s)",
+            flush=True,
+        )
     base, top = result[sizes[0]]["placement_ms_per_article"], result[sizes[-1]]["placement_ms_per_article"]
     result["ratio"] = round(top / base, 3)
     return result
@@ -350,7 +400,7 @@ def scale(database_url: str, sizes: list[int]) -> dict:
 def linked_share(engine, items: list[Prepared]) -> float:
     with engine.connect() as conn:
         tx = conn.begin()
-        links = load.place(conn, [(item, 10**13 + k, None) for k, item in enumerate(items)], Thresholds())
+        links = placement.place(conn, [(item, 10**13 + k, None) for k, item in enumerate(items)], Thresholds())
         tx.rollback()
     copies = [link for item, link in zip(items, links) if "/copy-" in item.document.locator]
     return sum(1 for link in copies if link.kind) / len(copies)
@@ -365,8 +415,11 @@ def main() -> None:
     parser.add_argument("--skip-scale", action="store_true")
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
-    parser.add_argument("--shared-buffers", help="e.g. 128MB: the embedded server's shared_buffers "
-                        "(default: what newsdesk gives its own, a quarter of memory up to 1 GB)")
+    parser.add_argument(
+        "--shared-buffers",
+        help="e.g. 128MB: the embedded server's shared_buffers "
+        "(default: what newsdesk gives its own, a quarter of memory up to 1 GB)",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
@@ -395,9 +448,13 @@ def print_quality(q: dict) -> None:
     print(f"  {q['articles']} articles; runs: {q['runs']}")
     print(f"  pairs: {q['pairs']}")
     print(f"  overall  precision {o['precision']:.4f}  recall {o['recall']:.4f}  F1 {o['f1']:.4f}")
-    print(f"  (every benchmark body its own story: precision {lit['precision']:.4f}  recall {lit['recall']:.4f}  F1 {lit['f1']:.4f})")
+    print(
+        f"  (every benchmark body its own story: precision {lit['precision']:.4f}  recall {lit['recall']:.4f}  F1 {lit['f1']:.4f})"
+    )
     for tier, t in q["tiers"].items():
-        print(f"  tier {tier:<6} precision {t['precision']}  recall {t['recall']}  ({t['linked']} linked with this tier; {t['true']} true links expected at it)")
+        print(
+            f"  tier {tier:<6} precision {t['precision']}  recall {t['recall']}  ({t['linked']} linked with this tier; {t['true']} true links expected at it)"
+        )
     for kind, k in q["kinds"].items():
         print(f"    {kind:<22} recall {k['recall']:.4f}{'  (held out)' if k['held_out'] else ''}")
     print(f"  seeds 001/002 linked: {q['seeds_001_002_linked']}; seed tiers {q['seed_dup_kinds']}")
@@ -409,8 +466,10 @@ def print_quality(q: dict) -> None:
     if q["rejected_or_missing"]:
         print(f"  not loaded: {q['rejected_or_missing']}")
     t = q["timing"]
-    print(f"  time per article: signature {t['signature_ms_per_article']} ms (clean step), "
-          f"placement {t['placement_ms_per_article']} ms (load step), over {t['copies']} copies")  # fmt: skip
+    print(
+        f"  time per article: signature {t['signature_ms_per_article']} ms (clean step), "
+        f"placement {t['placement_ms_per_article']} ms (load step), over {t['copies']} copies"
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The labelled set for `make bench-dedup`: originals and the copies made of them.
 
-Originals are the 181 hand-checked bodies of ../shared/bench/article-extraction
+Originals are the 181 hand-checked bodies of bench/data/article-extraction
 (distinct stories, with one exception listed in SAME_STORY) plus the five
 seeds. Each original gets copies of the kinds in COPY_KINDS: the ways a
 syndicated article comes back to us (another site's wrapper, truncated, lightly
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = ROOT.parent / "shared" / "bench" / "article-extraction"
+DEFAULT_DATA = ROOT / "bench" / "data" / "article-extraction"
 SEEDS = ROOT / "seeds"
 
 # Two outlets' rewrites of one press release (Doobie Brothers' 50th-anniversary
@@ -36,11 +36,27 @@ SEED_GROUPS = {"001": "seed-001", "002": "seed-001"}
 SITES = ["Daily Ledger", "Metro Wire", "The Courier", "Northern Star", "Valley News"]
 WORD = re.compile(r"[A-Za-z]{4,}")
 REPLACEMENTS = {
-    "said": "stated", "says": "states", "company": "firm", "people": "residents", "big": "large",
-    "also": "additionally", "new": "fresh", "help": "assist", "show": "indicate", "about": "around",
-    "many": "numerous", "start": "begin", "end": "finish", "buy": "purchase", "get": "obtain",
-    "make": "create", "use": "utilise", "need": "require", "because": "since", "before": "prior to",
-}  # fmt: skip
+    "said": "stated",
+    "says": "states",
+    "company": "firm",
+    "people": "residents",
+    "big": "large",
+    "also": "additionally",
+    "new": "fresh",
+    "help": "assist",
+    "show": "indicate",
+    "about": "around",
+    "many": "numerous",
+    "start": "begin",
+    "end": "finish",
+    "buy": "purchase",
+    "get": "obtain",
+    "make": "create",
+    "use": "utilise",
+    "need": "require",
+    "because": "since",
+    "before": "prior to",
+}
 
 
 @dataclass(frozen=True)
@@ -69,7 +85,9 @@ def typo(word: str, rng: random.Random) -> str:
     return word[:i] + word[i] + word[i:]  # double a letter
 
 
-def edit_words(paras: list[str], rng: random.Random, rate: float, change: Callable[[str, random.Random], str]) -> list[str]:
+def edit_words(
+    paras: list[str], rng: random.Random, rate: float, change: Callable[[str, random.Random], str]
+) -> list[str]:
     def one(match: re.Match) -> str:
         return change(match.group(), rng) if rng.random() < rate else match.group()
 
@@ -116,10 +134,13 @@ def wrapped_html(paras: list[str], rng: random.Random) -> Copy:
 
 
 HEADLINES = [
-    "Markets slip as investors weigh the rate outlook", "City council approves new transit budget",
-    "Storm knocks out power to thousands", "Local team wins regional championship",
-    "Scientists report progress on battery recycling", "Airport expansion plan draws objections",
-]  # fmt: skip
+    "Markets slip as investors weigh the rate outlook",
+    "City council approves new transit budget",
+    "Storm knocks out power to thousands",
+    "Local team wins regional championship",
+    "Scientists report progress on battery recycling",
+    "Airport expansion plan draws objections",
+]
 
 
 def _text_wrapper(paras, rng):
@@ -228,10 +249,13 @@ COPY_KINDS: dict[str, tuple[str, Callable[[list[str], random.Random], Copy]]] = 
     "changed-words": ("near", lambda p, r: as_text(edit_words(p, r, 0.05, replace_word))),
     "paragraph-dropped": ("near", _dropped),
     "paragraph-moved": ("near", _moved),
-    "dateline": ("near", lambda p, r: as_text([f"{r.choice(['LONDON', 'NEW YORK', 'TAIPEI'])} (Newswire) - {p[0]}"] + p[1:])),
+    "dateline": (
+        "near",
+        lambda p, r: as_text([f"{r.choice(['LONDON', 'NEW YORK', 'TAIPEI'])} (Newswire) - {p[0]}"] + p[1:]),
+    ),
     "reordered": ("near", _reordered),
     "truncated-edited": ("near", lambda p, r: as_text(edit_words(truncate(p, 2 / 3), r, 0.03, typo))),
-}  # fmt: skip
+}
 HELD_OUT_KINDS: dict[str, tuple[str, Callable[[list[str], random.Random], Copy]]] = {
     "middle-half": ("near", _middle),
     "second-half": ("near", _tail),
@@ -244,7 +268,7 @@ HELD_OUT_KINDS: dict[str, tuple[str, Callable[[list[str], random.Random], Copy]]
     "invisible-characters": ("near", _invisible),
     "ocr-noise": ("near", _ocr),
     "lead-third": ("near", _lead_only),
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""`make bench-extract`: article-body extraction quality on ../shared/bench/article-extraction.
+"""`make bench-extract`: article-body extraction quality on bench/data/article-extraction.
 
 Scores newsdesk's HTML cleaner and trafilatura alone, in the same run, with the
 set's metric (its README): per page, 4-token shingles of `\\w+` tokens as
@@ -16,19 +16,17 @@ import argparse
 import gzip
 import json
 import re
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
+import trafilatura
+
+from newsdesk.tasks.extract.clean.html import clean_html
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-import trafilatura  # noqa: E402
-
-from tasks.clean.html import clean_html  # noqa: E402
-
-DEFAULT_DATA = ROOT.parent / "shared" / "bench" / "article-extraction"
+DEFAULT_DATA = ROOT / "bench" / "data" / "article-extraction"
 _TOKEN = re.compile(r"\w+")
 
 

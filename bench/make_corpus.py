@@ -2,7 +2,7 @@
 a daily share of syndicated copies, as a news archive has them.
 
 Each article is made of real sentences drawn from the benchmark's 181
-hand-checked bodies (../shared/bench/article-extraction), with about a third
+hand-checked bodies (bench/data/article-extraction), with about a third
 of their words swapped for (ASCII) words drawn by their frequency in those
 bodies, and their names, numbers and rare words replaced by the article's
 own: the sentences keep their shape (punctuation, length, where names go), yet
@@ -28,7 +28,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-DEFAULT_TRUTH = Path(__file__).resolve().parents[2] / "shared" / "bench" / "article-extraction" / "ground-truth.json"
+DEFAULT_TRUTH = Path(__file__).resolve().parent / "data" / "article-extraction" / "ground-truth.json"
 HEADLINES = [
     "Markets Slip as Investors Weigh Rate Outlook",
     "City Council Approves New Transit Budget",
@@ -57,7 +57,11 @@ def _frequencies() -> dict[str, float]:
 @lru_cache(maxsize=1)
 def _rare_words() -> list[str]:
     """English words rare enough to name a story's subject, common enough to be words."""
-    return sorted(w for w, f in _frequencies().items() if 1e-7 <= f < RARE and w.isascii() and w.isalpha() and len(w) > 4)
+    return sorted(
+        w for w, f in _frequencies().items() if 1e-7 <= f < RARE and w.isascii() and w.isalpha() and len(w) > 4
+    )
+
+
 _SYLLABLES = ["ka", "lo", "ven", "dra", "mi", "tor", "sel", "ba", "ru", "quin", "zan", "el", "mo", "ash", "fen", "gri"]
 
 
@@ -124,7 +128,7 @@ def article(i: int, truth_path: Path = DEFAULT_TRUTH) -> str:
         title, paras = story(i, truth_path)
     style = i % 4
     if style == 0:
-        head = f"---\ntitle: \"{title}\"\ndate: {day}\nauthor: Desk {i % 7}\n---\n"
+        head = f'---\ntitle: "{title}"\ndate: {day}\nauthor: Desk {i % 7}\n---\n'
         tail = ""
     elif style == 1:
         head = f"[Home](#) » [News](#) » [World](#) » {title}\n\n{title}\n\n"

@@ -34,22 +34,22 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench.make_corpus import generate
+from bench.servers import database_server, fresh_database
+from newsdesk.config import Settings
+from newsdesk.database import engine_for_url
+from newsdesk.tasks.dedup import signature
+from newsdesk.tasks.dedup.match import Thresholds
+from newsdesk.tasks.extract.clean import clean_document
+from newsdesk.tasks.extract.decode import declared_charset, decode
+from newsdesk.tasks.extract.fingerprint import body_hash
+from newsdesk.tasks.files import discover_files, read_document
+from newsdesk.tasks.records import Prepared
+from newsdesk.tasks.sources import load_sources
+from newsdesk.tasks.store import load, runs
+from newsdesk.tasks.store.lock import hold_load_lock
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from make_corpus import generate  # noqa: E402
-from servers import database_server, fresh_database  # noqa: E402
-
-from newsdesk.config import Settings  # noqa: E402
-from newsdesk.database import engine_for_url  # noqa: E402
-from tasks import load, runs  # noqa: E402
-from tasks.acquire import declared_charset, decode, read_document  # noqa: E402
-from tasks.clean import clean_document  # noqa: E402
-from tasks.dedup import signature  # noqa: E402
-from tasks.fingerprint import body_hash  # noqa: E402
-from tasks.records import Prepared  # noqa: E402
-from tasks.sources import discover_files, load_sources  # noqa: E402
 
 # Run in the child: the CLI's ingest, then its peak RSS. VmHWM, not ru_maxrss:
 # Linux carries ru_maxrss across fork and exec, so it would report this
@@ -84,8 +84,13 @@ def child_env(database_url: str | None = None) -> dict:
 def extract_seconds(folder: Path) -> float:
     paths = sorted(str(p) for p in folder.rglob("*") if p.suffix in (".txt", ".md"))
     start = time.perf_counter()
-    subprocess.run([str(ROOT / ".venv" / "bin" / "newsdesk"), "extract", "--json", *paths],
-                   stdout=subprocess.DEVNULL, check=True, env=child_env(), cwd=ROOT)  # fmt: skip
+    subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "newsdesk"), "extract", "--json", *paths],
+        stdout=subprocess.DEVNULL,
+        check=True,
+        env=child_env(),
+        cwd=ROOT,
+    )
     return time.perf_counter() - start
 
 
@@ -93,19 +98,33 @@ def ingest(folder: Path, database_url: str, batch_size: int) -> dict:
     start = time.perf_counter()
     child = subprocess.run(
         [sys.executable, "-c", CHILD, str(folder / "sources.toml"), str(batch_size)],
-        capture_output=True, text=True, env=child_env(database_url), cwd=ROOT,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=child_env(database_url),
+        cwd=ROOT,
+    )
     wall = time.perf_counter() - start
     report = next((json.loads(line[6:]) for line in child.stdout.splitlines() if line.startswith("BENCH ")), None)
     if child.returncode != 0 or report is None or report["code"] != 0:
         sys.exit(f"ingest failed:\n{child.stdout[-2000:]}\n{child.stderr[-4000:]}")
     with engine_for_url(database_url).connect() as conn:
-        row = conn.execute(sa.text(
-            "SELECT n_discovered, n_inserted, n_duplicate, n_unchanged, n_rejected, n_failed,"
-            " extract(epoch FROM finished_at - started_at) AS flow_seconds"
-            " FROM newsdesk.ingest_runs ORDER BY id DESC LIMIT 1")).mappings().one()  # fmt: skip
-    return {**row, "flow_seconds": round(float(row["flow_seconds"]), 2), "seconds": round(wall, 2),
-            "peak_rss_mib": round(report["self_kib"] / 1024, 1)}  # fmt: skip
+        row = (
+            conn.execute(
+                sa.text(
+                    "SELECT n_discovered, n_inserted, n_duplicate, n_unchanged, n_rejected, n_failed,"
+                    " extract(epoch FROM finished_at - started_at) AS flow_seconds"
+                    " FROM newsdesk.ingest_runs ORDER BY id DESC LIMIT 1"
+                )
+            )
+            .mappings()
+            .one()
+        )
+    return {
+        **row,
+        "flow_seconds": round(float(row["flow_seconds"]), 2),
+        "seconds": round(wall, 2),
+        "peak_rss_mib": round(report["self_kib"] / 1024, 1),
+    }
 
 
 def marginal(small: float, large: float, n_small: int, n_large: int) -> tuple[float, float]:
@@ -149,11 +168,10 @@ def stages(folder: Path, database_url: str, batch_size: int) -> dict:
 def scale(database_url: str, sizes: list[int], probe_n: int = 1000) -> dict:
     """Cost per new article (read, clean, fingerprint, dedup, load; rolled back)
     with `sizes` articles stored (see below for the passes measured)."""
-    import dedup as dedup_bench  # the stored corpus generator of `make bench-dedup`
-    from make_corpus import story
-
+    from bench import dedup as dedup_bench  # the stored corpus generator of `make bench-dedup`
+    from bench.make_corpus import story
     from newsdesk.database import migrate
-    from tasks.prepare import prepare_file
+    from newsdesk.tasks.files import prepare_file
 
     engine = engine_for_url(database_url)
     migrate(engine)
@@ -165,14 +183,16 @@ def scale(database_url: str, sizes: list[int], probe_n: int = 1000) -> dict:
         stored = size
         with engine.begin() as conn:  # the fill writes its own ids
             for table in ("documents", "articles"):
-                conn.execute(sa.text(f"SELECT setval('newsdesk.{table}_id_seq', (SELECT max(id) FROM newsdesk.{table}))"))
+                conn.execute(
+                    sa.text(f"SELECT setval('newsdesk.{table}_id_seq', (SELECT max(id) FROM newsdesk.{table}))")
+                )
         day = dedup_bench.day_of(size)  # the next day's news
         with tempfile.TemporaryDirectory(prefix="newsdesk-probe-") as tmp:
             paths = []
             for k in range(probe_n):
                 title, paras = story(10**6 * (1 + len(result)) + k)
                 path = Path(tmp) / f"{k:05d}.md"
-                path.write_text(f"---\ntitle: \"{title}\"\ndate: {day}\n---\n" + "\n\n".join(paras), encoding="utf-8")
+                path.write_text(f'---\ntitle: "{title}"\ndate: {day}\n---\n' + "\n\n".join(paras), encoding="utf-8")
                 paths.append(str(path))
             # The first pass after the fill's checkpoint is cold: every index page
             # it touches is written whole to the WAL once (full-page writes), and
@@ -185,9 +205,9 @@ def scale(database_url: str, sizes: list[int], probe_n: int = 1000) -> dict:
                 t1 = time.perf_counter()
                 with engine.connect() as conn:
                     tx = conn.begin()
-                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": load.LOAD_LOCK})
+                    hold_load_lock(conn)
                     for start in range(0, probe_n, 500):
-                        load._load(conn, lease.id, "probe", items[start : start + 500], load.Thresholds())
+                        load._load(conn, lease.id, "probe", items[start : start + 500], Thresholds())
                     t2 = time.perf_counter()
                     tx.rollback()
                 if attempt == 0:
@@ -195,10 +215,16 @@ def scale(database_url: str, sizes: list[int], probe_n: int = 1000) -> dict:
                 elif t2 - t0 < best[0]:
                     best = (t2 - t0, t1 - t0, t2 - t1)
         ms = {"total": best[0] * 1000 / probe_n, "prepare": best[1] * 1000 / probe_n, "load": best[2] * 1000 / probe_n}
-        result[size] = {"fill_seconds": round(fill_seconds, 1), "cold_ms": round(cold, 3), **{f"{k}_ms": round(v, 3) for k, v in ms.items()}}
-        print(f"  {size:>8,} stored: {ms['total']:.3f} ms per new article (prepare {ms['prepare']:.3f}, "
-              f"load {ms['load']:.3f}); first pass after the fill's checkpoint {cold:.3f} ms; filled in {fill_seconds:.0f} s",
-              flush=True)  # fmt: skip
+        result[size] = {
+            "fill_seconds": round(fill_seconds, 1),
+            "cold_ms": round(cold, 3),
+            **{f"{k}_ms": round(v, 3) for k, v in ms.items()},
+        }
+        print(
+            f"  {size:>8,} stored: {ms['total']:.3f} ms per new article (prepare {ms['prepare']:.3f}, "
+            f"load {ms['load']:.3f}); first pass after the fill's checkpoint {cold:.3f} ms; filled in {fill_seconds:.0f} s",
+            flush=True,
+        )
     lease.close()
     runs.finish_run(engine, lease.id, status="completed")
     base, top = result[sizes[0]], result[sizes[-1]]
@@ -225,11 +251,17 @@ def main() -> None:
     print(f"`newsdesk extract --json` over {n_small:,} and {n_large:,} files:", flush=True)
     fig["extract_seconds"] = [round(extract_seconds(small), 2), round(extract_seconds(large), 2)]
     fig["extract_ms"], fig["extract_fixed_s"] = marginal(*fig["extract_seconds"], n_small, n_large)
-    print(f"  {fig['extract_seconds'][0]:.2f} s, {fig['extract_seconds'][1]:.2f} s: "
-          f"{fig['extract_ms']:.3f} ms per article, {fig['extract_fixed_s']:.1f} s fixed", flush=True)  # fmt: skip
+    print(
+        f"  {fig['extract_seconds'][0]:.2f} s, {fig['extract_seconds'][1]:.2f} s: "
+        f"{fig['extract_ms']:.3f} ms per article, {fig['extract_fixed_s']:.1f} s fixed",
+        flush=True,
+    )
 
     with database_server() as server:
-        print(f"`newsdesk ingest` over {n_small:,} and {n_large:,} files, each into an empty database, then again:", flush=True)
+        print(
+            f"`newsdesk ingest` over {n_small:,} and {n_large:,} files, each into an empty database, then again:",
+            flush=True,
+        )
         first, again = {}, {}
         for label, folder in (("small", small), ("large", large)):
             with fresh_database(server) as url:
@@ -238,15 +270,26 @@ def main() -> None:
                 # (a second or two) would swamp it: the best of three.
                 again[label] = min((ingest(folder, url, args.batch_size) for _ in range(3)), key=lambda r: r["seconds"])
             for name, r in (("first run", first[label]), ("unchanged", again[label])):
-                print(f"  {r['n_discovered']:>6,} {name:<10} {r['seconds']:7.2f} s ({r['flow_seconds']:.2f} s in the flow): "
-                      f"{r['n_inserted']} inserted, {r['n_duplicate']} duplicate, {r['n_unchanged']} unchanged, "
-                      f"{r['n_rejected'] + r['n_failed']} rejected or failed; peak RSS {r['peak_rss_mib']} MiB", flush=True)  # fmt: skip
+                print(
+                    f"  {r['n_discovered']:>6,} {name:<10} {r['seconds']:7.2f} s ({r['flow_seconds']:.2f} s in the flow): "
+                    f"{r['n_inserted']} inserted, {r['n_duplicate']} duplicate, {r['n_unchanged']} unchanged, "
+                    f"{r['n_rejected'] + r['n_failed']} rejected or failed; peak RSS {r['peak_rss_mib']} MiB",
+                    flush=True,
+                )
         fig["first_run"], fig["rerun"] = first, again
-        fig["first_ms"], fig["first_fixed_s"] = marginal(first["small"]["seconds"], first["large"]["seconds"], n_small, n_large)
-        fig["rerun_ms"], fig["rerun_fixed_s"] = marginal(again["small"]["seconds"], again["large"]["seconds"], n_small, n_large)
+        fig["first_ms"], fig["first_fixed_s"] = marginal(
+            first["small"]["seconds"], first["large"]["seconds"], n_small, n_large
+        )
+        fig["rerun_ms"], fig["rerun_fixed_s"] = marginal(
+            again["small"]["seconds"], again["large"]["seconds"], n_small, n_large
+        )
         # The same differences taken inside the flow (ingest_runs' start and end): no start-up noise.
-        fig["first_flow_ms"], _ = marginal(first["small"]["flow_seconds"], first["large"]["flow_seconds"], n_small, n_large)
-        fig["rerun_flow_ms"], _ = marginal(again["small"]["flow_seconds"], again["large"]["flow_seconds"], n_small, n_large)
+        fig["first_flow_ms"], _ = marginal(
+            first["small"]["flow_seconds"], first["large"]["flow_seconds"], n_small, n_large
+        )
+        fig["rerun_flow_ms"], _ = marginal(
+            again["small"]["flow_seconds"], again["large"]["flow_seconds"], n_small, n_large
+        )
         fig["peak_rss_mib"] = max(first["large"]["peak_rss_mib"], again["large"]["peak_rss_mib"])
 
         if not args.skip_stages:
@@ -272,18 +315,28 @@ def report(fig: dict) -> None:
     ok = lambda good: "ok" if good else "MISSED"  # noqa: E731
     print("\nmarginal cost per article (wall time; fixed start-up apart):")
     print(f"  extract         {fig['extract_ms']:.3f} ms  (fixed {fig['extract_fixed_s']:.1f} s)")
-    print(f"  first ingest    {fig['first_ms']:.3f} ms = {per_s:,.0f} articles/s  (fixed {fig['first_fixed_s']:.1f} s)"
-          f"   goal >= {GOALS['first_per_s']:,}/s: {ok(per_s >= GOALS['first_per_s'])}")  # fmt: skip
-    print(f"  vs extract      {vs_extract:.2f}x   goal <= {GOALS['vs_extract']}x: {ok(vs_extract <= GOALS['vs_extract'])}")
-    print(f"  unchanged rerun {fig['rerun_ms']:.3f} ms = {cheaper:.1f}x cheaper  (fixed {fig['rerun_fixed_s']:.1f} s);"
-          f" inside the flow {fig['rerun_flow_ms']:.3f} ms against {fig['first_flow_ms']:.3f} ms = {cheaper_in_flow:.1f}x"
-          f"   goal >= {GOALS['rerun_cheaper']}x: {ok(min(cheaper, cheaper_in_flow) >= GOALS['rerun_cheaper'])}")  # fmt: skip
-    print(f"  peak RSS        {fig['peak_rss_mib']} MiB   goal <= {GOALS['rss_mib']} MiB: {ok(fig['peak_rss_mib'] <= GOALS['rss_mib'])}")
+    print(
+        f"  first ingest    {fig['first_ms']:.3f} ms = {per_s:,.0f} articles/s  (fixed {fig['first_fixed_s']:.1f} s)"
+        f"   goal >= {GOALS['first_per_s']:,}/s: {ok(per_s >= GOALS['first_per_s'])}"
+    )
+    print(
+        f"  vs extract      {vs_extract:.2f}x   goal <= {GOALS['vs_extract']}x: {ok(vs_extract <= GOALS['vs_extract'])}"
+    )
+    print(
+        f"  unchanged rerun {fig['rerun_ms']:.3f} ms = {cheaper:.1f}x cheaper  (fixed {fig['rerun_fixed_s']:.1f} s);"
+        f" inside the flow {fig['rerun_flow_ms']:.3f} ms against {fig['first_flow_ms']:.3f} ms = {cheaper_in_flow:.1f}x"
+        f"   goal >= {GOALS['rerun_cheaper']}x: {ok(min(cheaper, cheaper_in_flow) >= GOALS['rerun_cheaper'])}"
+    )
+    print(
+        f"  peak RSS        {fig['peak_rss_mib']} MiB   goal <= {GOALS['rss_mib']} MiB: {ok(fig['peak_rss_mib'] <= GOALS['rss_mib'])}"
+    )
     if "scale" in fig:
         s = fig["scale"]
-        print(f"  200k vs 10k stored: {s['ratio']:.2f}x per new article (load step alone {s['load_ratio']:.2f}x;"
-              f" first pass after a checkpoint {s['cold_ratio']:.2f}x)"
-              f"   goal <= {GOALS['scale']}x: {ok(s['ratio'] <= GOALS['scale'])}")  # fmt: skip
+        print(
+            f"  200k vs 10k stored: {s['ratio']:.2f}x per new article (load step alone {s['load_ratio']:.2f}x;"
+            f" first pass after a checkpoint {s['cold_ratio']:.2f}x)"
+            f"   goal <= {GOALS['scale']}x: {ok(s['ratio'] <= GOALS['scale'])}"
+        )
 
 
 if __name__ == "__main__":

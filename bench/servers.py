@@ -45,7 +45,9 @@ def database_server(shared_buffers: str | None = None):
 def fresh_database(base: str):
     """A new empty database on the server of `base`, dropped at the end."""
     name = f"newsdesk_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(make_url(base).set(drivername="postgresql+psycopg", database="postgres"), isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(
+        make_url(base).set(drivername="postgresql+psycopg", database="postgres"), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     try:

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
+from typing import cast
+from uuid import UUID
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import (
@@ -26,14 +28,16 @@ from prefect.artifacts import (
 )
 from prefect.events import emit_event
 from prefect.runtime import flow_run
+from sqlalchemy.engine import Engine
 
-from flows.runners import parallel_slots
 from newsdesk.config import Settings
 from newsdesk.database import get_engine
-from tasks import runs
-from tasks.records import OUTCOMES, Batch
-from tasks.sources import WEB_KINDS, FileEntry, Source, SourceError, list_files, load_sources
-from tasks.steps import clean_batch, discover_web, fetch_batch, load_batch, record_failures, skip_unchanged
+from newsdesk.flows.runners import parallel_slots
+from newsdesk.tasks.files import FileEntry, list_files
+from newsdesk.tasks.records import OUTCOMES, Batch
+from newsdesk.tasks.sources import WEB_KINDS, Source, SourceError, load_sources
+from newsdesk.tasks.steps import clean_batch, discover_web, fetch_batch, load_batch, record_failures, skip_unchanged
+from newsdesk.tasks.store import runs
 
 # Files listed and checked against the stored ones per query (one `discover` task run each).
 LISTING_CHUNK = 5000
@@ -41,11 +45,11 @@ REJECTIONS_SHOWN = 50
 
 
 def _run_name() -> str:
-    return f"ingest-{datetime.now(timezone.utc):%Y-%m-%d-%H%M%S}"
+    return f"ingest-{datetime.now(UTC):%Y-%m-%d-%H%M%S}"
 
 
 @flow(name="ingest", flow_run_name=_run_name, log_prints=False)
-def ingest(sources_file: str = "seeds/sources.toml", batch_size: int | None = None) -> dict:
+def ingest(sources_file: str = "seeds/sources.toml", batch_size: int | None = None) -> runs.RunRecord:
     """Ingest every source of `sources_file` once; returns the run record with
     counts per source."""
     logger = get_run_logger()
@@ -61,6 +65,7 @@ def ingest(sources_file: str = "seeds/sources.toml", batch_size: int | None = No
             for source in sources:
                 _ingest_source(run.id, source, batch_size, progress)
                 progress.source_done()
+        assert run.record is not None  # set when the block ends without raising
         _publish(engine, run.record)
         return run.record
     finally:
@@ -78,7 +83,10 @@ class _Progress:
         self.n_sources = max(n_sources, 1)
         self.done = 0
         self.within = 0.0
-        self.id = create_progress_artifact(0.0, key="ingest-progress", description="Share of the run's sources done")
+        # Called from the flow's own (sync) code, so the artifact's id, not a coroutine.
+        self.id = cast(
+            UUID, create_progress_artifact(0.0, key="ingest-progress", description="Share of the run's sources done")
+        )
 
     def batch_settled(self) -> None:
         self.within += (1 - self.within) / 2
@@ -90,16 +98,23 @@ class _Progress:
         update_progress_artifact(self.id, round(100 * self.done / self.n_sources, 1))
 
 
-def _announce(record: dict) -> None:
+def _announce(record: runs.RunRecord) -> None:
     """An event per finished run (`newsdesk.ingest.completed` or `.failed`) with its
     counts, for Prefect automations and anything else listening."""
     emit_event(
-        event=f"newsdesk.ingest.{record['status']}",
-        resource={"prefect.resource.id": f"newsdesk.ingest-run.{record['id']}", "prefect.resource.name": f"ingest run {record['id']}"},
+        event=f"newsdesk.ingest.{record.status}",
+        resource={
+            "prefect.resource.id": f"newsdesk.ingest-run.{record.id}",
+            "prefect.resource.name": f"ingest run {record.id}",
+        },
         related=[{"prefect.resource.id": f"prefect.flow-run.{flow_run.id}", "prefect.resource.role": "flow-run"}],
-        payload={"run_id": record["id"], "status": record["status"], "error": record.get("error"),
-                 **{f"n_{o}": record[f"n_{o}"] for o in ("discovered", *OUTCOMES)}},
-    )  # fmt: skip
+        payload={
+            "run_id": record.id,
+            "status": record.status,
+            "error": record.error,
+            **{f"n_{o}": record[f"n_{o}"] for o in ("discovered", *OUTCOMES)},
+        },
+    )
 
 
 def _ingest_source(run_id: int, source: Source, batch_size: int, progress: _Progress) -> None:
@@ -181,30 +196,37 @@ def _settle(run_id: int, source_name: str, batch_no: int, batch: list[str], load
         record_failures(run_id, source_name, batch_no, batch, "load", reason)
 
 
-def _publish(engine, record: dict) -> None:
+def _publish(engine: Engine, record: runs.RunRecord) -> None:
     logger = get_run_logger()
     table = [
-        {"source": row["source"], **{outcome: row[f"n_{outcome}"] for outcome in ("discovered", *OUTCOMES)}}
-        for row in record["sources"]
+        {"source": row.source, **{outcome: row[f"n_{outcome}"] for outcome in ("discovered", *OUTCOMES)}}
+        for row in record.sources
     ]
     create_table_artifact(
-        key="ingest-counts", table=table, description=f"Run {record['id']}: items per source and outcome"
+        key="ingest-counts", table=table, description=f"Run {record.id}: items per source and outcome"
     )
-    total = record["n_rejected"] + record["n_failed"]
+    total = record.n_rejected + record.n_failed
     if total:
-        shown = runs.rejections(engine, record["id"], limit=REJECTIONS_SHOWN)
-        lines = [f"# Run {record['id']}: {total} rejected or failed", "",
-                 "| source | locator | outcome | stage | reason |", "|---|---|---|---|---|"]  # fmt: skip
-        lines += [f"| {r['source']} | `{r['locator']}` | {r['outcome']} | {r['stage']} | {r['reason']} |" for r in shown]
+        shown = runs.rejections(engine, record.id, limit=REJECTIONS_SHOWN)
+        lines = [
+            f"# Run {record.id}: {total} rejected or failed",
+            "",
+            "| source | locator | outcome | stage | reason |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r['source']} | `{r['locator']}` | {r['outcome']} | {r['stage']} | {r['reason']} |" for r in shown
+        ]
         if total > len(shown):
-            lines.append(f"\n…and {total - len(shown)} more: `SELECT * FROM newsdesk.rejections WHERE run_id = {record['id']}`")
+            lines.append(
+                f"\n…and {total - len(shown)} more: `SELECT * FROM newsdesk.rejections WHERE run_id = {record.id}`"
+            )
         create_markdown_artifact(key="ingest-rejections", markdown="\n".join(lines))
     counted = sum(record[f"n_{outcome}"] for outcome in OUTCOMES)
-    if counted != record["n_discovered"]:
-        logger.error("counts do not add up: %d discovered, %d with an outcome", record["n_discovered"], counted)
+    if counted != record.n_discovered:
+        logger.error("counts do not add up: %d discovered, %d with an outcome", record.n_discovered, counted)
     logger.info(
         "run %d completed: %s",
-        record["id"],
+        record.id,
         ", ".join(f"{record[f'n_{o}']} {o}" for o in ("discovered", *OUTCOMES)),
     )
-

@@ -5,23 +5,23 @@ cleaner, without fetching or reading any source, as a run of its own
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
 from newsdesk.config import Settings
 from newsdesk.database import get_engine
-from tasks import reprocess, runs
-from tasks.steps import reprocess_batch
+from newsdesk.tasks.steps import reprocess_batch
+from newsdesk.tasks.store import reprocess, runs
 
 
 def _run_name() -> str:
-    return f"reprocess-{datetime.now(timezone.utc):%Y-%m-%d-%H%M%S}"
+    return f"reprocess-{datetime.now(UTC):%Y-%m-%d-%H%M%S}"
 
 
 @flow(name="reprocess", flow_run_name=_run_name)
-def reprocess_stored(batch_size: int | None = None) -> dict:
+def reprocess_stored(batch_size: int | None = None) -> runs.RunRecord:
     settings = Settings.from_env()
     batch_size = batch_size or settings.batch_size
     engine = get_engine(settings)
@@ -34,4 +34,5 @@ def reprocess_stored(batch_size: int | None = None) -> dict:
         ]
         for future in futures:
             future.result()
+    assert run.record is not None  # set when the block ends without raising
     return run.record

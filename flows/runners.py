@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import replace
+from typing import Any
 
 from prefect.context import FlowRunContext
 from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -29,7 +30,7 @@ class NewsdeskDaskTaskRunner(DaskTaskRunner):
         return max(1, sum(self.client.nthreads().values()))
 
 
-def task_runner(settings: Settings) -> TaskRunner | None:
+def task_runner(settings: Settings) -> TaskRunner[Any] | None:
     """The task runner `settings` ask for; None for Prefect's default (threads)."""
     if settings.task_runner == "threads":
         return None

@@ -27,7 +27,7 @@ class ServeSettings:
     sources_file: str
 
     @classmethod
-    def from_env(cls, sources_file: str, environ: dict[str, str] | None = None) -> "ServeSettings":
+    def from_env(cls, sources_file: str, environ: dict[str, str] | None = None) -> ServeSettings:
         """NEWSDESK_SCHEDULE (cron) and NEWSDESK_TIMEZONE (IANA name), checked
         here so a typo stops `newsdesk serve` with the variable's name."""
         from prefect.client.schemas.schedules import CronSchedule
@@ -66,9 +66,9 @@ def serve(settings: ServeSettings) -> None:
     """Create or update the deployment and run its flow runs until stopped
     (Ctrl-C or SIGTERM). Prefect pauses the deployment on the way out, so the
     UI shows that nobody runs it; the next start resumes it."""
-    from flows.ingest import ingest
-    from flows.runners import task_runner
     from newsdesk.config import Settings
+    from newsdesk.flows.ingest import ingest
+    from newsdesk.flows.runners import task_runner
 
     # The runner is the flow object's (Prefect 3.8): NEWSDESK_TASK_RUNNER=dask
     # applies to the served runs through with_options.

@@ -9,7 +9,11 @@ import sys
 from pathlib import Path
 
 from newsdesk import __version__
-from newsdesk.config import TASK_RUNNERS
+from newsdesk.config import TASK_RUNNERS, Settings
+from newsdesk.database import get_engine, psql_path, redact, resolve_url
+from newsdesk.tasks.files import prepare_file
+from newsdesk.tasks.records import Prepared, Problem
+from newsdesk.tasks.store.runs import FAILING_RUNS, history, source_status
 
 DEFAULT_SOURCES = "seeds/sources.toml"
 
@@ -22,11 +26,17 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     ingest = commands.add_parser("ingest", help="run the ingest flow once and print a summary")
-    ingest.add_argument("--sources", default=os.environ.get("NEWSDESK_SOURCES", DEFAULT_SOURCES),
-                        help=f"sources file (default: $NEWSDESK_SOURCES or {DEFAULT_SOURCES})")  # fmt: skip
+    ingest.add_argument(
+        "--sources",
+        default=os.environ.get("NEWSDESK_SOURCES", DEFAULT_SOURCES),
+        help=f"sources file (default: $NEWSDESK_SOURCES or {DEFAULT_SOURCES})",
+    )
     ingest.add_argument("--batch-size", type=int, help="articles per batch (default: $NEWSDESK_BATCH_SIZE or 1000)")
-    ingest.add_argument("--task-runner", choices=TASK_RUNNERS,
-                        help="where the CPU steps run (default: $NEWSDESK_TASK_RUNNER or threads)")  # fmt: skip
+    ingest.add_argument(
+        "--task-runner",
+        choices=TASK_RUNNERS,
+        help="where the CPU steps run (default: $NEWSDESK_TASK_RUNNER or threads)",
+    )
     ingest.set_defaults(handler=_ingest)
 
     extract = commands.add_parser("extract", help="clean files without any database and print the result")
@@ -39,13 +49,20 @@ def main(argv: list[str] | None = None) -> int:
     again.set_defaults(handler=_reprocess)
 
     dedup = commands.add_parser("dedup", help="deduplication maintenance")
-    dedup.add_argument("--rebuild", action="store_true", required=True,
-                       help="recompute every story from the stored articles with the current thresholds")  # fmt: skip
+    dedup.add_argument(
+        "--rebuild",
+        action="store_true",
+        required=True,
+        help="recompute every story from the stored articles with the current thresholds",
+    )
     dedup.set_defaults(handler=_dedup)
 
     serve = commands.add_parser("serve", help="run the ingest flow on its daily schedule until stopped")
-    serve.add_argument("--sources", default=os.environ.get("NEWSDESK_SOURCES", DEFAULT_SOURCES),
-                       help=f"sources file (default: $NEWSDESK_SOURCES or {DEFAULT_SOURCES})")  # fmt: skip
+    serve.add_argument(
+        "--sources",
+        default=os.environ.get("NEWSDESK_SOURCES", DEFAULT_SOURCES),
+        help=f"sources file (default: $NEWSDESK_SOURCES or {DEFAULT_SOURCES})",
+    )
     serve.set_defaults(handler=_serve)
 
     history = commands.add_parser("runs", help="print the run history")
@@ -69,8 +86,10 @@ def _ingest(args) -> int:
     if not Path(args.sources).is_file():
         print(f"newsdesk: sources file not found: {args.sources}", file=sys.stderr)
         return 2
-    from flows import runners
-    from flows.ingest import ingest
+    # Flows are imported by the commands that run them: importing Prefect adds
+    # seconds to every other command (extract, runs, status, psql).
+    from newsdesk.flows import runners
+    from newsdesk.flows.ingest import ingest
 
     return _run_and_summarise(
         lambda: runners.run(ingest, args.task_runner, sources_file=args.sources, batch_size=args.batch_size), "ingest"
@@ -78,26 +97,24 @@ def _ingest(args) -> int:
 
 
 def _reprocess(args) -> int:
-    from flows.reprocess import reprocess_stored
+    from newsdesk.flows.reprocess import reprocess_stored
 
     return _run_and_summarise(lambda: reprocess_stored(batch_size=args.batch_size), "reprocess")
 
 
 def _dedup(args) -> int:
-    from flows.dedup import rebuild_dedup
+    from newsdesk.flows.dedup import rebuild_dedup
 
     return _run_and_summarise(rebuild_dedup, "dedup rebuild")
 
 
 def _serve(args) -> int:
-    from flows.serve import main as serve
+    from newsdesk.flows.serve import main as serve
 
     return serve(args.sources)
 
 
 def _run_and_summarise(run_flow, what: str) -> int:
-    from newsdesk.config import Settings
-    from newsdesk.database import psql_path, redact, resolve_url
 
     try:
         record = run_flow()
@@ -107,45 +124,48 @@ def _run_and_summarise(run_flow, what: str) -> int:
     settings = Settings.from_env()
     url = resolve_url(settings)
     print()
-    print(f"Run {record['id']} ({what}) {record['status']} (flow run {record['flow_run_id']})")
-    print(_table(
-        ["source", "discovered", "inserted", "duplicate", "updated", "unchanged", "rejected", "failed"],
-        [[row["source"], *(row[f"n_{c}"] for c in
-          ("discovered", "inserted", "duplicate", "updated", "unchanged", "rejected", "failed"))]
-         for row in record["sources"]],
-    ))  # fmt: skip
-    if record["n_rejected"] or record["n_failed"]:
-        print(f"Rejections: SELECT * FROM newsdesk.rejections WHERE run_id = {record['id']};")
+    print(f"Run {record.id} ({what}) {record.status} (flow run {record.flow_run_id})")
+    print(
+        _table(
+            ["source", "discovered", "inserted", "duplicate", "updated", "unchanged", "rejected", "failed"],
+            [
+                [
+                    row.source,
+                    *(
+                        row[f"n_{c}"]
+                        for c in ("discovered", "inserted", "duplicate", "updated", "unchanged", "rejected", "failed")
+                    ),
+                ]
+                for row in record.sources
+            ],
+        )
+    )
+    if record.n_rejected or record.n_failed:
+        print(f"Rejections: SELECT * FROM newsdesk.rejections WHERE run_id = {record.id};")
     if settings.database_url:
         print(f"Data: {redact(url)}, schema newsdesk")
-        print(f"Connect: psql \"{redact(url)}\"")
+        print(f'Connect: psql "{redact(url)}"')
     else:
         psql = psql_path() or "psql"
         print(f"Data: embedded PostgreSQL in {settings.home / 'pgdata'} (still running for you)")
-        print(f"Connect: {psql} \"{url}\"")
-    return 0 if record["status"] == "completed" else 1
+        print(f'Connect: {psql} "{url}"')
+    return 0 if record.status == "completed" else 1
 
 
 def _extract(args) -> int:
-    from tasks.acquire import declared_charset, decode, read_document
-    from tasks.clean import clean_document
-    from newsdesk.config import Settings
-    from tasks.records import Rejected
-
     max_bytes = Settings.from_env().max_file_bytes
     status = 0
     for path in args.paths:
-        try:
-            document = read_document(path, max_bytes=max_bytes)
-            text, encoding = decode(document.raw, declared=declared_charset(document.raw, document.media_type))
-            article = clean_document(text, document.media_type)
-        except Rejected as rejected:
+        result = prepare_file(path, max_bytes=max_bytes)
+        if isinstance(result, Problem):
             status = 1
             if args.json:
-                print(json.dumps({"path": path, "error": rejected.reason, "stage": rejected.stage}, ensure_ascii=False))
+                print(json.dumps({"path": path, "error": result.reason, "stage": result.stage}, ensure_ascii=False))
             else:
-                print(f"{path}: rejected at {rejected.stage}: {rejected.reason}", file=sys.stderr)
+                print(f"{path}: {result.outcome} at {result.stage}: {result.reason}", file=sys.stderr)
             continue
+        assert isinstance(result, Prepared)  # no stored hash given, so never Unchanged
+        document, encoding, article = result.document, result.encoding, result.article
         fields = {
             "path": path,
             "title": article.title,
@@ -173,37 +193,57 @@ def _extract(args) -> int:
 
 
 def _runs(args) -> int:
-    from newsdesk.database import get_engine
-    from tasks.runs import history
 
     rows = history(get_engine(), limit=args.limit)
     if not rows:
         print("No runs yet: try `newsdesk ingest`.")
         return 0
-    columns = ["id", "status", "started_at", "finished_at", "n_discovered", "n_inserted", "n_duplicate",
-               "n_updated", "n_unchanged", "n_rejected", "n_failed"]  # fmt: skip
-    print(_table(
-        [c.removeprefix("n_") for c in columns],
-        [[_short_time(row[c]) if c.endswith("_at") else row[c] for c in columns] for row in rows],
-    ))  # fmt: skip
+    columns = [
+        "id",
+        "status",
+        "started_at",
+        "finished_at",
+        "n_discovered",
+        "n_inserted",
+        "n_duplicate",
+        "n_updated",
+        "n_unchanged",
+        "n_rejected",
+        "n_failed",
+    ]
+    print(
+        _table(
+            [c.removeprefix("n_") for c in columns],
+            [[_short_time(row[c]) if c.endswith("_at") else row[c] for c in columns] for row in rows],
+        )
+    )
     return 0
 
 
 def _status(args) -> int:
     """Exit 1 when a source is failing repeatedly, so a monitor can alert on it."""
-    from newsdesk.database import get_engine
-    from tasks.runs import FAILING_RUNS, source_status
 
     statuses = source_status(get_engine())
     if not statuses:
         print("No finished ingest runs yet: try `newsdesk ingest`.")
         return 0
     counts = ("discovered", "inserted", "duplicate", "updated", "unchanged", "rejected", "failed")
-    print(_table(
-        ["source", "last run", "status", "started_at", *counts, "last good run"],
-        [[s.source, s.last["run_id"], s.last["status"], _short_time(s.last["started_at"]),
-          *(s.last[f"n_{c}"] for c in counts), _short_time(s.last_good_at) or "never"] for s in statuses],
-    ))  # fmt: skip
+    print(
+        _table(
+            ["source", "last run", "status", "started_at", *counts, "last good run"],
+            [
+                [
+                    s.source,
+                    s.last["run_id"],
+                    s.last["status"],
+                    _short_time(s.last["started_at"]),
+                    *(s.last[f"n_{c}"] for c in counts),
+                    _short_time(s.last_good_at) or "never",
+                ]
+                for s in statuses
+            ],
+        )
+    )
     failing = [s.source for s in statuses if s.failing]
     if failing:
         print(f"\nFailing in each of their last {FAILING_RUNS} runs: {', '.join(failing)}")
@@ -218,9 +258,6 @@ def _psql(psql_args: list[str]) -> int:
     import shutil
 
     from sqlalchemy.engine import make_url
-
-    from newsdesk.config import Settings
-    from newsdesk.database import psql_path, resolve_url
 
     url = make_url(resolve_url(Settings.from_env()))
     program = shutil.which("psql") or psql_path()

@@ -41,7 +41,7 @@ class Settings:
     file_check: str = "stat"
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         return cls(
             database_url=env.get("DATABASE_URL") or None,
@@ -62,27 +62,6 @@ class Settings:
             dask_address=_dask_address(env),
             dask_workers=_positive_int(env, "NEWSDESK_DASK_WORKERS", 2),
             file_check=_choice(env, "NEWSDESK_FILE_CHECK", FILE_CHECKS),
-        )
-
-    def thresholds(self):
-        from tasks.dedup.match import Thresholds
-
-        return Thresholds(near=self.near_threshold, story=self.story_threshold, window_days=self.story_window_days)
-
-    def fetch_settings(self):
-        from tasks.fetch import FetchSettings
-
-        defaults = FetchSettings()
-        return FetchSettings(
-            user_agent=self.user_agent or defaults.user_agent,
-            max_bytes=self.max_file_bytes,
-            per_host=self.per_host,
-            host_delay=self.host_delay,
-            global_limit=self.fetch_concurrency,
-            read_timeout=self.fetch_timeout,
-            connect_timeout=min(self.fetch_timeout, defaults.connect_timeout),
-            response_deadline=self.fetch_deadline,
-            retries=self.fetch_retries,
         )
 
 
@@ -112,7 +91,9 @@ def _choice(env, name: str, choices: tuple[str, ...]) -> str:
 def _dask_address(env) -> str | None:
     raw = (env.get("NEWSDESK_DASK_ADDRESS") or "").strip()
     if raw and not re.fullmatch(r"(?:[a-z][a-z0-9+.-]*://)?[^\s/]+:\d+", raw):
-        raise ValueError(f"NEWSDESK_DASK_ADDRESS must be a Dask scheduler address such as tcp://scheduler:8786, got {raw!r}")
+        raise ValueError(
+            f"NEWSDESK_DASK_ADDRESS must be a Dask scheduler address such as tcp://scheduler:8786, got {raw!r}"
+        )
     return raw or None
 
 

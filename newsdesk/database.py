@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import logging
 import os
 import threading
@@ -12,8 +13,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from newsdesk.config import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
-MIGRATIONS = ROOT / "sql" / "migrations"
+MIGRATIONS = Path(str(importlib.resources.files("newsdesk.migrations")))
 EMBEDDED_DATABASE = "newsdesk"
 
 # One lock for all migrations, so that runs starting together migrate once.

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 if TYPE_CHECKING:
-    from tasks.dedup import Signature
+    from newsdesk.tasks.dedup import Signature
+
+T = TypeVar("T")
 
 # Every discovered item ends a run in exactly one of these.
 OUTCOMES = ("inserted", "duplicate", "updated", "unchanged", "rejected", "failed")
@@ -22,6 +25,35 @@ class Rejected(Exception):
         self.reason = reason
 
 
+@dataclass(frozen=True, slots=True)
+class ListingHints:
+    """What a feed or sitemap entry says about the page it lists: metadata the
+    page itself may lack. Stored with the raw page, so a reprocess applies it too."""
+
+    title: str | None = None
+    published: datetime | None = None
+    author: str | None = None
+    summary: str | None = None
+
+    def to_json(self) -> dict[str, str]:
+        values = {"title": self.title, "author": self.author, "summary": self.summary}
+        if self.published is not None:
+            values["published"] = self.published.isoformat()
+        return {key: value for key, value in values.items() if value}
+
+    @classmethod
+    def from_json(cls, values: dict[str, str] | None) -> ListingHints | None:
+        if not values:
+            return None
+        published = values.get("published")
+        return cls(
+            title=values.get("title"),
+            published=datetime.fromisoformat(published) if published else None,
+            author=values.get("author"),
+            summary=values.get("summary"),
+        )
+
+
 @dataclass(slots=True)
 class RawDocument:
     """Input exactly as read, before any cleaning."""
@@ -33,8 +65,13 @@ class RawDocument:
     # HTTP validators of a fetched page, sent back on the next fetch.
     etag: str | None = None
     last_modified: str | None = None
-    # A file's modification time as listed before it was read (see tasks.file_state).
+    # A file's modification time as listed before it was read (see tasks.store.file_state).
     mtime_ns: int | None = None
+    # A fetched page: the URL it was finally read from (after redirects), the
+    # charset its Content-Type declared, and what its listing said about it.
+    url: str | None = None
+    charset: str | None = None
+    hints: ListingHints | None = None
 
 
 @dataclass(slots=True)
@@ -84,7 +121,7 @@ class Problem:
     reason: str
 
 
-class Batch:
+class Batch(Generic[T]):
     """The items of one batch, handed to the clean or fetch task (files or URLs
     listed) and from it to the load task (prepared items).
 
@@ -95,5 +132,5 @@ class Batch:
 
     __slots__ = ("items",)
 
-    def __init__(self, items: list[Prepared | Problem | Unchanged]):
-        self.items = items
+    def __init__(self, items: Sequence[T]):
+        self.items = list(items)

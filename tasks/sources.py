@@ -1,22 +1,17 @@
-"""sources.toml: what to read, and the items each source yields.
+"""sources.toml: what to read, as a list of `Source` records (the operator's configuration).
 
-    [[source]]
-    name = "seeds"
-    kind = "files"          # files, page, feed or sitemap
-    path = "."              # files: a folder relative to this TOML file
-    include = "*.txt"       # files: optional glob; default every supported file
+[[source]]
+name = "seeds"
+kind = "files"          # files, page, feed or sitemap
+path = "."              # files: a folder relative to this TOML file
+include = "*.txt"       # files: optional glob; default every supported file
 """
 
 from __future__ import annotations
 
-import os
 import tomllib
-from collections.abc import Iterator
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
-from pathlib import Path, PurePosixPath
-
-from tasks.acquire import MEDIA_TYPES
+from pathlib import Path
 
 KINDS = ("files", "page", "feed", "sitemap")
 WEB_KINDS = ("page", "feed", "sitemap")
@@ -85,66 +80,3 @@ def _source(entry: dict, base: Path, index: int) -> Source:
     if not isinstance(url, str) or not url:
         raise SourceError(f"{where}: a {kind} source needs a url")
     return Source(name, kind, url=url)
-
-
-@dataclass(frozen=True, slots=True)
-class FileEntry:
-    """A file found under a source folder, with what `stat` said when it was listed."""
-
-    path: str
-    size: int
-    mtime_ns: int
-
-
-def discover_files(source: Source) -> Iterator[str]:
-    """Paths under the source folder, in a stable order (see `list_files`)."""
-    return (entry.path for entry in list_files(source))
-
-
-def list_files(source: Source) -> Iterator[FileEntry]:
-    """Files under the source folder, streamed in a stable order (so "first
-    seen" is stable): the order of `sorted(Path.glob(...))`, but one folder in
-    memory at a time, not the whole tree, so a million files cost no more
-    memory than a thousand.
-
-    Without `include`, every file of a supported type; with it, every file the
-    glob matches (unsupported ones are then rejected with a reason, not skipped).
-    Hidden files and folders are never read.
-    """
-    root = Path(source.path)
-    if not root.is_dir():
-        raise SourceError(f"source {source.name!r}: folder not found: {root}")
-    pattern = tuple(PurePosixPath(source.include).parts) if source.include else None
-    for entry, parts in _walk(str(root), ()):
-        if pattern is None:
-            if Path(entry.name).suffix.lower() not in MEDIA_TYPES:
-                continue
-        elif not _glob_matches(parts, pattern):
-            continue
-        stat = entry.stat()
-        yield FileEntry(entry.path, stat.st_size, stat.st_mtime_ns)
-
-
-def _walk(folder: str, parts: tuple[str, ...]) -> Iterator[tuple[os.DirEntry, tuple[str, ...]]]:
-    """Depth first, entries sorted by name: the same order as sorting the full
-    paths, since paths compare part by part."""
-    with os.scandir(folder) as listing:
-        entries = sorted(listing, key=lambda e: e.name)
-    for entry in entries:
-        if entry.name.startswith("."):
-            continue
-        if entry.is_dir():
-            yield from _walk(entry.path, (*parts, entry.name))
-        elif entry.is_file():
-            yield entry, (*parts, entry.name)
-
-
-def _glob_matches(parts: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
-    """Whether a file's path (relative parts) matches a pathlib glob: `**`
-    stands for any number of folders, other parts match one name each."""
-    if not pattern:
-        return not parts
-    if pattern[0] == "**":
-        # Only folders: a file name is never swallowed by "**" (as in pathlib).
-        return any(_glob_matches(parts[i:], pattern[1:]) for i in range(len(parts)))
-    return bool(parts) and fnmatchcase(parts[0], pattern[0]) and _glob_matches(parts[1:], pattern[1:])

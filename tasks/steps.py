@@ -1,4 +1,4 @@
-"""The ingest steps as Prefect tasks: thin wrappers over the pure modules.
+"""The ingest steps as Prefect tasks: thin wrappers over `extract`, `web`, `store` and `files`.
 
 Task runs scale with sources and batches, never with articles; tasks pass
 paths and small records, and no task caches (inputs are batches, hashing them
@@ -8,6 +8,7 @@ would cost more than the work).
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 import psycopg
 import sqlalchemy.exc
@@ -17,11 +18,17 @@ from prefect.tasks import exponential_backoff
 
 from newsdesk.config import Settings
 from newsdesk.database import get_engine
-from tasks import dedup_rebuild, file_state, http_cache, load, reprocess, sources, web
-from tasks.prepare import prepare_file, prepare_page
-from tasks.records import Batch, Problem, Unchanged
-from tasks.sources import FileEntry
-from tasks.web_sources import WebItem
+from newsdesk.tasks import sources
+from newsdesk.tasks.dedup.match import Thresholds
+from newsdesk.tasks.files import FileEntry, prepare_file
+from newsdesk.tasks.records import Batch, Prepared, Problem, Unchanged
+from newsdesk.tasks.store import dedup_rebuild, file_state, http_cache, load, outcomes, reprocess, versions
+from newsdesk.tasks.web import crawl, fetch
+from newsdesk.tasks.web.listings import WebItem
+from newsdesk.tasks.web.pages import prepare_page
+
+# What a clean or fetch step hands to a load: one outcome per listed item.
+Item = Prepared | Problem | Unchanged
 
 
 def _database_unreachable(task, task_run, state) -> bool:
@@ -32,50 +39,66 @@ def _database_unreachable(task, task_run, state) -> bool:
         return True
     # COPY goes through psycopg directly, so its errors arrive unwrapped.
     return isinstance(
-        exc, (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
+        exc,
+        (
+            sqlalchemy.exc.OperationalError,
+            sqlalchemy.exc.InterfaceError,
+            psycopg.OperationalError,
+            psycopg.InterfaceError,
+        ),
     )
 
 
 @task(name="discover-web", task_run_name="discover-{source.name}", cache_policy=NO_CACHE)
-def discover_web(source: sources.Source) -> web.Discovery:
+def discover_web(source: sources.Source) -> crawl.Discovery:
     """The article URLs a page, feed or sitemap source lists (feeds and
     sitemaps fetched with conditional GETs; retried inside the fetcher)."""
-    found = web.discover(source, get_engine(), Settings.from_env().fetch_settings())
+    found = crawl.discover(source, get_engine(), fetch.FetchSettings.from_settings(Settings.from_env()))
     get_run_logger().info("source %s: %d URLs, %d problems", source.name, len(found.items), len(found.problems))
     return found
 
 
 @task(name="clean", task_run_name="clean-{source_name}-batch-{batch_no}", cache_policy=NO_CACHE)
-def clean_batch(source_name: str, batch_no: int, listed: Batch) -> Batch:
+def clean_batch(source_name: str, batch_no: int, listed: Batch[FileEntry]) -> Batch[Item]:
     """Read, decode, clean and fingerprint a batch of listed files; files whose
     bytes are already stored (touched, not changed) are only read and hashed.
     No retries: this is CPU work."""
-    files: list[FileEntry] = listed.items
+    files = listed.items
     max_bytes = Settings.from_env().max_file_bytes
-    stored = load.stored_versions(get_engine(), [f.path for f in files])
-    return _logged(Batch([
-        prepare_file(f.path, max_bytes=max_bytes, mtime_ns=file_state.trusted_mtime(f),
-                     stored_sha256=stored[f.path].content_sha256 if f.path in stored else None)
-        for f in files
-    ]))  # fmt: skip
+    stored = versions.stored_versions(get_engine(), [f.path for f in files])
+    return _logged(
+        Batch(
+            [
+                prepare_file(
+                    f.path,
+                    max_bytes=max_bytes,
+                    mtime_ns=file_state.trusted_mtime(f),
+                    stored_sha256=stored[f.path].content_sha256 if f.path in stored else None,
+                )
+                for f in files
+            ]
+        )
+    )
 
 
 @task(name="fetch", task_run_name="fetch-{source_name}-batch-{batch_no}", cache_policy=NO_CACHE)
-def fetch_batch(source_name: str, batch_no: int, listed: Batch) -> Batch:
+def fetch_batch(source_name: str, batch_no: int, listed: Batch[WebItem]) -> Batch[Item]:
     """Fetch a batch of pages politely (conditional GETs, retries inside the
     fetcher, per URL), then clean and fingerprint what came back."""
-    items: list[WebItem] = listed.items
+    items = listed.items
     engine = get_engine()
-    stored = load.stored_versions(engine, [item.url for item in items])
+    stored = versions.stored_versions(engine, [item.url for item in items])
     # A listing that dates its entries lets us skip pages stored since they last changed.
     fresh = {i.url for i in items if i.url in stored and i.changed_at and stored[i.url].fetched_at >= i.changed_at}
     to_fetch = [item for item in items if item.url not in fresh]
     urls = [item.url for item in to_fetch]
-    responses = web.fetch_pages(to_fetch, http_cache.validators(engine, urls), Settings.from_env().fetch_settings())
+    responses = crawl.fetch_pages(
+        to_fetch, http_cache.validators(engine, urls), fetch.FetchSettings.from_settings(Settings.from_env())
+    )
     prepared: list = [Unchanged(url) for url in fresh]
     for item, response in zip(to_fetch, responses):
         if isinstance(response, Exception):
-            outcome = "failed" if isinstance(response, web.fetch.FetchFailed) else "rejected"
+            outcome = "failed" if isinstance(response, fetch.FetchFailed) else "rejected"
             prepared.append(Problem(item.url, outcome, "fetch", response.reason))
         else:
             version = stored.get(item.url)
@@ -89,24 +112,26 @@ def fetch_batch(source_name: str, batch_no: int, listed: Batch) -> Batch:
 PROBLEMS_LOGGED = 20
 
 
-def _logged(batch: Batch) -> Batch:
+def _logged(batch: Batch[Item]) -> Batch[Item]:
     logger = get_run_logger()
     problems = [item for item in batch.items if isinstance(item, Problem)]
     for item in problems[:PROBLEMS_LOGGED]:
         logger.warning("%s %s at %s: %s", item.outcome, item.locator, item.stage, item.reason)
     if len(problems) > PROBLEMS_LOGGED:
-        logger.warning("…and %d more rejected or failed in this batch (see newsdesk.rejections)", len(problems) - PROBLEMS_LOGGED)
+        logger.warning(
+            "…and %d more rejected or failed in this batch (see newsdesk.rejections)", len(problems) - PROBLEMS_LOGGED
+        )
     return batch
 
 
 # Database work: retried when the connection is the problem, with backoff and jitter.
-_DATABASE_RETRIES = dict(
-    cache_policy=NO_CACHE,
-    retries=3,
-    retry_delay_seconds=exponential_backoff(backoff_factor=2),
-    retry_jitter_factor=0.5,
-    retry_condition_fn=_database_unreachable,
-)
+_DATABASE_RETRIES: dict[str, Any] = {
+    "cache_policy": NO_CACHE,
+    "retries": 3,
+    "retry_delay_seconds": exponential_backoff(backoff_factor=2),
+    "retry_jitter_factor": 0.5,
+    "retry_condition_fn": _database_unreachable,
+}
 
 
 @task(name="discover", task_run_name="discover-{source_name}-{chunk_no}", **_DATABASE_RETRIES)
@@ -115,7 +140,9 @@ def skip_unchanged(run_id: int, source_name: str, chunk_no: int, files: list[Fil
     The others are counted `unchanged` without being opened (unless
     NEWSDESK_FILE_CHECK=content: then every file is read and hashed)."""
     if Settings.from_env().file_check == "content":
-        get_run_logger().info("source %s: %d files listed, all to be read (NEWSDESK_FILE_CHECK=content)", source_name, len(files))
+        get_run_logger().info(
+            "source %s: %d files listed, all to be read (NEWSDESK_FILE_CHECK=content)", source_name, len(files)
+        )
         return files
     to_read = file_state.skip_unchanged(get_engine(), run_id=run_id, source=source_name, entries=files)
     get_run_logger().info("source %s: %d files listed, %d new or changed", source_name, len(files), len(to_read))
@@ -123,25 +150,29 @@ def skip_unchanged(run_id: int, source_name: str, chunk_no: int, files: list[Fil
 
 
 @task(name="load", task_run_name="load-{source_name}-batch-{batch_no}", **_DATABASE_RETRIES)
-def load_batch(run_id: int, source_name: str, batch_no: int, batch: Batch) -> Counter:
+def load_batch(run_id: int, source_name: str, batch_no: int, batch: Batch[Item]) -> Counter:
     """Dedup and load one batch in one transaction (retried whole: it is atomic)."""
-    thresholds = Settings.from_env().thresholds()
+    thresholds = Thresholds.from_settings(Settings.from_env())
     counts = load.load_batch(get_engine(), run_id=run_id, source=source_name, items=batch.items, thresholds=thresholds)
     get_run_logger().info("source %s batch %d: %s", source_name, batch_no, dict(counts))
     return counts
 
 
 @task(name="record-failures", task_run_name="record-failures-{source_name}-batch-{batch_no}", **_DATABASE_RETRIES)
-def record_failures(run_id: int, source_name: str, batch_no: int, locators: list[str], stage: str, reason: str) -> Counter:
+def record_failures(
+    run_id: int, source_name: str, batch_no: int, locators: list[str], stage: str, reason: str
+) -> Counter:
     """Items that never reached a load (a source that cannot be read, a batch
     that could not be loaded) become `failed` rows in `rejections`."""
-    return load.record_failed_batch(get_engine(), run_id=run_id, source=source_name, locators=locators, stage=stage, reason=reason)
+    return outcomes.record_failed_batch(
+        get_engine(), run_id=run_id, source=source_name, locators=locators, stage=stage, reason=reason
+    )
 
 
 @task(name="reprocess", task_run_name="reprocess-batch-{batch_no}", **_DATABASE_RETRIES)
 def reprocess_batch(run_id: int, batch_no: int, document_ids: list[int]) -> Counter:
     """Re-clean one batch of stored documents and write what changed, in one transaction."""
-    thresholds = Settings.from_env().thresholds()
+    thresholds = Thresholds.from_settings(Settings.from_env())
     counts = reprocess.reprocess_batch(get_engine(), run_id=run_id, document_ids=document_ids, thresholds=thresholds)
     get_run_logger().info("batch %d: %s", batch_no, dict(counts))
     return counts
@@ -150,7 +181,7 @@ def reprocess_batch(run_id: int, batch_no: int, document_ids: list[int]) -> Coun
 @task(name="rebuild-stories", task_run_name="rebuild-stories", **_DATABASE_RETRIES)
 def rebuild_stories(run_id: int) -> Counter:
     """Recompute every story in one transaction (retried whole: it is atomic)."""
-    thresholds = Settings.from_env().thresholds()
+    thresholds = Thresholds.from_settings(Settings.from_env())
     counts = dedup_rebuild.rebuild(get_engine(), run_id=run_id, thresholds=thresholds)
     get_run_logger().info("rebuilt stories with %s: %s", thresholds, dict(counts))
     return counts

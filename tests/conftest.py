@@ -9,16 +9,11 @@ from __future__ import annotations
 
 import os
 import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
-
-ROOT = Path(__file__).resolve().parents[1]
-SEEDS = ROOT / "seeds"
-BENCH_PAGES = ROOT.parent / "shared" / "bench" / "article-extraction"
 
 
 def _admin_url(tmp_path_factory) -> tuple[str, object]:
@@ -35,9 +30,7 @@ def _admin_url(tmp_path_factory) -> tuple[str, object]:
 def database_url(tmp_path_factory):
     admin_url, server = _admin_url(tmp_path_factory)
     name = f"newsdesk_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(
-        make_url(admin_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
-    )
+    admin = sa.create_engine(make_url(admin_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
@@ -113,37 +106,6 @@ def corpus(tmp_path):
     return Corpus()
 
 
-def run_ingest(sources, **kwargs) -> dict:
-    """A real run of the ingest flow over a sources file; its run record."""
-    from flows.ingest import ingest
-
-    return ingest(sources_file=str(sources), **kwargs)
-
-
-def assert_counts_add_up(record: dict, db=None) -> None:
-    """Every discovered item has one outcome, in the run and per source. With
-    `db`: the run completed, its stored row says the same, and every rejected or
-    failed item has its `rejections` row with a stage and a reason."""
-    from tasks.records import OUTCOMES
-
-    assert record["n_discovered"] == sum(record[f"n_{o}"] for o in OUTCOMES), record
-    for row in record.get("sources", []):
-        assert row["n_discovered"] == sum(row[f"n_{o}"] for o in OUTCOMES), row
-    if db is None:
-        return
-    assert record["status"] == "completed"
-    [stored] = fetch(db, "SELECT * FROM newsdesk.ingest_runs WHERE id = :id", id=record["id"])
-    assert {k: stored[k] for k in stored if k.startswith("n_")} == {k: record[k] for k in stored if k.startswith("n_")}
-    problems = fetch(db, "SELECT outcome, stage, reason FROM newsdesk.rejections WHERE run_id = :id", id=record["id"])
-    assert len(problems) == record["n_rejected"] + record["n_failed"]
-    assert all(p["stage"] and p["reason"] for p in problems)
-
-
-def fetch(engine, sql: str, **params) -> list[dict]:
-    with engine.connect() as conn:
-        return [dict(row) for row in conn.execute(sa.text(sql), params).mappings()]
-
-
 @pytest.fixture(scope="session")
 def make_httpserver():
     """pytest-httpserver's server on 127.0.0.1, threaded like a real site, so a
@@ -156,22 +118,3 @@ def make_httpserver():
     server.clear()
     if server.is_running():
         server.stop()
-
-
-@contextmanager
-def refusing_inserts(engine, locator_suffix: str):
-    """A real refusal from PostgreSQL, not a mock: while the block runs, a trigger
-    rejects the article row of any locator ending in `locator_suffix`."""
-    with engine.begin() as conn:
-        conn.execute(sa.text(
-            "CREATE FUNCTION newsdesk.refuse_one() RETURNS trigger LANGUAGE plpgsql AS $$"
-            f" BEGIN IF NEW.locator LIKE '%{locator_suffix}' THEN RAISE EXCEPTION 'refused by test trigger'; END IF;"
-            " RETURN NEW; END $$"))  # fmt: skip
-        conn.execute(sa.text("CREATE TRIGGER refuse_one BEFORE INSERT ON newsdesk.articles"
-                             " FOR EACH ROW EXECUTE FUNCTION newsdesk.refuse_one()"))  # fmt: skip
-    try:
-        yield
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text("DROP TRIGGER refuse_one ON newsdesk.articles"))
-            conn.execute(sa.text("DROP FUNCTION newsdesk.refuse_one()"))

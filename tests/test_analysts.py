@@ -9,23 +9,29 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from conftest import SEEDS, fetch
+from tests.helpers import SEEDS, fetch
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
 
 def test_every_table_view_and_column_has_a_comment(db):
-    relations = fetch(db, """
+    relations = fetch(
+        db,
+        """
         SELECT c.relname, c.relkind, obj_description(c.oid, 'pg_class') AS comment
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = 'newsdesk' AND c.relkind IN ('r', 'v', 'm')""")  # fmt: skip
+        WHERE n.nspname = 'newsdesk' AND c.relkind IN ('r', 'v', 'm')""",
+    )
     assert {"articles", "stories", "daily_counts", "run_history", "near_keys"} <= {r["relname"] for r in relations}
     assert [r["relname"] for r in relations if not r["comment"]] == []
-    columns = fetch(db, """
+    columns = fetch(
+        db,
+        """
         SELECT c.relname, a.attname FROM pg_attribute a
         JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = 'newsdesk' AND c.relkind IN ('r', 'v', 'm') AND a.attnum > 0 AND NOT a.attisdropped
-          AND col_description(c.oid, a.attnum) IS NULL""")  # fmt: skip
+          AND col_description(c.oid, a.attnum) IS NULL""",
+    )
     assert [f"{c['relname']}.{c['attname']}" for c in columns] == []
 
 
@@ -44,14 +50,20 @@ def analyst(db, database_url):
 
 
 def test_the_analyst_role_reads_everything_and_writes_nothing(db, analyst):
-    from flows.ingest import ingest
+    from newsdesk.flows.ingest import ingest
 
     ingest(sources_file=str(SEEDS / "sources.toml"))
     [role] = fetch(db, "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'newsdesk_analyst'")
     assert role["rolcanlogin"] is False
-    relations = [r["relname"] for r in fetch(db, """
+    relations = [
+        r["relname"]
+        for r in fetch(
+            db,
+            """
         SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = 'newsdesk' AND c.relkind IN ('r', 'v')""")]  # fmt: skip
+        WHERE n.nspname = 'newsdesk' AND c.relkind IN ('r', 'v')""",
+        )
+    ]
     with analyst.connect() as conn:
         for relation in relations:
             conn.execute(sa.text(f"SELECT * FROM newsdesk.{relation} LIMIT 1")).all()
@@ -71,27 +83,42 @@ def test_the_analyst_role_reads_everything_and_writes_nothing(db, analyst):
 
 
 def test_full_text_search_and_the_daily_and_run_views(db):
-    from flows.ingest import ingest
+    from newsdesk.flows.ingest import ingest
 
     record = ingest(sources_file=str(SEEDS / "sources.toml"))
-    hits = fetch(db, """
+    hits = fetch(
+        db,
+        """
         SELECT title, ts_rank(search, q) AS rank
         FROM newsdesk.articles_canonical, websearch_to_tsquery('english', 'semiconductors "supply chain"') AS q
-        WHERE search @@ q ORDER BY rank DESC""")  # fmt: skip
+        WHERE search @@ q ORDER BY rank DESC""",
+    )
     assert hits and all(h["rank"] > 0 for h in hits)
     assert not fetch(db, "SELECT 1 FROM newsdesk.articles WHERE search @@ websearch_to_tsquery('english', 'zeppelin')")
     with db.connect() as conn:
         conn.execute(sa.text("SET enable_seqscan = off"))  # five rows: make the planner show it would use the index
-        plan = "\n".join(conn.scalars(sa.text(
-            "EXPLAIN SELECT id FROM newsdesk.articles WHERE search @@ to_tsquery('english', 'taiwan')")))  # fmt: skip
+        plan = "\n".join(
+            conn.scalars(
+                sa.text("EXPLAIN SELECT id FROM newsdesk.articles WHERE search @@ to_tsquery('english', 'taiwan')")
+            )
+        )
     assert "articles_search" in plan
 
-    days = fetch(db, "SELECT sum(n_articles) AS articles, sum(n_stories) AS stories, sum(n_story) AS rewrites"
-                     " FROM newsdesk.daily_counts WHERE source = 'seeds'")  # fmt: skip
+    days = fetch(
+        db,
+        "SELECT sum(n_articles) AS articles, sum(n_stories) AS stories, sum(n_story) AS rewrites"
+        " FROM newsdesk.daily_counts WHERE source = 'seeds'",
+    )
     assert (days[0]["articles"], days[0]["stories"], days[0]["rewrites"]) == (5, 4, 1)
     dated = fetch(db, "SELECT day, n_articles FROM newsdesk.daily_counts WHERE day = '2019-12-12'")
     assert dated == [{"day": dated[0]["day"], "n_articles": 1}]
 
     [run] = fetch(db, "SELECT * FROM newsdesk.run_history WHERE run_id = :id", id=record["id"])
-    assert (run["kind"], run["status"], run["n_discovered"], run["n_inserted"], run["n_sources"]) == ("ingest", "completed", 5, 4, 1)
+    assert (run["kind"], run["status"], run["n_discovered"], run["n_inserted"], run["n_sources"]) == (
+        "ingest",
+        "completed",
+        5,
+        4,
+        1,
+    )
     assert run["duration"].total_seconds() >= 0

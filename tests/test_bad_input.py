@@ -29,22 +29,27 @@ import zlib
 import pytest
 from werkzeug.wrappers import Response
 
-from conftest import assert_counts_add_up, fetch
-from conftest import run_ingest as run
-from texts import distinct_story
+from tests.helpers import assert_counts_add_up, fetch
+from tests.helpers import run_ingest as run
+from tests.texts import distinct_story
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
 MB = 1024 * 1024
 DEFAULT_LIMIT = 10 * MB  # NEWSDESK_MAX_FILE_BYTES's default (README, newsdesk/config.py)
-LATIN = ("Le café de la gare rouvre\n\nLa naïve idée de M. Müller, adjoint au maire, a séduit le conseil "
-         "municipal, qui a voté jeudi la réouverture du café après trois ans de travaux. Les habitants "
-         "réunis à la salle des fêtes étaient partagés: « Ça coûte cher », a dit une riveraine.")  # fmt: skip
-MIXED = ("Café owner sues city\n\nHerr Müller, who runs the café by the station, filed suit on Monday over "
-         "the naïve plan to close the street for two years.").encode() + b" Stray bytes \xff\xfe\xc3( here. " + (
-         "The city says the café will stay open and that Müller will be compensated.").encode()  # fmt: skip
-
-
+LATIN = (
+    "Le café de la gare rouvre\n\nLa naïve idée de M. Müller, adjoint au maire, a séduit le conseil "
+    "municipal, qui a voté jeudi la réouverture du café après trois ans de travaux. Les habitants "
+    "réunis à la salle des fêtes étaient partagés: « Ça coûte cher », a dit une riveraine."
+)
+MIXED = (
+    (
+        "Café owner sues city\n\nHerr Müller, who runs the café by the station, filed suit on Monday over "
+        "the naïve plan to close the street for two years."
+    ).encode()
+    + b" Stray bytes \xff\xfe\xc3( here. "
+    + ("The city says the café will stay open and that Müller will be compensated.").encode()
+)
 
 
 def problems_by_name(db, run_id: int) -> dict[str, tuple[str, str, str]]:
@@ -94,13 +99,17 @@ def test_a_folder_of_bad_files(db, corpus, monkeypatch):
     corpus.write("empty.txt", b"")
     corpus.write("blank.md", " \n\n\t  \r\n   \n")
     corpus.write("nul.txt", ("Water Board Meets\n\n" + distinct_story(2)).encode().replace(b". ", b".\x00 ", 1))
-    corpus.write("nul-utf16.txt", ("Harbour Works Begin\n\n" + distinct_story(3) + "\x00" + distinct_story(4)).encode("utf-16"))
+    corpus.write(
+        "nul-utf16.txt", ("Harbour Works Begin\n\n" + distinct_story(3) + "\x00" + distinct_story(4)).encode("utf-16")
+    )
     corpus.write("huge.txt", b"word " * (30 * MB // 5))
     deep = "<div>" * 50_000 + "Text at the bottom of fifty thousand levels of nesting, a sentence." + "</div>" * 50_000
     corpus.write("deep.html", "<!doctype html><html><head><title>Deep</title></head><body>" + deep + "</body></html>")
     corpus.write("deep-fragment.html", deep)
     menu = "".join(f"<li><a href='/section/{i}'>Section number {i}</a></li>" for i in range(40))
-    corpus.write("nav-only.html", f"<html><head><title>Home</title></head><body><nav><ul>{menu}</ul></nav></body></html>")
+    corpus.write(
+        "nav-only.html", f"<html><head><title>Home</title></head><body><nav><ul>{menu}</ul></nav></body></html>"
+    )
     corpus.configure()
     before = peak_rss_mb()
 
@@ -126,9 +135,15 @@ def test_a_folder_of_bad_files(db, corpus, monkeypatch):
     # The 30 MB file was refused from its size alone, not read into memory (nor anything else).
     assert peak_rss_mb() - before < 200
 
-    articles = {r["locator"].rsplit("/", 1)[1]: r for r in fetch(db, """
+    articles = {
+        r["locator"].rsplit("/", 1)[1]: r
+        for r in fetch(
+            db,
+            """
         SELECT a.locator, a.title, a.body, d.encoding, d.raw FROM newsdesk.articles a
-        JOIN newsdesk.documents d ON d.id = a.document_id""")}  # fmt: skip
+        JOIN newsdesk.documents d ON d.id = a.document_id""",
+        )
+    }
     assert set(articles) == {"good.txt", "latin1.txt", "mixed-utf8.txt"}
     latin = articles["latin1.txt"]
     assert latin["title"] == "Le café de la gare rouvre"
@@ -161,8 +176,10 @@ class Site:
     def page(name: str) -> str:
         seed = sum(map(ord, name))
         paragraphs = "".join(f"<p>{distinct_story(seed * 10 + i)}</p>" for i in range(3))
-        return (f"<!doctype html><html><head><title>Story {name}</title></head><body><nav><a href='/'>Home</a></nav>"
-                f"<article><h1>Story {name}</h1>{paragraphs}</article></body></html>")  # fmt: skip
+        return (
+            f"<!doctype html><html><head><title>Story {name}</title></head><body><nav><a href='/'>Home</a></nav>"
+            f"<article><h1>Story {name}</h1>{paragraphs}</article></body></html>"
+        )
 
 
 def urlset(urls) -> bytes:
@@ -176,26 +193,43 @@ def test_web_sources_that_misbehave(db, tmp_path, httpserver, monkeypatch):
     monkeypatch.setenv("NEWSDESK_FETCH_RETRIES", "0")
     site = Site(httpserver)
     # Broken XML: feedparser's lenient parser still reads the complete items.
-    broken = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
-              f'<item><title>One</title><link>{site.url("/a/one")}</link></item>'
-              f'<item><title>Two & <b>unclosed</title><link>{site.url("/a/two")}</link></item>'
-              f'<item><title>Thr')  # fmt: skip
+    broken = (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        f"<item><title>One</title><link>{site.url('/a/one')}</link></item>"
+        f"<item><title>Two & <b>unclosed</title><link>{site.url('/a/two')}</link></item>"
+        f"<item><title>Thr"
+    )
     httpserver.expect_request("/broken.xml").respond_with_data(broken, content_type="application/rss+xml")
-    httpserver.expect_request("/page.xml").respond_with_data("<html><body><p>Not a feed</p></body></html>",
-                                                             content_type="application/xml")  # fmt: skip
+    httpserver.expect_request("/page.xml").respond_with_data(
+        "<html><body><p>Not a feed</p></body></html>", content_type="application/xml"
+    )
     # Links that are no URLs at all: each is rejected, the rest of the batch goes on.
     bad_links = ["http://127.0.0.1:notaport/story", "http://127.0.0.1:99999/story", "https://", site.url("/a/three")]
     httpserver.expect_request("/bad-links.xml").respond_with_data(
         '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
-        + "".join(f"<item><link>{link}</link></item>" for link in bad_links) + "</channel></rss>",
-        content_type="application/rss+xml")  # fmt: skip
+        + "".join(f"<item><link>{link}</link></item>" for link in bad_links)
+        + "</channel></rss>",
+        content_type="application/rss+xml",
+    )
     # A JSON Feed with control characters (a NUL cannot be stored in PostgreSQL text)
     # and a number where a title belongs: the entries load, their text cleaned.
-    controls = {"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": [
-        {"id": "4", "url": site.url("/a/four"), "title": "Nul\u0000 in the\u0007 title", "summary": "A\u0000 summary",
-         "authors": [{"name": "Ann\u0000 Author"}, {"name": 7}]},
-        {"id": "5", "url": site.url("/a/five"), "title": 12345, "summary": {"not": "text"}}]}
-    httpserver.expect_request("/controls.json").respond_with_data(json.dumps(controls), content_type="application/feed+json")
+    controls = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "t",
+        "items": [
+            {
+                "id": "4",
+                "url": site.url("/a/four"),
+                "title": "Nul\u0000 in the\u0007 title",
+                "summary": "A\u0000 summary",
+                "authors": [{"name": "Ann\u0000 Author"}, {"name": 7}],
+            },
+            {"id": "5", "url": site.url("/a/five"), "title": 12345, "summary": {"not": "text"}},
+        ],
+    }
+    httpserver.expect_request("/controls.json").respond_with_data(
+        json.dumps(controls), content_type="application/feed+json"
+    )
     httpserver.expect_request("/empty.xml").respond_with_data(b"", content_type="application/rss+xml")
     httpserver.expect_request("/noise.xml").respond_with_data(random.Random(3).randbytes(5000), content_type="text/xml")
     huge = [site.url("/huge/keep")] + [site.url(f"/huge/{i}") for i in range(50_000)] + [site.url("/a/fine")]
@@ -205,25 +239,39 @@ def test_web_sources_that_misbehave(db, tmp_path, httpserver, monkeypatch):
     httpserver.expect_request("/big.xml").respond_with_data(oversized, content_type="application/xml")
     bomb = gzip_bomb(BOMB_CHUNKS)
     httpserver.expect_request("/bomb.xml.gz").respond_with_data(bomb, content_type="application/gzip")
-    httpserver.expect_request("/bomb-encoded.xml").respond_with_data(bomb, content_type="application/xml",
-                                                                     headers={"Content-Encoding": "gzip"})  # fmt: skip
+    httpserver.expect_request("/bomb-encoded.xml").respond_with_data(
+        bomb, content_type="application/xml", headers={"Content-Encoding": "gzip"}
+    )
     httpserver.expect_request("/bomb.html").respond_with_handler(
-        lambda request: Response(bomb, content_type="text/html", headers={"Content-Encoding": "gzip"}))
+        lambda request: Response(bomb, content_type="text/html", headers={"Content-Encoding": "gzip"})
+    )
     sources = tmp_path / "sources.toml"
-    entries = [("broken-feed", "feed", "/broken.xml"), ("html-feed", "feed", "/page.xml"), ("noise-feed", "feed", "/noise.xml"),
-               ("empty-feed", "feed", "/empty.xml"), ("bad-links", "feed", "/bad-links.xml"),
-               ("controls", "feed", "/controls.json"),
-               ("huge-map", "sitemap", "/huge.xml"), ("big-map", "sitemap", "/big.xml"),
-               ("bomb-map", "sitemap", "/bomb.xml.gz"), ("bomb-encoded-map", "sitemap", "/bomb-encoded.xml")]  # fmt: skip
-    sources.write_text("".join(f'[[source]]\nname = "{n}"\nkind = "{k}"\nurl = "{site.url(p)}"\n\n' for n, k, p in entries)
-                       + f'[[source]]\nname = "bomb-page"\nkind = "page"\nurls = ["{site.url("/bomb.html")}"]\n')  # fmt: skip
+    entries = [
+        ("broken-feed", "feed", "/broken.xml"),
+        ("html-feed", "feed", "/page.xml"),
+        ("noise-feed", "feed", "/noise.xml"),
+        ("empty-feed", "feed", "/empty.xml"),
+        ("bad-links", "feed", "/bad-links.xml"),
+        ("controls", "feed", "/controls.json"),
+        ("huge-map", "sitemap", "/huge.xml"),
+        ("big-map", "sitemap", "/big.xml"),
+        ("bomb-map", "sitemap", "/bomb.xml.gz"),
+        ("bomb-encoded-map", "sitemap", "/bomb-encoded.xml"),
+    ]
+    sources.write_text(
+        "".join(f'[[source]]\nname = "{n}"\nkind = "{k}"\nurl = "{site.url(p)}"\n\n' for n, k, p in entries)
+        + f'[[source]]\nname = "bomb-page"\nkind = "page"\nurls = ["{site.url("/bomb.html")}"]\n'
+    )
     before = peak_rss_mb()
 
     record = run(sources, batch_size=60_000)
 
     assert_counts_add_up(record, db)
     by_source = {row["source"]: row for row in record["sources"]}
-    counts = {name: tuple(row[f"n_{o}"] for o in ("discovered", "inserted", "rejected", "failed")) for name, row in by_source.items()}
+    counts = {
+        name: tuple(row[f"n_{o}"] for o in ("discovered", "inserted", "rejected", "failed"))
+        for name, row in by_source.items()
+    }
     assert counts == {
         "broken-feed": (2, 2, 0, 0),
         "html-feed": (1, 0, 1, 0),
@@ -244,9 +292,16 @@ def test_web_sources_that_misbehave(db, tmp_path, httpserver, monkeypatch):
     assert problems["page.xml"] == ("rejected", "discover", "not a feed: no RSS, Atom or JSON Feed in it")
     assert problems["empty.xml"] == ("rejected", "discover", "not a feed: no RSS, Atom or JSON Feed in it")
     assert problems["noise.xml"][:2] == ("rejected", "discover") and "not a readable feed" in problems["noise.xml"][2]
-    assert problems["huge.xml"] == ("rejected", "discover", "sitemap lists 50,002 URLs, over the sitemap protocol's limit "
-                                    "of 50,000: the first 50,000 were read")  # fmt: skip
-    assert problems["big.xml"] == ("rejected", "discover", f"body of {len(oversized)} bytes is over the limit of {DEFAULT_LIMIT}")
+    assert problems["huge.xml"] == (
+        "rejected",
+        "discover",
+        "sitemap lists 50,002 URLs, over the sitemap protocol's limit of 50,000: the first 50,000 were read",
+    )
+    assert problems["big.xml"] == (
+        "rejected",
+        "discover",
+        f"body of {len(oversized)} bytes is over the limit of {DEFAULT_LIMIT}",
+    )
     assert problems["bomb.xml.gz"] == ("rejected", "discover", f"sitemap over {DEFAULT_LIMIT} bytes once decompressed")
     assert problems["bomb-encoded.xml"] == ("rejected", "discover", f"body over the limit of {DEFAULT_LIMIT} bytes")
     assert problems["bomb.html"] == ("rejected", "fetch", f"body over the limit of {DEFAULT_LIMIT} bytes")

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT, SEEDS
+from tests.helpers import ROOT, SEEDS
 
 NEWSDESK = str(Path(sys.executable).with_name("newsdesk"))
 
@@ -82,14 +82,17 @@ def test_ingest_and_runs_on_the_embedded_database(tmp_path):
 
 
 def test_status_shows_the_last_run_per_source_and_who_keeps_failing(db, corpus, prefect_server, capsys):
-    from flows.ingest import ingest
+    from tests.texts import distinct_story
+
     from newsdesk.cli import main
-    from texts import distinct_story
+    from newsdesk.flows.ingest import ingest
 
     corpus.write("a.txt", distinct_story(1))
-    corpus.configure('[[source]]\nname = "good"\nkind = "files"\npath = "articles"\n',
-                     '[[source]]\nname = "gone"\nkind = "files"\npath = "no-such-folder"\n')  # fmt: skip
-    for n in range(2):
+    corpus.configure(
+        '[[source]]\nname = "good"\nkind = "files"\npath = "articles"\n',
+        '[[source]]\nname = "gone"\nkind = "files"\npath = "no-such-folder"\n',
+    )
+    for _n in range(2):
         ingest(sources_file=str(corpus.sources))
         capsys.readouterr()
         assert main(["status"]) == 0  # failing twice is not yet "repeatedly"

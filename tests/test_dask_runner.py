@@ -9,9 +9,9 @@ import psutil
 import pytest
 import sqlalchemy as sa
 
-from conftest import SEEDS, fetch, refusing_inserts
-from texts import distinct_story
 from newsdesk.config import Settings
+from tests.helpers import SEEDS, fetch, refusing_inserts
+from tests.texts import distinct_story
 
 TRUNCATE = (
     "TRUNCATE newsdesk.rejections, newsdesk.articles, newsdesk.documents, newsdesk.near_keys,"
@@ -53,14 +53,25 @@ def write_corpus(corpus):
 
 def snapshot(db) -> list[tuple]:
     """Every article row, with links between articles named by locator, not id."""
-    rows = fetch(db, "SELECT id, locator, title, body, body_hash, dup_kind, published_at, duplicate_of, story_id"
-                     " FROM newsdesk.articles")  # fmt: skip
+    rows = fetch(
+        db,
+        "SELECT id, locator, title, body, body_hash, dup_kind, published_at, duplicate_of, story_id"
+        " FROM newsdesk.articles",
+    )
     locator = {r["id"]: r["locator"] for r in rows}
     return sorted(
-        (r["locator"], r["title"], r["body"], r["body_hash"], r["dup_kind"], r["published_at"],
-         locator.get(r["duplicate_of"]), locator[r["story_id"]])
+        (
+            r["locator"],
+            r["title"],
+            r["body"],
+            r["body_hash"],
+            r["dup_kind"],
+            r["published_at"],
+            locator.get(r["duplicate_of"]),
+            locator[r["story_id"]],
+        )
         for r in rows
-    )  # fmt: skip
+    )
 
 
 def counts(record: dict) -> dict:
@@ -72,7 +83,7 @@ def counts(record: dict) -> dict:
 
 
 def dask_runner(cluster):
-    from flows.runners import NewsdeskDaskTaskRunner
+    from newsdesk.flows.runners import NewsdeskDaskTaskRunner
 
     return NewsdeskDaskTaskRunner(address=cluster.scheduler_address)
 
@@ -81,7 +92,7 @@ def dask_runner(cluster):
 def test_dask_workers_load_the_same_rows_as_threads(db, corpus, dask_cluster, prefect_server):
     from distributed import get_task_stream
 
-    from flows.ingest import ingest
+    from newsdesk.flows.ingest import ingest
 
     cluster, client = dask_cluster
     sources = write_corpus(corpus)
@@ -114,7 +125,7 @@ def test_dask_workers_load_the_same_rows_as_threads(db, corpus, dask_cluster, pr
 
 @pytest.mark.timeout(300)
 def test_on_dask_a_refused_batch_fails_alone_and_the_next_loads(db, corpus, dask_cluster, prefect_server):
-    from flows.ingest import ingest
+    from newsdesk.flows.ingest import ingest
 
     cluster, _ = dask_cluster
     for i in range(6):
@@ -131,8 +142,8 @@ def test_on_dask_a_refused_batch_fails_alone_and_the_next_loads(db, corpus, dask
 
 @pytest.mark.timeout(300)
 def test_the_configured_runner_starts_a_local_cluster_and_stops_it(db, monkeypatch, prefect_server):
-    from flows import runners
-    from flows.ingest import ingest
+    from newsdesk.flows import runners
+    from newsdesk.flows.ingest import ingest
 
     submitted = []
     real_submit = runners.NewsdeskDaskTaskRunner.submit
@@ -155,14 +166,19 @@ def test_the_configured_runner_starts_a_local_cluster_and_stops_it(db, monkeypat
 
 
 def test_runner_settings():
-    from flows.runners import NewsdeskDaskTaskRunner, task_runner
+    from newsdesk.flows.runners import NewsdeskDaskTaskRunner, task_runner
 
     assert Settings.from_env({}).task_runner == "threads"
     assert task_runner(Settings.from_env({})) is None
-    remote = task_runner(Settings.from_env({"NEWSDESK_TASK_RUNNER": "dask", "NEWSDESK_DASK_ADDRESS": "tcp://scheduler:8786"}))
+    remote = task_runner(
+        Settings.from_env({"NEWSDESK_TASK_RUNNER": "dask", "NEWSDESK_DASK_ADDRESS": "tcp://scheduler:8786"})
+    )
     assert isinstance(remote, NewsdeskDaskTaskRunner) and remote.address == "tcp://scheduler:8786"
-    local = task_runner(Settings(database_url="postgresql://u@db/x", home=Settings.from_env({}).home,
-                                 task_runner="dask", dask_workers=3))  # fmt: skip
+    local = task_runner(
+        Settings(
+            database_url="postgresql://u@db/x", home=Settings.from_env({}).home, task_runner="dask", dask_workers=3
+        )
+    )
     assert local.address is None
     assert local.cluster_kwargs["n_workers"] == 3 and local.cluster_kwargs["threads_per_worker"] == 1
     assert local.cluster_kwargs["env"] == {"DATABASE_URL": "postgresql://u@db/x"}

@@ -3,24 +3,18 @@ runs, under concurrent loads, with thresholds from configuration, and rebuilt.""
 
 from __future__ import annotations
 
-import json
 import random
-import sys
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
-from conftest import fetch
-from tasks import load
-from tasks.dedup import signature
-from tasks.dedup.match import Thresholds
-from tasks.records import Article
-from test_load import load_at_once, new_run, prepared
-from texts import distinct_story
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-import dedup_set  # noqa: E402
+from bench import dedup_set
+from newsdesk.tasks.dedup import signature
+from newsdesk.tasks.dedup.match import Thresholds
+from newsdesk.tasks.records import Article
+from newsdesk.tasks.store import load
+from tests.helpers import fetch, load_at_once, new_run, prepared
+from tests.texts import distinct_story
 
 ORIGINAL = """The city of Brackenford will close its century-old Harlow Street bridge on March 3 for an \
 18-month, $42 million reconstruction, transport commissioner Odile Marchetti said on Tuesday.
@@ -72,8 +66,11 @@ def item(locator: str, body: str, title: str | None = None, published=None):
 
 
 def links(engine) -> dict[str, dict]:
-    rows = fetch(engine, "SELECT id, locator, story_id, duplicate_of, dup_kind, dup_score FROM newsdesk.articles"
-                         " WHERE is_current ORDER BY id")  # fmt: skip
+    rows = fetch(
+        engine,
+        "SELECT id, locator, story_id, duplicate_of, dup_kind, dup_score FROM newsdesk.articles"
+        " WHERE is_current ORDER BY id",
+    )
     return {r["locator"]: r for r in rows}
 
 
@@ -115,7 +112,7 @@ def test_each_tier_is_recorded_with_its_score(db):
 
 
 def test_copies_of_benchmark_articles_match_their_originals_in_a_later_run(db, corpus):
-    from flows.ingest import ingest
+    from newsdesk.flows.ingest import ingest
 
     rng = random.Random(3)
     originals = truth_bodies(12)
@@ -134,7 +131,11 @@ def test_copies_of_benchmark_articles_match_their_originals_in_a_later_run(db, c
     assert (second["n_inserted"], second["n_duplicate"]) == (0, 12)
 
     found = links(db)
-    by_key = {Path(locator).name.split("-")[0].split(".")[0]: row for locator, row in found.items() if "/originals/" in locator}
+    by_key = {
+        Path(locator).name.split("-")[0].split(".")[0]: row
+        for locator, row in found.items()
+        if "/originals/" in locator
+    }
     for locator, row in found.items():
         if "/copies/" in locator:
             key = Path(locator).name.split("-")[0]
@@ -163,8 +164,8 @@ def test_concurrent_loads_of_overlapping_near_copies_make_each_story_once(db):
 
 
 def test_thresholds_come_from_configuration_and_rebuild_applies_a_change(db, corpus, monkeypatch):
-    from flows.dedup import rebuild_dedup
-    from flows.ingest import ingest
+    from newsdesk.flows.dedup import rebuild_dedup
+    from newsdesk.flows.ingest import ingest
 
     [(key, paras)] = truth_bodies(1)
     corpus.write("a-original.txt", "\n\n".join(paras))
@@ -198,9 +199,10 @@ def test_thresholds_come_from_configuration_and_rebuild_applies_a_change(db, cor
 def test_settings_read_the_dedup_thresholds():
     from newsdesk.config import Settings
 
-    settings = Settings.from_env({"NEWSDESK_NEAR_THRESHOLD": "0.8", "NEWSDESK_STORY_THRESHOLD": "0.7",
-                                  "NEWSDESK_STORY_WINDOW_DAYS": "3"})  # fmt: skip
-    assert settings.thresholds() == Thresholds(near=0.8, story=0.7, window_days=3)
-    assert Settings.from_env({}).thresholds() == Thresholds()
+    settings = Settings.from_env(
+        {"NEWSDESK_NEAR_THRESHOLD": "0.8", "NEWSDESK_STORY_THRESHOLD": "0.7", "NEWSDESK_STORY_WINDOW_DAYS": "3"}
+    )
+    assert Thresholds.from_settings(settings) == Thresholds(near=0.8, story=0.7, window_days=3)
+    assert Thresholds.from_settings(Settings.from_env({})) == Thresholds()
     with pytest.raises(ValueError, match="NEWSDESK_NEAR_THRESHOLD"):
         Settings.from_env({"NEWSDESK_NEAR_THRESHOLD": "1.5"})

@@ -28,18 +28,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from conftest import ROOT, assert_counts_add_up, fetch
-from conftest import run_ingest as run
-from tasks.load import LOAD_LOCK
-from tasks.runs import RUN_LOCK_NAMESPACE
-from texts import distinct_story
+from newsdesk.tasks.store.lock import LOAD_LOCK
+from newsdesk.tasks.store.runs import RUN_LOCK_NAMESPACE
+from tests.helpers import ROOT, assert_counts_add_up, fetch
+from tests.helpers import run_ingest as run
+from tests.texts import distinct_story
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
 NEWSDESK = str(Path(sys.executable).with_name("newsdesk"))
 GATE = 7_214_099  # advisory lock key the test holds to stop a load where it wants
-
-
 
 
 def write_stories(corpus, n: int) -> list[str]:
@@ -55,8 +53,11 @@ def assert_each_locator_loaded_once(db, locators: list[str]) -> list[dict]:
     assert [d["locator"] for d in documents] == sorted(locators)
     # A rolled-back batch leaves no dedup keys behind pointing at articles that do not exist.
     for index in ("near_keys", "story_keys"):
-        orphans = fetch(db, f"SELECT count(*) AS n FROM newsdesk.{index} k"
-                            " WHERE NOT EXISTS (SELECT FROM newsdesk.articles a WHERE a.id = k.article_id)")  # fmt: skip
+        orphans = fetch(
+            db,
+            f"SELECT count(*) AS n FROM newsdesk.{index} k"
+            " WHERE NOT EXISTS (SELECT FROM newsdesk.articles a WHERE a.id = k.article_id)",
+        )
         assert orphans[0]["n"] == 0, index
     return rows
 
@@ -74,10 +75,13 @@ def admin(database_url):
 def advisory_lockers(admin, key: int, *, granted: bool = False) -> list[int]:
     """Backends of this database waiting on (or, with granted, holding) the bigint advisory lock `key`."""
     with admin.connect() as conn:
-        return conn.scalars(sa.text(
-            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND classid = 0 AND objid = :k"
-            " AND granted = :granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-        ), {"k": key, "granted": granted}).all()  # fmt: skip
+        return conn.scalars(
+            sa.text(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND classid = 0 AND objid = :k"
+                " AND granted = :granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            ),
+            {"k": key, "granted": granted},
+        ).all()
 
 
 def wait_for(condition, timeout: float, what: str, poll: float = 0.05):
@@ -102,17 +106,23 @@ class Gate:
         self.suffix = suffix
         self.holder = None
 
-    def __enter__(self) -> "Gate":
+    def __enter__(self) -> Gate:
         with self.admin.connect() as conn:
             conn.execute(sa.text("CREATE SCHEMA faults"))
             conn.execute(sa.text("CREATE TABLE faults.fired (pid int, at timestamptz DEFAULT clock_timestamp())"))
-            conn.execute(sa.text(
-                "CREATE FUNCTION faults.gate() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
-                f" IF NEW.locator LIKE '%{self.suffix}' AND NOT EXISTS (SELECT 1 FROM faults.fired) THEN"
-                f"   PERFORM pg_advisory_xact_lock_shared({GATE}); END IF;"
-                " RETURN NEW; END $$"))  # fmt: skip
-            conn.execute(sa.text("CREATE TRIGGER gate BEFORE INSERT ON newsdesk.articles"
-                                 " FOR EACH ROW EXECUTE FUNCTION faults.gate()"))  # fmt: skip
+            conn.execute(
+                sa.text(
+                    "CREATE FUNCTION faults.gate() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+                    f" IF NEW.locator LIKE '%{self.suffix}' AND NOT EXISTS (SELECT 1 FROM faults.fired) THEN"
+                    f"   PERFORM pg_advisory_xact_lock_shared({GATE}); END IF;"
+                    " RETURN NEW; END $$"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    "CREATE TRIGGER gate BEFORE INSERT ON newsdesk.articles FOR EACH ROW EXECUTE FUNCTION faults.gate()"
+                )
+            )
         self.holder = self.admin.connect()
         self.holder.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": GATE})
         return self
@@ -150,8 +160,12 @@ def child_env(database_url: str, tmp_path) -> dict:
     from prefect.settings import PREFECT_API_URL
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "NEWSDESK_"))}
-    env.update(DATABASE_URL=database_url, PREFECT_API_URL=PREFECT_API_URL.value(),
-               PREFECT_HOME=str(tmp_path / "prefect-home"), PREFECT_SERVER_ANALYTICS_ENABLED="false")  # fmt: skip
+    env.update(
+        DATABASE_URL=database_url,
+        PREFECT_API_URL=PREFECT_API_URL.value(),
+        PREFECT_HOME=str(tmp_path / "prefect-home"),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+    )
     return env
 
 
@@ -159,8 +173,11 @@ def start_ingest(sources, env: dict, log, batch_size: int) -> subprocess.Popen:
     with log.open("wb") as out:
         return subprocess.Popen(
             [NEWSDESK, "ingest", "--sources", str(sources), "--batch-size", str(batch_size)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def backend_gone(admin, pid: int) -> bool:
@@ -171,10 +188,15 @@ def backend_gone(admin, pid: int) -> bool:
 def run_lock_held(admin, run_id: int) -> bool:
     """Whether a session still holds the liveness lock of run `run_id` (see tasks/runs.py)."""
     with admin.connect() as conn:
-        return bool(conn.scalar(sa.text(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2 AND classid = :ns"
-            " AND objid = :id AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-        ), {"ns": RUN_LOCK_NAMESPACE, "id": run_id}))  # fmt: skip
+        return bool(
+            conn.scalar(
+                sa.text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2 AND classid = :ns"
+                    " AND objid = :id AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                ),
+                {"ns": RUN_LOCK_NAMESPACE, "id": run_id},
+            )
+        )
 
 
 def visible(db, locators: list[str]) -> int:
@@ -212,8 +234,12 @@ def test_a_connection_dropped_mid_batch_is_retried_whole(db, corpus, admin):
         fired = fetch(admin, "SELECT count(*) AS n FROM faults.fired")[0]["n"]
 
     assert "error" not in seen, seen.get("error")
-    assert seen == {"visible while stopped": 0, "holds the load lock": True, "terminated": True,
-                    "visible after the drop": 0}  # fmt: skip
+    assert seen == {
+        "visible while stopped": 0,
+        "holds the load lock": True,
+        "terminated": True,
+        "visible after the drop": 0,
+    }
     assert fired == 1  # the fault happened exactly once
 
     assert record["status"] == "completed"
@@ -254,7 +280,9 @@ def test_a_connection_dropped_mid_batch_is_retried_whole(db, corpus, admin):
 # --- 2. The process killed with SIGKILL in the middle of a run -----------------------------------------
 
 
-def test_a_run_killed_mid_batch_is_marked_crashed_and_the_next_run_loads_the_rest_once(db, corpus, admin, database_url, tmp_path):
+def test_a_run_killed_mid_batch_is_marked_crashed_and_the_next_run_loads_the_rest_once(
+    db, corpus, admin, database_url, tmp_path
+):
     locators = write_stories(corpus, 80)
     corpus.configure()
 
@@ -355,16 +383,16 @@ def test_two_runs_at_once_load_each_article_once(db, corpus, admin, database_url
 
 # How each page of the site behaves until it is healed, and how many pages do so.
 BEHAVIOURS = {
-    "fine": 30,   # 200 at once
-    "slow": 8,    # 200 after 0.3 s, within the timeout
-    "flaky": 6,   # 503 the first time, then 200
-    "hang": 4,    # never answers (until healed)
-    "error": 5,   # always 500
-    "reset": 4,   # reads the request, then resets the connection
-    "cut": 4,     # sends half the body it announced, then hangs up
-    "drip": 2,    # sends its body a byte at a time, each well within the read timeout
-    "gone": 3,    # 404, even healed
-}  # fmt: skip
+    "fine": 30,  # 200 at once
+    "slow": 8,  # 200 after 0.3 s, within the timeout
+    "flaky": 6,  # 503 the first time, then 200
+    "hang": 4,  # never answers (until healed)
+    "error": 5,  # always 500
+    "reset": 4,  # reads the request, then resets the connection
+    "cut": 4,  # sends half the body it announced, then hangs up
+    "drip": 2,  # sends its body a byte at a time, each well within the read timeout
+    "gone": 3,  # 404, even healed
+}
 PAGE_KINDS = [kind for kind, n in BEHAVIOURS.items() for _ in range(n)]
 
 
@@ -381,7 +409,9 @@ class FaultySite(ThreadingHTTPServer):
         self.robots = robots  # "none" (404: all allowed) or "drip" (allows all, a byte at a time)
         # Dealt round-robin in the feed: a fine page, a slow one, a flaky one... then again.
         numbered = list(enumerate(PAGE_KINDS))
-        self.pages = [f"{kind}-{i}" for i, kind in sorted(numbered, key=lambda p: (PAGE_KINDS[: p[0]].count(p[1]), p[0]))]
+        self.pages = [
+            f"{kind}-{i}" for i, kind in sorted(numbered, key=lambda p: (PAGE_KINDS[: p[0]].count(p[1]), p[0]))
+        ]
         self.hits: dict[str, int] = {}
         self.done: dict[str, int] = {}  # requests of each page answered to the end
         self.healed = threading.Event()
@@ -397,8 +427,10 @@ class FaultySite(ThreadingHTTPServer):
     @staticmethod
     def html(page: str) -> bytes:
         number = int(page.rsplit("-", 1)[1])
-        return (f"<html><head><title>Report {page}</title></head><body><article><h1>Report {page}</h1>"
-                f"<p>{distinct_story(1000 + number, sentences=8)}</p></article></body></html>").encode()  # fmt: skip
+        return (
+            f"<html><head><title>Report {page}</title></head><body><article><h1>Report {page}</h1>"
+            f"<p>{distinct_story(1000 + number, sentences=8)}</p></article></body></html>"
+        ).encode()
 
     def heal(self) -> None:
         self.healed.set()
@@ -484,9 +516,14 @@ class _FaultyHandler(BaseHTTPRequestHandler):
 @pytest.fixture
 def faulty_site(monkeypatch):
     """Starts a FaultySite; short timeouts, and no politeness delay to wait out."""
-    for name, value in {"NEWSDESK_HOST_DELAY": "0", "NEWSDESK_PER_HOST": "16", "NEWSDESK_FETCH_CONCURRENCY": "16",
-                        "NEWSDESK_FETCH_TIMEOUT": "1", "NEWSDESK_FETCH_DEADLINE": "2",
-                        "NEWSDESK_FETCH_RETRIES": "1"}.items():  # fmt: skip
+    for name, value in {
+        "NEWSDESK_HOST_DELAY": "0",
+        "NEWSDESK_PER_HOST": "16",
+        "NEWSDESK_FETCH_CONCURRENCY": "16",
+        "NEWSDESK_FETCH_TIMEOUT": "1",
+        "NEWSDESK_FETCH_DEADLINE": "2",
+        "NEWSDESK_FETCH_RETRIES": "1",
+    }.items():
         monkeypatch.setenv(name, value)
     sites = []
 
@@ -516,9 +553,16 @@ def test_slow_hanging_and_failing_servers_end_each_item_with_an_outcome(db, tmp_
     assert first["status"] == "completed"
     loaded, failing = pages_of("fine", "slow", "flaky"), pages_of("hang", "error", "reset", "cut", "drip")
     assert (first["n_discovered"], first["n_inserted"], first["n_failed"], first["n_rejected"]) == (
-        66, len(loaded), len(failing), 3)
+        66,
+        len(loaded),
+        len(failing),
+        3,
+    )
     assert_counts_add_up(first)
-    problems = {r["locator"].rsplit("/", 1)[1]: r for r in fetch(db, "SELECT * FROM newsdesk.rejections WHERE run_id = :id", id=first["id"])}
+    problems = {
+        r["locator"].rsplit("/", 1)[1]: r
+        for r in fetch(db, "SELECT * FROM newsdesk.rejections WHERE run_id = :id", id=first["id"])
+    }
     assert set(problems) == failing | pages_of("gone")
     for page, problem in problems.items():
         kind = page.rsplit("-", 1)[0]
@@ -527,12 +571,18 @@ def test_slow_hanging_and_failing_servers_end_each_item_with_an_outcome(db, tmp_
             assert (problem["outcome"], problem["reason"]) == ("rejected", "HTTP 404")
             continue
         assert problem["outcome"] == "failed" and problem["reason"].startswith("gave up after 2 attempts: "), problem
-        expected = {"hang": "ReadTimeout", "error": "HTTP 500", "reset": "Error", "cut": "RemoteProtocolError",
-                    "drip": "no complete response within 2 s"}[kind]  # fmt: skip
+        expected = {
+            "hang": "ReadTimeout",
+            "error": "HTTP 500",
+            "reset": "Error",
+            "cut": "RemoteProtocolError",
+            "drip": "no complete response within 2 s",
+        }[kind]
         assert expected in problem["reason"], problem
     # Retried once each (NEWSDESK_FETCH_RETRIES=1), and never more.
-    assert {p: site.hits[p] for p in pages_of("flaky", "error", "reset", "cut")} == {
-        p: 2 for p in pages_of("flaky", "error", "reset", "cut")}
+    assert {p: site.hits[p] for p in pages_of("flaky", "error", "reset", "cut")} == dict.fromkeys(
+        pages_of("flaky", "error", "reset", "cut"), 2
+    )
     articles = {r["locator"].rsplit("/", 1)[1]: r for r in fetch(db, "SELECT * FROM newsdesk.articles")}
     assert set(articles) == loaded
     assert all(a["title"] == f"Report {p}" and a["duplicate_of"] is None for p, a in articles.items())
@@ -541,8 +591,13 @@ def test_slow_hanging_and_failing_servers_end_each_item_with_an_outcome(db, tmp_
     site.heal()
     second = run(sources, batch_size=33)
     assert second["status"] == "completed"
-    assert (second["n_discovered"], second["n_inserted"], second["n_unchanged"], second["n_rejected"], second["n_failed"]) == (
-        66, len(failing), len(loaded), 3, 0)
+    assert (
+        second["n_discovered"],
+        second["n_inserted"],
+        second["n_unchanged"],
+        second["n_rejected"],
+        second["n_failed"],
+    ) == (66, len(failing), len(loaded), 3, 0)
     assert_counts_add_up(second)
     rows = fetch(db, "SELECT locator, version FROM newsdesk.articles")
     assert sorted(r["locator"].rsplit("/", 1)[1] for r in rows) == sorted(loaded | failing)

@@ -7,8 +7,8 @@ import time
 import pytest
 from werkzeug.wrappers import Response
 
-from tasks import fetch
-from tasks.records import Rejected
+from newsdesk.tasks.records import Rejected
+from newsdesk.tasks.web import fetch
 
 FAST = fetch.FetchSettings(backoff=0.01, host_delay=0.0, read_timeout=1.0, connect_timeout=1.0, max_bytes=50_000)
 PAGE = "<html><head><title>T</title></head><body><article><p>Hello world.</p></article></body></html>"
@@ -30,7 +30,9 @@ def site(httpserver):
 
 def test_a_page_with_its_validators_and_our_user_agent(site):
     site.expect_request("/a", headers={"User-Agent": FAST.user_agent}).respond_with_data(
-        PAGE, content_type="text/html; charset=utf-8", headers={"ETag": '"v1"', "Last-Modified": "Wed, 01 Jan 2025 00:00:00 GMT"}
+        PAGE,
+        content_type="text/html; charset=utf-8",
+        headers={"ETag": '"v1"', "Last-Modified": "Wed, 01 Jan 2025 00:00:00 GMT"},
     )
     result = get(site.url_for("/a"))
     assert result.body == PAGE.encode() and result.media_type == "text/html" and result.charset == "utf-8"
@@ -142,10 +144,12 @@ def test_crawl_delay_spaces_requests(httpserver):
 def test_brotli_and_gzip_bodies_are_decoded(site):
     import brotli
 
-    site.expect_request("/br").respond_with_data(brotli.compress(PAGE.encode()), content_type="text/html",
-                                                 headers={"Content-Encoding": "br"})  # fmt: skip
-    site.expect_request("/gz").respond_with_data(gzip.compress(PAGE.encode()), content_type="text/html",
-                                                 headers={"Content-Encoding": "gzip"})  # fmt: skip
+    site.expect_request("/br").respond_with_data(
+        brotli.compress(PAGE.encode()), content_type="text/html", headers={"Content-Encoding": "br"}
+    )
+    site.expect_request("/gz").respond_with_data(
+        gzip.compress(PAGE.encode()), content_type="text/html", headers={"Content-Encoding": "gzip"}
+    )
     assert get(site.url_for("/br")).body == PAGE.encode()
     assert get(site.url_for("/gz")).body == PAGE.encode()
 

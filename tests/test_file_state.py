@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from conftest import assert_counts_add_up, fetch
-from conftest import run_ingest as run
-from texts import distinct_story
+from tests.helpers import assert_counts_add_up, fetch
+from tests.helpers import run_ingest as run
+from tests.texts import distinct_story
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -54,8 +54,12 @@ def test_a_rerun_skips_files_by_size_and_time_and_reads_touched_ones(db, corpus)
     third = run(corpus.sources)
     assert (third["n_unchanged"], third["n_updated"]) == (5, 1)
     assert_counts_add_up(third)
-    [touched] = fetch(db, "SELECT d.file_mtime_ns FROM newsdesk.documents d JOIN newsdesk.articles a ON a.document_id = d.id"
-                          " WHERE a.is_current AND a.locator = :p", p=str(paths[1]))  # fmt: skip
+    [touched] = fetch(
+        db,
+        "SELECT d.file_mtime_ns FROM newsdesk.documents d JOIN newsdesk.articles a ON a.document_id = d.id"
+        " WHERE a.is_current AND a.locator = :p",
+        p=str(paths[1]),
+    )
     assert touched["file_mtime_ns"] == HOUR_AGO_NS + 10**9
 
     # The noted time is trusted next run: the touched file is skipped unread.
@@ -89,9 +93,9 @@ def test_a_file_modified_moments_before_it_was_read_is_read_again(db, corpus):
 
 
 def test_listing_in_small_chunks_counts_every_file_once(db, corpus, monkeypatch):
-    import flows.ingest
+    import newsdesk.flows.ingest
 
-    monkeypatch.setattr(flows.ingest, "LISTING_CHUNK", 4)
+    monkeypatch.setattr(newsdesk.flows.ingest, "LISTING_CHUNK", 4)
     for i in range(11):
         age(corpus.write(f"{i:02}.txt", distinct_story(i)))
     corpus.write("bad.txt", b"\x00\x01\x02binary\xff" * 50)

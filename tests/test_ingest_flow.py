@@ -6,9 +6,9 @@ import shutil
 import pytest
 import sqlalchemy as sa
 
-from conftest import SEEDS, assert_counts_add_up, fetch, refusing_inserts
-from conftest import run_ingest as run
-from texts import distinct_story
+from tests.helpers import SEEDS, assert_counts_add_up, fetch, refusing_inserts
+from tests.helpers import run_ingest as run
+from tests.texts import distinct_story
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -16,8 +16,6 @@ BODY = (
     "The regional water board voted on Thursday to raise rates by four percent, citing the cost of "
     "replacing pipes laid in the 1950s. Residents who spoke at the meeting were divided."
 )
-
-
 
 
 def test_seeds_end_to_end_then_unchanged(db):
@@ -118,8 +116,10 @@ def test_bad_input_is_rejected_and_the_run_completes(db, corpus, monkeypatch):
     assert record["status"] == "completed"
     assert (record["n_discovered"], record["n_inserted"], record["n_rejected"]) == (9, 1, 8)
     assert_counts_add_up(record)
-    reasons = {r["locator"].rsplit("/", 1)[1]: (r["stage"], r["reason"]) for r in
-               fetch(db, "SELECT * FROM newsdesk.rejections WHERE run_id = :id", id=record["id"])}  # fmt: skip
+    reasons = {
+        r["locator"].rsplit("/", 1)[1]: (r["stage"], r["reason"])
+        for r in fetch(db, "SELECT * FROM newsdesk.rejections WHERE run_id = :id", id=record["id"])
+    }
     assert reasons["empty.txt"] == ("acquire", "empty file")
     assert reasons["blank.md"][0] == "decode" and "blank" in reasons["blank.md"][1]
     assert "PDF" in reasons["binary.txt"][1]
@@ -161,7 +161,7 @@ def test_a_killed_run_is_marked_crashed_by_the_next_one(db, corpus):
     with db.begin() as conn:
         dead = conn.scalar(sa.text("INSERT INTO newsdesk.ingest_runs (status) VALUES ('running') RETURNING id"))
         alive = conn.scalar(sa.text("INSERT INTO newsdesk.ingest_runs (status) VALUES ('running') RETURNING id"))
-    from tasks.runs import RUN_LOCK_NAMESPACE
+    from newsdesk.tasks.store.runs import RUN_LOCK_NAMESPACE
 
     # A live run holds its lock on its own connection; the dead one's is gone.
     holder = db.connect()
@@ -209,21 +209,21 @@ def test_articles_in_memory_are_bounded_by_the_batches_in_flight(db, corpus, mon
     has, only those being cleaned or loaded hold their articles."""
     import gc
 
-    import flows.ingest
-    from tasks.records import Prepared
+    import newsdesk.flows.ingest
+    from newsdesk.tasks.records import Prepared
 
     for i in range(60):
         corpus.write(f"{i:03}.txt", distinct_story(i))
     corpus.configure()
     live = []
-    settle = flows.ingest._settle
+    settle = newsdesk.flows.ingest._settle
 
     def settle_and_count(*args):
         settle(*args)
         gc.collect()
         live.append(sum(isinstance(o, Prepared) for o in gc.get_objects()))
 
-    monkeypatch.setattr(flows.ingest, "_settle", settle_and_count)
+    monkeypatch.setattr(newsdesk.flows.ingest, "_settle", settle_and_count)
     record = run(corpus.sources, batch_size=4)
     assert record["n_inserted"] == 60 and len(live) == 15
     # At most the batch being cleaned, the one loading and the one just loaded.
@@ -252,8 +252,18 @@ def test_the_run_publishes_its_counts_and_rejections_as_artifacts(db, corpus):
     table = found["ingest-counts"]
     assert table.type == "table"
     rows = json.loads(table.data) if isinstance(table.data, str) else table.data
-    assert rows == [{"source": "local", "discovered": 2, "inserted": 1, "duplicate": 0, "updated": 0,
-                     "unchanged": 0, "rejected": 1, "failed": 0}]  # fmt: skip
+    assert rows == [
+        {
+            "source": "local",
+            "discovered": 2,
+            "inserted": 1,
+            "duplicate": 0,
+            "updated": 0,
+            "unchanged": 0,
+            "rejected": 1,
+            "failed": 0,
+        }
+    ]
     rejections = found["ingest-rejections"]
     assert rejections.type == "markdown" and "empty.txt" in rejections.data and "empty file" in rejections.data
 
@@ -270,7 +280,7 @@ def test_seeds_copied_elsewhere_are_exact_duplicates(db, tmp_path):
 
 
 def test_reprocess_recleans_stored_documents_without_reading_sources(db, corpus):
-    from flows.reprocess import reprocess_stored
+    from newsdesk.flows.reprocess import reprocess_stored
 
     path = corpus.write("a.txt", "Water Rates Rise\n\n" + BODY)
     corpus.configure()

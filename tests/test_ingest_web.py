@@ -6,23 +6,23 @@ import json
 import re
 import threading
 from email.utils import formatdate
-from pathlib import Path
 
 import pytest
 from werkzeug.wrappers import Response
 
-from conftest import BENCH_PAGES, fetch
+from tests.helpers import BENCH_PAGES, fetch
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
-LOCAL_PAGES = Path(__file__).parent / "data" / "pages"
-PAGES_DIR = BENCH_PAGES if (BENCH_PAGES / "ground-truth.json").exists() else LOCAL_PAGES
+PAGES_DIR = BENCH_PAGES
 
 
 def load_pages():
     truth = json.loads((PAGES_DIR / "ground-truth.json").read_text(encoding="utf-8"))
-    return {key: (gzip.decompress(((PAGES_DIR / "html") if (PAGES_DIR / "html").exists() else PAGES_DIR).joinpath(f"{key}.html.gz").read_bytes()), truth[key])
-            for key in sorted(truth)}  # fmt: skip
+    return {
+        key: (gzip.decompress((PAGES_DIR / "html" / f"{key}.html.gz").read_bytes()), truth[key])
+        for key in sorted(truth)
+    }
 
 
 class Site:
@@ -46,10 +46,15 @@ class Site:
         return self.server.url_for(path)
 
     def feed(self, request):
-        items = "".join(f"<item><title>Page {k[:8]}</title><link>{self.url('/page/' + k)}</link></item>" for k in self.pages)
+        items = "".join(
+            f"<item><title>Page {k[:8]}</title><link>{self.url('/page/' + k)}</link></item>" for k in self.pages
+        )
         items += f"<item><link>{self.url('/dead')}</link></item><item><link>{self.url('/private/secret')}</link></item>"
-        return Response(f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>',
-                        content_type="application/rss+xml", headers={"ETag": '"feed-1"'})  # fmt: skip
+        return Response(
+            f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>',
+            content_type="application/rss+xml",
+            headers={"ETag": '"feed-1"'},
+        )
 
     def page(self, request):
         key = request.path.rsplit("/", 1)[1]
@@ -63,8 +68,11 @@ class Site:
             return Response("busy", status=503)
         if failure == 429:
             return Response("slow down", status=429, headers={"Retry-After": "1"})
-        return Response(self.pages[key][0], content_type="text/html; charset=utf-8",
-                        headers={"ETag": f'"{key[:16]}"', "Last-Modified": formatdate(usegmt=True)})  # fmt: skip
+        return Response(
+            self.pages[key][0],
+            content_type="text/html; charset=utf-8",
+            headers={"ETag": f'"{key[:16]}"', "Last-Modified": formatdate(usegmt=True)},
+        )
 
 
 @pytest.fixture
@@ -74,7 +82,7 @@ def site(httpserver, monkeypatch):
 
 
 def run(tmp_path, site, kind="feed"):
-    from flows.ingest import ingest
+    from newsdesk.flows.ingest import ingest
 
     sources = tmp_path / "sources.toml"
     sources.write_text(f'[[source]]\nname = "web"\nkind = "{kind}"\nurl = "{site.url("/feed.xml")}"\n')
@@ -109,22 +117,25 @@ def test_a_feed_of_real_pages_loads_then_answers_304(db, tmp_path, site):
 
     second = run(tmp_path, site)
     assert (second["n_discovered"], second["n_unchanged"], second["n_rejected"]) == (n + 2, n, 2)
-    assert site.conditional == {key: 1 for key in keys}
+    assert site.conditional == dict.fromkeys(keys, 1)
     assert fetch(db, "SELECT count(*) AS n FROM newsdesk.articles")[0]["n"] == n
 
 
 def test_every_failure_ends_as_an_outcome_with_its_reason(db, tmp_path, httpserver, monkeypatch):
     import time
 
-    from flows.ingest import ingest
+    from newsdesk.flows.ingest import ingest
 
     monkeypatch.setenv("NEWSDESK_HOST_DELAY", "0")
     monkeypatch.setenv("NEWSDESK_FETCH_TIMEOUT", "1")
     monkeypatch.setenv("NEWSDESK_FETCH_RETRIES", "1")
     monkeypatch.setenv("NEWSDESK_MAX_FILE_BYTES", "300000")
     [(html, _)] = [v for k, v in load_pages().items() if k.startswith("f344ca5f")]
-    latin = ("<html><body><article><h1>Élections à Montréal</h1><p>" + "La mairesse sortante a été réélue à l'hôtel de ville. " * 8
-             + "</p></article></body></html>").encode("cp1252")  # fmt: skip
+    latin = (
+        "<html><body><article><h1>Élections à Montréal</h1><p>"
+        + "La mairesse sortante a été réélue à l'hôtel de ville. " * 8
+        + "</p></article></body></html>"
+    ).encode("cp1252")
 
     def slow(request):
         time.sleep(2)
@@ -133,9 +144,13 @@ def test_every_failure_ends_as_an_outcome_with_its_reason(db, tmp_path, httpserv
     httpserver.expect_request("/robots.txt").respond_with_data("User-agent: *\nDisallow: /private/\n")
     httpserver.expect_request("/ok").respond_with_data(html, content_type="text/html")
     httpserver.expect_oneshot_request("/flaky").respond_with_data("busy", status=503)
-    httpserver.expect_request("/flaky").respond_with_data(html.replace(b"water vapor", b"steam"), content_type="text/html")
+    httpserver.expect_request("/flaky").respond_with_data(
+        html.replace(b"water vapor", b"steam"), content_type="text/html"
+    )
     httpserver.expect_oneshot_request("/limited").respond_with_data("wait", status=429, headers={"Retry-After": "1"})
-    httpserver.expect_request("/limited").respond_with_data(html.replace(b"water vapor", b"ice"), content_type="text/html")
+    httpserver.expect_request("/limited").respond_with_data(
+        html.replace(b"water vapor", b"ice"), content_type="text/html"
+    )
     httpserver.expect_request("/gone").respond_with_data("no", status=404)
     httpserver.expect_request("/slow").respond_with_handler(slow)
     httpserver.expect_request("/loop").respond_with_data("", status=302, headers={"Location": "/loop"})
@@ -143,16 +158,40 @@ def test_every_failure_ends_as_an_outcome_with_its_reason(db, tmp_path, httpserv
     httpserver.expect_request("/big").respond_with_data(b"<p>" + b"x" * 400_000, content_type="text/html")
     httpserver.expect_request("/latin").respond_with_data(latin, content_type="text/html; charset=utf-8")
     httpserver.expect_request("/report.pdf").respond_with_data(b"%PDF-1.4", content_type="application/pdf")
-    paths = ["/ok", "/flaky", "/limited", "/gone", "/slow", "/loop", "/evil", "/big", "/latin", "/report.pdf", "/private/x"]
+    paths = [
+        "/ok",
+        "/flaky",
+        "/limited",
+        "/gone",
+        "/slow",
+        "/loop",
+        "/evil",
+        "/big",
+        "/latin",
+        "/report.pdf",
+        "/private/x",
+    ]
     sources = tmp_path / "sources.toml"
-    sources.write_text('[[source]]\nname = "pages"\nkind = "page"\nurls = [%s]\n' % ", ".join(f'"{httpserver.url_for(p)}"' for p in paths))
+    sources.write_text(
+        '[[source]]\nname = "pages"\nkind = "page"\nurls = [{}]\n'.format(
+            ", ".join(f'"{httpserver.url_for(p)}"' for p in paths)
+        )
+    )
 
     record = ingest(sources_file=str(sources))
     assert record["status"] == "completed"
     # /flaky and /limited serve /ok with one word changed: near copies of it.
-    assert (record["n_discovered"], record["n_inserted"], record["n_duplicate"], record["n_rejected"], record["n_failed"]) == (
-        11, 2, 2, 6, 1)
-    outcomes = {r["locator"].rsplit("/", 1)[1]: (r["outcome"], r["reason"]) for r in fetch(db, "SELECT * FROM newsdesk.rejections")}
+    assert (
+        record["n_discovered"],
+        record["n_inserted"],
+        record["n_duplicate"],
+        record["n_rejected"],
+        record["n_failed"],
+    ) == (11, 2, 2, 6, 1)
+    outcomes = {
+        r["locator"].rsplit("/", 1)[1]: (r["outcome"], r["reason"])
+        for r in fetch(db, "SELECT * FROM newsdesk.rejections")
+    }
     assert outcomes["gone"] == ("rejected", "HTTP 404")
     assert outcomes["slow"][0] == "failed" and "Timeout" in outcomes["slow"][1]
     assert "redirects" in outcomes["loop"][1]
@@ -167,7 +206,7 @@ def test_every_failure_ends_as_an_outcome_with_its_reason(db, tmp_path, httpserv
 
 
 def test_a_sitemap_index_with_a_gzipped_child(db, tmp_path, httpserver, monkeypatch):
-    from flows.ingest import ingest
+    from newsdesk.flows.ingest import ingest
 
     monkeypatch.setenv("NEWSDESK_HOST_DELAY", "0")
     pages = dict(list(load_pages().items())[:3])
@@ -176,10 +215,14 @@ def test_a_sitemap_index_with_a_gzipped_child(db, tmp_path, httpserver, monkeypa
         httpserver.expect_request(f"/a/{key}").respond_with_data(html, content_type="text/html")
     urls = "".join(f"<url><loc>{httpserver.url_for('/a/' + k)}</loc></url>" for k in pages)
     urlset = f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'
-    httpserver.expect_request("/sitemap-1.xml.gz").respond_with_data(gzip.compress(urlset.encode()), content_type="application/gzip")
-    index = ('<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-             f'<sitemap><loc>{httpserver.url_for("/sitemap-1.xml.gz")}</loc></sitemap>'
-             f'<sitemap><loc>{httpserver.url_for("/missing.xml")}</loc></sitemap></sitemapindex>')  # fmt: skip
+    httpserver.expect_request("/sitemap-1.xml.gz").respond_with_data(
+        gzip.compress(urlset.encode()), content_type="application/gzip"
+    )
+    index = (
+        '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<sitemap><loc>{httpserver.url_for('/sitemap-1.xml.gz')}</loc></sitemap>"
+        f"<sitemap><loc>{httpserver.url_for('/missing.xml')}</loc></sitemap></sitemapindex>"
+    )
     httpserver.expect_request("/sitemap.xml").respond_with_data(index, content_type="application/xml")
     httpserver.expect_request("/missing.xml").respond_with_data("no", status=404)
     sources = tmp_path / "sources.toml"
@@ -192,7 +235,7 @@ def test_a_sitemap_index_with_a_gzipped_child(db, tmp_path, httpserver, monkeypa
 
 
 def test_dated_feed_entries_stored_since_are_not_requested_again(db, tmp_path, httpserver, monkeypatch):
-    from flows.ingest import ingest
+    from newsdesk.flows.ingest import ingest
 
     monkeypatch.setenv("NEWSDESK_HOST_DELAY", "0")
     pages = dict(list(load_pages().items())[:3])
@@ -205,10 +248,14 @@ def test_dated_feed_entries_stored_since_are_not_requested_again(db, tmp_path, h
 
     for key in pages:
         httpserver.expect_request(f"/a/{key}").respond_with_handler(page)
-    items = "".join(f"<item><link>{httpserver.url_for('/a/' + k)}</link><pubDate>Tue, 19 Nov 2019 10:00:00 GMT</pubDate></item>"
-                    for k in pages)  # fmt: skip
+    items = "".join(
+        f"<item><link>{httpserver.url_for('/a/' + k)}</link><pubDate>Tue, 19 Nov 2019 10:00:00 GMT</pubDate></item>"
+        for k in pages
+    )
     httpserver.expect_request("/feed.xml").respond_with_data(
-        f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>', content_type="application/rss+xml")
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>',
+        content_type="application/rss+xml",
+    )
     sources = tmp_path / "sources.toml"
     sources.write_text(f'[[source]]\nname = "dated"\nkind = "feed"\nurl = "{httpserver.url_for("/feed.xml")}"\n')
 

@@ -1,78 +1,96 @@
 """The loader on its own: atomic batches, concurrent loads, migrations."""
 
-import threading
-
 import psycopg
 import pytest
 import sqlalchemy as sa
 
-from conftest import fetch
 from newsdesk.database import migrate
-from tasks import load, runs
-from tasks.fingerprint import body_hash
-from tasks.records import Article, Prepared, Problem, RawDocument
-
-
-def prepared(locator: str, body: str, raw: bytes | None = None) -> Prepared:
-    import hashlib
-
-    raw = raw if raw is not None else body.encode()
-    return Prepared(
-        document=RawDocument(locator, raw, "text/plain", hashlib.sha256(raw).hexdigest()),
-        encoding="utf-8",
-        article=Article(body=body, title="T"),
-        body_hash=body_hash(body),
-    )
-
-
-def load_at_once(engine, run_id: int, batches: list) -> list:
-    """Each batch loaded by its own thread, all released at the same moment; their counts."""
-    barrier = threading.Barrier(len(batches))
-    results = []
-
-    def worker(batch):
-        barrier.wait()
-        results.append(load.load_batch(engine, run_id=run_id, source="s", items=batch))
-
-    threads = [threading.Thread(target=worker, args=(batch,)) for batch in batches]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
-def new_run(engine) -> int:
-    lease = runs.open_run(engine, flow_run_id=None, sources_file=None)
-    lease.close()
-    return lease.id
+from newsdesk.tasks.records import Problem
+from newsdesk.tasks.store import load, versions
+from tests.helpers import fetch, load_at_once, new_run, prepared
 
 
 def test_migrations_are_idempotent(db):
     migrate(db)
     migrate(db)
     [row] = fetch(db, "SELECT version_num FROM newsdesk.alembic_version")
-    assert row["version_num"] == "0006"
-    names = {r["table_name"] for r in fetch(db, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'newsdesk'")}
-    assert {"articles", "documents", "ingest_runs", "rejections", "articles_canonical", "stories", "http_cache", "near_keys",
-            "story_keys"} <= names
+    assert row["version_num"] == "0007"
+    names = {
+        r["table_name"]
+        for r in fetch(db, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'newsdesk'")
+    }
+    assert {
+        "articles",
+        "documents",
+        "ingest_runs",
+        "rejections",
+        "articles_canonical",
+        "stories",
+        "http_cache",
+        "near_keys",
+        "story_keys",
+    } <= names
     # Stored texts and the search vector made from them are compressed with lz4
     # (much faster to write than pglz) where the server has it.
-    if fetch(db, "SELECT count(*) AS n FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)")[0]["n"]:
-        methods = {r["attname"]: r["attcompression"] for r in fetch(db, "SELECT attname, attcompression FROM pg_attribute"
-                   " WHERE attrelid IN ('newsdesk.articles'::regclass, 'newsdesk.documents'::regclass) AND attname IN ('raw', 'body', 'search')")}  # fmt: skip
+    if fetch(
+        db, "SELECT count(*) AS n FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)"
+    )[0]["n"]:
+        methods = {
+            r["attname"]: r["attcompression"]
+            for r in fetch(
+                db,
+                "SELECT attname, attcompression FROM pg_attribute"
+                " WHERE attrelid IN ('newsdesk.articles'::regclass, 'newsdesk.documents'::regclass) AND attname IN ('raw', 'body', 'search')",
+            )
+        }
         assert methods == {"raw": "l", "body": "l", "search": "l"}
 
 
 def test_contract_columns_exist(db):
-    columns = {r["column_name"] for r in fetch(
-        db, "SELECT column_name FROM information_schema.columns WHERE table_schema = 'newsdesk' AND table_name = 'articles'")}  # fmt: skip
-    assert {"id", "locator", "url", "title", "summary", "body", "published_at", "source_name", "author",
-            "duplicate_of", "dup_kind", "story_id", "created_at", "updated_at"} <= columns  # fmt: skip
-    run_columns = {r["column_name"] for r in fetch(
-        db, "SELECT column_name FROM information_schema.columns WHERE table_schema = 'newsdesk' AND table_name = 'ingest_runs'")}  # fmt: skip
-    assert {"id", "flow_run_id", "status", "started_at", "finished_at", "n_discovered", "n_inserted", "n_duplicate",
-            "n_updated", "n_unchanged", "n_rejected", "n_failed"} <= run_columns  # fmt: skip
+    columns = {
+        r["column_name"]
+        for r in fetch(
+            db,
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'newsdesk' AND table_name = 'articles'",
+        )
+    }
+    assert {
+        "id",
+        "locator",
+        "url",
+        "title",
+        "summary",
+        "body",
+        "published_at",
+        "source_name",
+        "author",
+        "duplicate_of",
+        "dup_kind",
+        "story_id",
+        "created_at",
+        "updated_at",
+    } <= columns
+    run_columns = {
+        r["column_name"]
+        for r in fetch(
+            db,
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'newsdesk' AND table_name = 'ingest_runs'",
+        )
+    }
+    assert {
+        "id",
+        "flow_run_id",
+        "status",
+        "started_at",
+        "finished_at",
+        "n_discovered",
+        "n_inserted",
+        "n_duplicate",
+        "n_updated",
+        "n_unchanged",
+        "n_rejected",
+        "n_failed",
+    } <= run_columns
 
 
 def test_a_batch_is_loaded_whole_or_not_at_all(db):
@@ -92,9 +110,16 @@ def test_a_batch_is_loaded_whole_or_not_at_all(db):
 
 def test_problems_are_recorded_with_the_batch(db):
     run_id = new_run(db)
-    counts = load.load_batch(db, run_id=run_id, source="s", items=[
-        prepared("/a", "a body of text"), Problem("/b", "rejected", "decode", "blank file"),
-        Problem("/c", "failed", "clean", "ValueError: boom")])  # fmt: skip
+    counts = load.load_batch(
+        db,
+        run_id=run_id,
+        source="s",
+        items=[
+            prepared("/a", "a body of text"),
+            Problem("/b", "rejected", "decode", "blank file"),
+            Problem("/c", "failed", "clean", "ValueError: boom"),
+        ],
+    )
     assert counts == {"inserted": 1, "rejected": 1, "failed": 1}
     [run] = fetch(db, "SELECT * FROM newsdesk.ingest_runs WHERE id = :id", id=run_id)
     assert (run["n_discovered"], run["n_inserted"], run["n_rejected"], run["n_failed"]) == (3, 1, 1, 1)
@@ -110,7 +135,9 @@ def test_concurrent_loads_of_overlapping_batches_insert_each_story_once(db):
     results = load_at_once(db, run_id, [batch_a, batch_b])
     assert sorted(r["inserted"] for r in results) == [0, 40]
     assert sum(r["duplicate"] for r in results) == 40
-    canonical = fetch(db, "SELECT body_hash, count(*) AS n FROM newsdesk.articles WHERE duplicate_of IS NULL GROUP BY 1")
+    canonical = fetch(
+        db, "SELECT body_hash, count(*) AS n FROM newsdesk.articles WHERE duplicate_of IS NULL GROUP BY 1"
+    )
     assert len(canonical) == 40 and all(r["n"] == 1 for r in canonical)
 
 
@@ -130,11 +157,11 @@ def test_a_duplicate_that_changes_becomes_its_own_story(db):
 
 
 def test_unchanged_items_are_counted_without_touching_rows(db):
-    from tasks.records import Unchanged
+    from newsdesk.tasks.records import Unchanged
 
     run_id = new_run(db)
     load.load_batch(db, run_id=run_id, source="s", items=[prepared("/a", "words of a body")])
-    stored = load.stored_versions(db, ["/a", "/b"])
+    stored = versions.stored_versions(db, ["/a", "/b"])
     assert list(stored) == ["/a"] and stored["/a"].content_sha256 == prepared("/a", "words of a body").document.sha256
     counts = load.load_batch(db, run_id=run_id, source="s", items=[Unchanged("/a")])
     assert counts == {"unchanged": 1}
@@ -155,5 +182,5 @@ def test_migrations_go_down_to_the_first_and_up_again(db):
         assert conn.scalar(sa.text("SELECT to_regclass('newsdesk.near_keys')")) is None
         command.upgrade(config, "head")
     [row] = fetch(db, "SELECT version_num FROM newsdesk.alembic_version")
-    assert row["version_num"] == "0006"
+    assert row["version_num"] == "0007"
     assert fetch(db, "SELECT count(*) AS n FROM newsdesk.run_history")[0]["n"] == 0

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from conftest import fetch
-from texts import distinct_story
+from tests.helpers import fetch
+from tests.texts import distinct_story
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -23,7 +23,9 @@ async def _ui_view(flow_run_id):
     async with get_client() as client:
         flow_run = await client.read_flow_run(flow_run_id)
         task_runs = await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
-        artifacts = await client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+        artifacts = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+        )
         return flow_run, task_runs, artifacts
 
 
@@ -33,14 +35,16 @@ async def _events(name: str, flow_run_id):
 
     async with get_client() as client:
         page = await client.read_events(
-            EventFilter(event=EventNameFilter(name=[name]), related=EventRelatedFilter(id=[f"prefect.flow-run.{flow_run_id}"])),
+            EventFilter(
+                event=EventNameFilter(name=[name]), related=EventRelatedFilter(id=[f"prefect.flow-run.{flow_run_id}"])
+            ),
             limit=50,  # the client's default (100) is more than the API accepts
         )
         return page.events
 
 
 def test_a_run_as_the_operator_sees_it(db, corpus):
-    from flows.ingest import ingest
+    from newsdesk.flows.ingest import ingest
 
     for i in range(60):
         corpus.write(f"{i:03}.txt", distinct_story(100 + i))
@@ -82,7 +86,7 @@ def test_a_run_as_the_operator_sees_it(db, corpus):
 
 
 def test_a_failed_run_is_announced_with_its_error(db, tmp_path):
-    from flows.ingest import ingest
+    from newsdesk.flows.ingest import ingest
 
     bad = tmp_path / "sources.toml"
     bad.write_text("[[source]]\nname = 'x'\nkind = 'carrier-pigeon'\n")

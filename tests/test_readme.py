@@ -5,7 +5,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from conftest import ROOT, SEEDS
+from tests.helpers import ROOT, SEEDS
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -22,12 +22,16 @@ def test_the_readme_shows_both_commands_first():
 
 @pytest.fixture(scope="module")
 def loaded(engine):
-    from flows.ingest import ingest
+    from newsdesk.flows.ingest import ingest
 
     with engine.begin() as conn:
-        conn.execute(sa.text("TRUNCATE newsdesk.rejections, newsdesk.articles, newsdesk.documents, newsdesk.near_keys,"
-                             " newsdesk.story_keys, newsdesk.ingest_run_sources, newsdesk.ingest_runs"
-                             " RESTART IDENTITY CASCADE"))  # fmt: skip
+        conn.execute(
+            sa.text(
+                "TRUNCATE newsdesk.rejections, newsdesk.articles, newsdesk.documents, newsdesk.near_keys,"
+                " newsdesk.story_keys, newsdesk.ingest_run_sources, newsdesk.ingest_runs"
+                " RESTART IDENTITY CASCADE"
+            )
+        )
     ingest(sources_file=str(SEEDS / "sources.toml"))
     return engine
 
@@ -40,6 +44,7 @@ def test_analyst_query_runs_on_the_seeds(loaded, query):
     if "more than once" in title:
         # seed 002 retells 001, and the story takes its title from 002 (001 has none)
         assert [(r.n_articles, r.title) for r in rows] == [
-            (2, "Taiwan and US Deepen Strategic Tech Partnership in High-Level Dialogue")]
+            (2, "Taiwan and US Deepen Strategic Tech Partnership in High-Level Dialogue")
+        ]
     else:
         assert rows, title

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT
+from tests.helpers import ROOT
 
 PREFECT_YAML = yaml.safe_load((ROOT / "prefect.yaml").read_text())
 [DEPLOYMENT] = PREFECT_YAML["deployments"]
@@ -27,9 +27,10 @@ BIN = Path(sys.executable).parent
 
 
 def test_the_deployment_runs_the_ingest_flow():
-    from flows.ingest import ingest
     from prefect import Flow
     from prefect.flows import load_flow_from_entrypoint
+
+    from newsdesk.flows.ingest import ingest
 
     assert DEPLOYMENT["name"] == "daily-ingest"
     path, function = DEPLOYMENT["entrypoint"].split(":")
@@ -40,8 +41,9 @@ def test_the_deployment_runs_the_ingest_flow():
 
 
 def test_the_schedule_is_a_valid_cron_in_a_real_zone_and_the_one_serve_uses():
-    from flows.serve import DEFAULT_SCHEDULE, DEFAULT_TIMEZONE
     from prefect.client.schemas.schedules import CronSchedule
+
+    from newsdesk.flows.serve import DEFAULT_SCHEDULE, DEFAULT_TIMEZONE
 
     [entry] = DEPLOYMENT["schedules"]
     schedule = CronSchedule(cron=entry["cron"], timezone=entry["timezone"])
@@ -51,9 +53,10 @@ def test_the_schedule_is_a_valid_cron_in_a_real_zone_and_the_one_serve_uses():
 
 
 def test_parameters_are_the_flows_and_name_a_real_sources_file():
-    from flows.ingest import ingest
-    from newsdesk.cli import DEFAULT_SOURCES
     from prefect.utilities.callables import parameter_schema
+
+    from newsdesk.cli import DEFAULT_SOURCES
+    from newsdesk.flows.ingest import ingest
 
     flow_parameters = parameter_schema(ingest).properties
     assert DEPLOYMENT["parameters"] and set(DEPLOYMENT["parameters"]) <= set(flow_parameters)
@@ -104,7 +107,7 @@ def test_prefects_own_loader_accepts_the_file_without_complaint():
 
 
 def test_serve_settings_from_the_environment():
-    from flows.serve import ServeSettings
+    from newsdesk.flows.serve import ServeSettings
 
     defaults = ServeSettings.from_env("seeds/sources.toml", environ={})
     assert (defaults.cron, defaults.timezone) == ("0 6 * * *", "UTC")
@@ -178,8 +181,12 @@ def test_newsdesk_serve_registers_the_daily_deployment_on_the_configured_schedul
     log = (tmp_path / "serve.log").open("w")
     serve = subprocess.Popen(
         [BIN / "newsdesk", "serve", "--sources", "seeds/sources.toml"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 90
         while True:

@@ -35,16 +35,14 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from conftest import ROOT, assert_counts_add_up, fetch, refusing_inserts
-from conftest import run_ingest as run
-from texts import distinct_story
+from tests.helpers import ROOT, assert_counts_add_up, fetch, refusing_inserts
+from tests.helpers import run_ingest as run
+from tests.texts import distinct_story
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
 MB = 1024 * 1024
 REFUSED = "refused: only http and https are fetched, not "
-
-
 
 
 def page(seed: int, title: str | None = None) -> str:
@@ -64,12 +62,14 @@ def stored_anywhere(db, needle: str) -> list[str]:
     """Where `needle` is stored: any text column of the newsdesk tables, raw documents, cached bodies."""
     found = []
     with db.connect() as conn:
-        columns = conn.execute(sa.text(
-            "SELECT table_name, column_name, data_type FROM information_schema.columns"
-            " WHERE table_schema = 'newsdesk' AND data_type IN ('text', 'bytea', 'character varying')"
-            " AND table_name IN (SELECT table_name FROM information_schema.tables"
-            "                    WHERE table_schema = 'newsdesk' AND table_type = 'BASE TABLE')"
-        )).all()  # fmt: skip
+        columns = conn.execute(
+            sa.text(
+                "SELECT table_name, column_name, data_type FROM information_schema.columns"
+                " WHERE table_schema = 'newsdesk' AND data_type IN ('text', 'bytea', 'character varying')"
+                " AND table_name IN (SELECT table_name FROM information_schema.tables"
+                "                    WHERE table_schema = 'newsdesk' AND table_type = 'BASE TABLE')"
+            )
+        ).all()
         for table, column, data_type in columns:
             if data_type == "bytea":
                 sql = f'SELECT count(*) FROM newsdesk."{table}" WHERE position(:b IN "{column}") > 0'
@@ -121,14 +121,21 @@ def test_only_http_and_https_urls_are_ever_opened(db, tmp_path, httpserver, monk
     secret = tmp_path / "secret.html"
     secret.write_text(page(1, "Secret " + canary))
     local_feed = tmp_path / "feed.xml"
-    local_feed.write_text(f'<rss version="2.0"><channel><title>{canary}</title><item><link>{httpserver.url_for("/ok")}'
-                          f'</link></item></channel></rss>')  # fmt: skip
+    local_feed.write_text(
+        f'<rss version="2.0"><channel><title>{canary}</title><item><link>{httpserver.url_for("/ok")}'
+        f"</link></item></channel></rss>"
+    )
     listener = Listener()
     ftp = f"ftp://127.0.0.1:{listener.port}/story.html"
     gopher = f"gopher://127.0.0.1:{listener.port}/1story"
     data = "data:text/html," + page(2, "Data " + data_canary).replace(" ", "%20")
-    bad = {"file": secret.as_uri(), "data": data, "ftp": ftp, "javascript": "javascript:alert(document.cookie)",
-           "gopher": gopher}  # fmt: skip
+    bad = {
+        "file": secret.as_uri(),
+        "data": data,
+        "ftp": ftp,
+        "javascript": "javascript:alert(document.cookie)",
+        "gopher": gopher,
+    }
 
     httpserver.expect_request("/robots.txt").respond_with_data("", status=404)
     httpserver.expect_request("/ok").respond_with_data(page(3, "Fine"), content_type="text/html")
@@ -137,22 +144,30 @@ def test_only_http_and_https_urls_are_ever_opened(db, tmp_path, httpserver, monk
     httpserver.expect_request("/feed.xml").respond_with_data(
         '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
         + "".join(f"<item><title>{s}</title><link>{escape(u)}</link></item>" for s, u in bad.items())
-        + "</channel></rss>", content_type="application/rss+xml")  # fmt: skip
+        + "</channel></rss>",
+        content_type="application/rss+xml",
+    )
     httpserver.expect_request("/sitemap.xml").respond_with_data(
         '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
         + "".join(f"<url><loc>{escape(u)}</loc></url>" for u in bad.values())
-        + "</urlset>", content_type="application/xml")  # fmt: skip
+        + "</urlset>",
+        content_type="application/xml",
+    )
     redirects = [httpserver.url_for(f"/to-{s}") for s in bad]
     sources = tmp_path / "sources.toml"
     sources.write_text(
-        '[[source]]\nname = "direct"\nkind = "page"\nurls = [%s]\n\n' % ", ".join(f'"{u}"' for u in [*bad.values(), httpserver.url_for("/ok")])
-        + '[[source]]\nname = "redirected"\nkind = "page"\nurls = [%s]\n\n' % ", ".join(f'"{u}"' for u in redirects)
+        '[[source]]\nname = "direct"\nkind = "page"\nurls = [{}]\n\n'.format(
+            ", ".join(f'"{u}"' for u in [*bad.values(), httpserver.url_for("/ok")])
+        )
+        + '[[source]]\nname = "redirected"\nkind = "page"\nurls = [{}]\n\n'.format(
+            ", ".join(f'"{u}"' for u in redirects)
+        )
         + f'[[source]]\nname = "feed-items"\nkind = "feed"\nurl = "{httpserver.url_for("/feed.xml")}"\n\n'
         + f'[[source]]\nname = "sitemap-items"\nkind = "sitemap"\nurl = "{httpserver.url_for("/sitemap.xml")}"\n\n'
         + f'[[source]]\nname = "file-feed"\nkind = "feed"\nurl = "{local_feed.as_uri()}"\n\n'
         + f'[[source]]\nname = "ftp-sitemap"\nkind = "sitemap"\nurl = "ftp://127.0.0.1:{listener.port}/sitemap.xml"\n\n'
         + f'[[source]]\nname = "redirected-feed"\nkind = "feed"\nurl = "{httpserver.url_for("/to-file")}"\n'
-    )  # fmt: skip
+    )
     try:
         record = run(sources)
     finally:
@@ -160,8 +175,15 @@ def test_only_http_and_https_urls_are_ever_opened(db, tmp_path, httpserver, monk
 
     assert_counts_add_up(record, db)
     by_source = {r["source"]: (r["n_discovered"], r["n_inserted"], r["n_rejected"]) for r in record["sources"]}
-    assert by_source == {"direct": (6, 1, 5), "redirected": (5, 0, 5), "feed-items": (5, 0, 5), "sitemap-items": (5, 0, 5),
-                         "file-feed": (1, 0, 1), "ftp-sitemap": (1, 0, 1), "redirected-feed": (1, 0, 1)}  # fmt: skip
+    assert by_source == {
+        "direct": (6, 1, 5),
+        "redirected": (5, 0, 5),
+        "feed-items": (5, 0, 5),
+        "sitemap-items": (5, 0, 5),
+        "file-feed": (1, 0, 1),
+        "ftp-sitemap": (1, 0, 1),
+        "redirected-feed": (1, 0, 1),
+    }
     found = problems(db, record["id"])
     for scheme, url in bad.items():
         refused = ("rejected", "fetch", f"{REFUSED}{scheme}: {url[:200]}")
@@ -172,14 +194,25 @@ def test_only_http_and_https_urls_are_ever_opened(db, tmp_path, httpserver, monk
         assert (outcome, stage) == ("rejected", "fetch") and reason.startswith(f"{REFUSED}{scheme}: {scheme}:"), scheme
     # Listed in a feed (feedparser may tidy the URL: file:///x becomes file://x) or a sitemap.
     for source in ("feed-items", "sitemap-items"):
-        listed = {(o, stage, reason.removeprefix(REFUSED).split(":")[0]) for (s, _), (o, stage, reason) in found.items()
-                  if s == source and reason.startswith(REFUSED)}  # fmt: skip
+        listed = {
+            (o, stage, reason.removeprefix(REFUSED).split(":")[0])
+            for (s, _), (o, stage, reason) in found.items()
+            if s == source and reason.startswith(REFUSED)
+        }
         assert listed == {("rejected", "fetch", scheme) for scheme in bad}, source
     # A feed or sitemap that is not http(s) itself, or redirects away from it.
     ftp_map = f"ftp://127.0.0.1:{listener.port}/sitemap.xml"
-    assert found[("file-feed", local_feed.as_uri())] == ("rejected", "discover", f"{REFUSED}file: {local_feed.as_uri()}")
+    assert found[("file-feed", local_feed.as_uri())] == (
+        "rejected",
+        "discover",
+        f"{REFUSED}file: {local_feed.as_uri()}",
+    )
     assert found[("ftp-sitemap", ftp_map)] == ("rejected", "discover", f"{REFUSED}ftp: {ftp_map}")
-    assert found[("redirected-feed", httpserver.url_for("/to-file"))] == ("rejected", "discover", f"{REFUSED}file: {secret.as_uri()}")
+    assert found[("redirected-feed", httpserver.url_for("/to-file"))] == (
+        "rejected",
+        "discover",
+        f"{REFUSED}file: {secret.as_uri()}",
+    )
     # Never opened: nothing connected to the ftp/gopher port, no file or data: content was
     # stored (the data: URL itself is, as the locator of its rejection and in the listings).
     assert listener.connections == 0
@@ -210,24 +243,36 @@ def test_brotli_deflate_and_robots_bombs_stop_at_the_limit(db, tmp_path, httpser
     story = page(4, "Robots bomb host story").encode()
 
     httpserver.expect_request("/robots.txt").respond_with_data("", status=404)
-    httpserver.expect_request("/br").respond_with_data(brotli_bomb, content_type="text/html", headers={"Content-Encoding": "br"})
-    httpserver.expect_request("/deflate").respond_with_data(deflate_bomb, content_type="text/html",
-                                                            headers={"Content-Encoding": "deflate"})  # fmt: skip
-    httpserver.expect_request("/not-gzip").respond_with_data(b"<p>" + b"plain text, not gzip " * 50, content_type="text/html",
-                                                             headers={"Content-Encoding": "gzip"})  # fmt: skip
+    httpserver.expect_request("/br").respond_with_data(
+        brotli_bomb, content_type="text/html", headers={"Content-Encoding": "br"}
+    )
+    httpserver.expect_request("/deflate").respond_with_data(
+        deflate_bomb, content_type="text/html", headers={"Content-Encoding": "deflate"}
+    )
+    httpserver.expect_request("/not-gzip").respond_with_data(
+        b"<p>" + b"plain text, not gzip " * 50, content_type="text/html", headers={"Content-Encoding": "gzip"}
+    )
     httpserver.expect_request("/ok").respond_with_data(page(5, "Fine"), content_type="text/html")
     # Another host whose robots.txt is a bomb: read up to 500 kB, like Google does.
     other = HTTPServer(host="127.0.0.1", port=0)
     other.start()
     robots = brotli.Compressor(quality=5)
     robots_bomb = robots.process(b"User-agent: *\nDisallow: /private/\n") + b"".join(
-        [robots.process(b"#" * (16 * MB)) for _ in range(64)] + [robots.finish()])  # 1 GiB of comment
-    other.expect_request("/robots.txt").respond_with_data(robots_bomb, content_type="text/plain", headers={"Content-Encoding": "br"})
+        [robots.process(b"#" * (16 * MB)) for _ in range(64)] + [robots.finish()]
+    )  # 1 GiB of comment
+    other.expect_request("/robots.txt").respond_with_data(
+        robots_bomb, content_type="text/plain", headers={"Content-Encoding": "br"}
+    )
     other.expect_request("/story").respond_with_data(story, content_type="text/html")
     other.expect_request("/private/x").respond_with_data(story, content_type="text/html")
-    urls = [httpserver.url_for(p) for p in ("/br", "/deflate", "/not-gzip", "/ok")] + [other.url_for("/story"), other.url_for("/private/x")]
+    urls = [httpserver.url_for(p) for p in ("/br", "/deflate", "/not-gzip", "/ok")] + [
+        other.url_for("/story"),
+        other.url_for("/private/x"),
+    ]
     sources = tmp_path / "sources.toml"
-    sources.write_text('[[source]]\nname = "bombs"\nkind = "page"\nurls = [%s]\n' % ", ".join(f'"{u}"' for u in urls))
+    sources.write_text(
+        '[[source]]\nname = "bombs"\nkind = "page"\nurls = [{}]\n'.format(", ".join(f'"{u}"' for u in urls))
+    )
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     try:
         record = run(sources)
@@ -249,8 +294,9 @@ def test_brotli_deflate_and_robots_bombs_stop_at_the_limit(db, tmp_path, httpser
 
 # --- 3. XML without external entities ---------------------------------------
 
-LAUGHS = ('<!ENTITY lol "lol">'
-          + "".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10)))  # fmt: skip
+LAUGHS = '<!ENTITY lol "lol">' + "".join(
+    f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10)
+)
 
 
 def test_feeds_and_sitemaps_resolve_no_external_entities(db, tmp_path, httpserver, monkeypatch):
@@ -261,33 +307,58 @@ def test_feeds_and_sitemaps_resolve_no_external_entities(db, tmp_path, httpserve
     secret = tmp_path / "secret.txt"
     secret.write_text(canary)
     remote, dtd = httpserver.url_for("/xxe-remote"), httpserver.url_for("/xxe.dtd")
-    entities = (f'<!ENTITY passwd SYSTEM "file:///etc/passwd"><!ENTITY canary SYSTEM "{secret.as_uri()}">'
-                f'<!ENTITY remote SYSTEM "{remote}"><!ENTITY % dtd SYSTEM "{dtd}"> %dtd;')  # fmt: skip
+    entities = (
+        f'<!ENTITY passwd SYSTEM "file:///etc/passwd"><!ENTITY canary SYSTEM "{secret.as_uri()}">'
+        f'<!ENTITY remote SYSTEM "{remote}"><!ENTITY % dtd SYSTEM "{dtd}"> %dtd;'
+    )
     httpserver.expect_request("/robots.txt").respond_with_data("", status=404)
     httpserver.expect_request("/xxe-remote").respond_with_data(canary)
-    httpserver.expect_request("/xxe.dtd").respond_with_data(f'<!ENTITY leak "{canary}">', content_type="application/xml-dtd")
+    httpserver.expect_request("/xxe.dtd").respond_with_data(
+        f'<!ENTITY leak "{canary}">', content_type="application/xml-dtd"
+    )
     for n in range(1, 5):  # pages without a title or summary of their own: the listing's fill them
         httpserver.expect_request(f"/a/{n}").respond_with_data(page(10 + n), content_type="text/html")
-    feed = (f'<?xml version="1.0"?><!DOCTYPE rss [{entities}]><rss version="2.0"><channel><title>&passwd;</title>'
-            f'<item><title>XXE &passwd; &canary; &remote;</title><link>{httpserver.url_for("/a/1")}</link>'
-            f'<description>&passwd; &canary; &leak;</description><author>&canary;</author></item></channel></rss>')  # fmt: skip
-    laughs_feed = (f'<?xml version="1.0"?><!DOCTYPE rss [{LAUGHS}]><rss version="2.0"><channel><title>t</title>'
-                   f'<item><title>Laughs &lol9;</title><link>{httpserver.url_for("/a/2")}</link>'
-                   f'<description>&lol9;&lol9;</description></item></channel></rss>')  # fmt: skip
-    sitemap = (f'<?xml version="1.0"?><!DOCTYPE urlset [{entities}]>'
-               '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">'
-               f'<url><loc>{httpserver.url_for("/a/3")}</loc><news:news><news:title>XXE &passwd; &canary; &remote; &leak;'
-               '</news:title></news:news></url></urlset>')  # fmt: skip
-    laughs_sitemap = (f'<?xml version="1.0"?><!DOCTYPE urlset [{LAUGHS}]>'
-                      '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">'
-                      f'<url><loc>{httpserver.url_for("/a/4")}</loc><news:news><news:title>Laughs &lol9;</news:title>'
-                      '</news:news></url></urlset>')  # fmt: skip
-    for name, body in (("feed.xml", feed), ("laughs.xml", laughs_feed), ("sitemap.xml", sitemap), ("laughs-sitemap.xml", laughs_sitemap)):
+    feed = (
+        f'<?xml version="1.0"?><!DOCTYPE rss [{entities}]><rss version="2.0"><channel><title>&passwd;</title>'
+        f"<item><title>XXE &passwd; &canary; &remote;</title><link>{httpserver.url_for('/a/1')}</link>"
+        f"<description>&passwd; &canary; &leak;</description><author>&canary;</author></item></channel></rss>"
+    )
+    laughs_feed = (
+        f'<?xml version="1.0"?><!DOCTYPE rss [{LAUGHS}]><rss version="2.0"><channel><title>t</title>'
+        f"<item><title>Laughs &lol9;</title><link>{httpserver.url_for('/a/2')}</link>"
+        f"<description>&lol9;&lol9;</description></item></channel></rss>"
+    )
+    sitemap = (
+        f'<?xml version="1.0"?><!DOCTYPE urlset [{entities}]>'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">'
+        f"<url><loc>{httpserver.url_for('/a/3')}</loc><news:news><news:title>XXE &passwd; &canary; &remote; &leak;"
+        "</news:title></news:news></url></urlset>"
+    )
+    laughs_sitemap = (
+        f'<?xml version="1.0"?><!DOCTYPE urlset [{LAUGHS}]>'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">'
+        f"<url><loc>{httpserver.url_for('/a/4')}</loc><news:news><news:title>Laughs &lol9;</news:title>"
+        "</news:news></url></urlset>"
+    )
+    for name, body in (
+        ("feed.xml", feed),
+        ("laughs.xml", laughs_feed),
+        ("sitemap.xml", sitemap),
+        ("laughs-sitemap.xml", laughs_sitemap),
+    ):
         httpserver.expect_request(f"/{name}").respond_with_data(body, content_type="application/xml")
     sources = tmp_path / "sources.toml"
-    sources.write_text("".join(f'[[source]]\nname = "{n}"\nkind = "{k}"\nurl = "{httpserver.url_for(p)}"\n\n' for n, k, p in (
-        ("xxe-feed", "feed", "/feed.xml"), ("laughs-feed", "feed", "/laughs.xml"),
-        ("xxe-sitemap", "sitemap", "/sitemap.xml"), ("laughs-sitemap", "sitemap", "/laughs-sitemap.xml"))))  # fmt: skip
+    sources.write_text(
+        "".join(
+            f'[[source]]\nname = "{n}"\nkind = "{k}"\nurl = "{httpserver.url_for(p)}"\n\n'
+            for n, k, p in (
+                ("xxe-feed", "feed", "/feed.xml"),
+                ("laughs-feed", "feed", "/laughs.xml"),
+                ("xxe-sitemap", "sitemap", "/sitemap.xml"),
+                ("laughs-sitemap", "sitemap", "/laughs-sitemap.xml"),
+            )
+        )
+    )
 
     record = run(sources)
 
@@ -297,7 +368,9 @@ def test_feeds_and_sitemaps_resolve_no_external_entities(db, tmp_path, httpserve
     assert "/xxe-remote" not in requested and "/xxe.dtd" not in requested
     for needle in (canary, "root:x:0:", passwd.splitlines()[1], "lollollol"):
         assert stored_anywhere(db, needle) == [], needle
-    titles = {r["locator"].rsplit("/", 1)[1]: r["title"] for r in fetch(db, "SELECT locator, title FROM newsdesk.articles")}
+    titles = {
+        r["locator"].rsplit("/", 1)[1]: r["title"] for r in fetch(db, "SELECT locator, title FROM newsdesk.articles")
+    }
     # The entities stay unexpanded: dropped, or kept as written.
     assert set(titles) == {"1", "2", "3", "4"}
     assert titles["1"].startswith("XXE") and titles["3"].startswith("XXE")
@@ -306,8 +379,13 @@ def test_feeds_and_sitemaps_resolve_no_external_entities(db, tmp_path, httpserve
 
 # --- 4. SQL takes values as parameters ---------------------------------------
 
-INJECTIONS = ("'); DROP TABLE newsdesk.articles; --", "$$; DROP TABLE newsdesk.documents; $$", "\\'; TRUNCATE newsdesk.ingest_runs; --",
-              "C:\\new\\table \\x00 E'\\n'", "%s %(run_id)s {0} :run_id ? $1")  # fmt: skip
+INJECTIONS = (
+    "'); DROP TABLE newsdesk.articles; --",
+    "$$; DROP TABLE newsdesk.documents; $$",
+    "\\'; TRUNCATE newsdesk.ingest_runs; --",
+    "C:\\new\\table \\x00 E'\\n'",
+    "%s %(run_id)s {0} :run_id ? $1",
+)
 
 
 def test_injection_strings_are_stored_literally(db, corpus):
@@ -323,7 +401,16 @@ def test_injection_strings_are_stored_literally(db, corpus):
 
     assert_counts_add_up(record, db)
     assert (record["n_discovered"], record["n_inserted"], record["n_rejected"]) == (2, 1, 1)
-    for table in ("articles", "documents", "rejections", "ingest_runs", "ingest_run_sources", "http_cache", "near_keys", "story_keys"):
+    for table in (
+        "articles",
+        "documents",
+        "rejections",
+        "ingest_runs",
+        "ingest_run_sources",
+        "http_cache",
+        "near_keys",
+        "story_keys",
+    ):
         assert fetch(db, "SELECT to_regclass(:t) IS NOT NULL AS ok", t=f"newsdesk.{table}")[0]["ok"], table
     [article] = fetch(db, "SELECT * FROM newsdesk.articles")
     assert article["title"] == title and article["locator"] == str(path) and article["ingested_from"] == source
@@ -354,14 +441,26 @@ VETTED = {
     ("newsdesk/database.py", "EMBEDDED_DATABASE"): "a constant database name",
     ("newsdesk/database.py", "wanted"): "an int computed from the machine's memory",
     ("sql/migrations/versions/0001_initial.py", "target"): "constant object names of COMMENTS",
-    ("sql/migrations/versions/0001_initial.py", "text.replace(chr(39), chr(39) * 2)"): "constant comment text, quotes doubled",
+    (
+        "sql/migrations/versions/0001_initial.py",
+        "text.replace(chr(39), chr(39) * 2)",
+    ): "constant comment text, quotes doubled",
     ("sql/migrations/versions/0001_initial.py", "name"): "constant table and view names",
     ("sql/migrations/versions/0003_dedup_index.py", "target"): "constant object names of COMMENTS",
-    ("sql/migrations/versions/0003_dedup_index.py", "text.replace(chr(39), chr(39) * 2)"): "constant comment text, quotes doubled",
+    (
+        "sql/migrations/versions/0003_dedup_index.py",
+        "text.replace(chr(39), chr(39) * 2)",
+    ): "constant comment text, quotes doubled",
     ("sql/migrations/versions/0004_analysts.py", "target"): "constant object names of COMMENTS",
-    ("sql/migrations/versions/0004_analysts.py", "text.replace(chr(39), chr(39) * 2)"): "constant comment text, quotes doubled",
+    (
+        "sql/migrations/versions/0004_analysts.py",
+        "text.replace(chr(39), chr(39) * 2)",
+    ): "constant comment text, quotes doubled",
     ("sql/migrations/versions/0004_analysts.py", "stories"): "the view's own definition, read back from PostgreSQL",
-    ("sql/migrations/versions/0005_file_state.py", "COMMENT.replace(chr(39), chr(39) * 2)"): "constant comment text, quotes doubled",
+    (
+        "sql/migrations/versions/0005_file_state.py",
+        "COMMENT.replace(chr(39), chr(39) * 2)",
+    ): "constant comment text, quotes doubled",
 }
 PRODUCT_CODE = ("tasks", "flows", "newsdesk", "sql")
 _SQL = re.compile(
@@ -391,8 +490,12 @@ def formatted_sql(source: str) -> list[tuple[int, str]]:
             if sql_context or any(_SQL.search(t) for t in texts):
                 if not all(isinstance(side, ast.Constant) for side in (node.left, node.right)):
                     return [(node.lineno, ast.unparse(node))]
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format"
-                and (sql_context or _SQL.search(constant_text(node.func.value)))):  # fmt: skip
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "format"
+            and (sql_context or _SQL.search(constant_text(node.func.value)))
+        ):
             return [(node.lineno, ast.unparse(node))]
         return []
 
@@ -411,11 +514,11 @@ def test_the_sql_scan_catches_formatted_values():
     leaks = {
         "sa.text(f\"SELECT * FROM newsdesk.articles WHERE title = '{value}'\")": "value",
         "conn.execute(sa.text(f'select id from t where x = {value}'))": "value",
-        "conn.exec_driver_sql(\"DELETE FROM newsdesk.articles WHERE id = %s\" % value)": None,
+        'conn.exec_driver_sql("DELETE FROM newsdesk.articles WHERE id = %s" % value)': None,
         "conn.execute(\"UPDATE t SET a = '{}'\".format(value))": None,
-        "conn.execute(sa.text(\"INSERT INTO t VALUES ('\" + value + \"')\"))": None,
+        'conn.execute(sa.text("INSERT INTO t VALUES (\'" + value + "\')"))': None,
         "sql = f\"INSERT INTO newsdesk.rejections (reason) VALUES ('{reason}')\"": "reason",
-        "cursor.copy(f\"{statement}\")": "statement",
+        'cursor.copy(f"{statement}")': "statement",
         "conn.scalar(sa.text(query % params))": None,
     }
     for code, expression in leaks.items():
@@ -433,7 +536,11 @@ def test_no_value_is_formatted_into_sql_in_the_product_code():
             relative = path.relative_to(ROOT).as_posix()
             for line, expression in formatted_sql(path.read_text(encoding="utf-8")):
                 found[(relative, expression)] = line
-    unvetted = {f"{path}:{line}: {{{expression}}}" for (path, expression), line in found.items() if (path, expression) not in VETTED}
+    unvetted = {
+        f"{path}:{line}: {{{expression}}}"
+        for (path, expression), line in found.items()
+        if (path, expression) not in VETTED
+    }
     assert unvetted == set(), "values formatted into SQL: bind them as :parameters (or vet the identifier above)"
     # The list stays honest: nothing in it that the code no longer has.
     assert set(VETTED) - set(found) == set(), "no longer in the code: remove from VETTED"
@@ -460,7 +567,8 @@ def _flow_run_logs_and_artifacts(flow_run_id) -> str:
             flow_run = await client.read_flow_run(flow_run_id)
             logs = await client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
             artifacts = await client.read_artifacts(
-                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+            )
             return logs, artifacts, flow_run
 
     logs, artifacts, flow_run = asyncio.run(read())
@@ -523,18 +631,31 @@ def test_the_cli_never_prints_the_password(db, corpus, database_url):
     newsdesk = [sys.executable, "-m", "newsdesk.cli"]
 
     def cli(url: str, *args: str) -> subprocess.Popen:
-        return subprocess.Popen([*newsdesk, *args], cwd=ROOT, env={**env, "DATABASE_URL": url}, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+        return subprocess.Popen(
+            [*newsdesk, *args],
+            cwd=ROOT,
+            env={**env, "DATABASE_URL": url},
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
 
     results = {}
     # Without Prefect, beside the rest; the ingests one at a time (the test API's
     # SQLite database does not like several new flow runs at once).
     database_only = {"runs, closed port": cli(closed, "runs"), "status, missing database": cli(missing, "status")}
-    for name, url in (("ingest", good), ("closed port", closed), ("missing database", missing), ("unparseable", unparseable)):
+    for name, url in (
+        ("ingest", good),
+        ("closed port", closed),
+        ("missing database", missing),
+        ("unparseable", unparseable),
+    ):
         process = cli(url, "ingest", "--sources", str(corpus.sources))
         results[name] = (process.wait(timeout=240), *process.communicate())
-    results.update({name: (process.wait(timeout=60), *process.communicate()) for name, process in database_only.items()})
-    for name, (code, out, err) in results.items():
+    results.update(
+        {name: (process.wait(timeout=60), *process.communicate()) for name, process in database_only.items()}
+    )
+    for name, (_code, out, err) in results.items():
         assert PASSWORD not in out and PASSWORD not in err, f"{name}:\n{out}\n{err}"
     code, out, err = results["ingest"]
     assert code == 0 and "inserted" in out and f"{make_url(good).username}:***@" in out

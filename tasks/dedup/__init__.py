@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tasks.dedup import near, story
-from tasks.fingerprint import normalised_body
+from newsdesk.tasks.dedup import near, story
+from newsdesk.tasks.extract.fingerprint import normalised_body
 
 
 @dataclass(slots=True)

@@ -14,10 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import cast
 
 import numpy as np
 
-from tasks.dedup import Signature, near, shingles_of, story
+from newsdesk.config import Settings
+from newsdesk.tasks.dedup import Signature, near, shingles_of, story
 
 # Candidates verified per article and tier, most promising first: bounds the
 # cost per article however many copies of one story are stored.
@@ -29,6 +31,10 @@ class Thresholds:
     near: float = 0.5  # shingle containment
     story: float = 0.55  # ordered sentence coverage
     window_days: int = 7  # a rewrite is published within this many days of its original
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Thresholds:
+        return cls(near=settings.near_threshold, story=settings.story_threshold, window_days=settings.story_window_days)
 
 
 @dataclass(slots=True, eq=False)
@@ -45,6 +51,12 @@ class Text:
     signature: Signature | None = None
     _shingles: np.ndarray | None = field(default=None, repr=False)
     _story: story.StoryText | None = field(default=None, repr=False)
+
+    @property
+    def keys(self) -> Signature:
+        """The dedup keys of an article being placed (stored candidates are looked up by them, and carry none)."""
+        assert self.signature is not None, "an article being placed has its signature"
+        return self.signature
 
     def shingles(self) -> np.ndarray:
         if self._shingles is None:
@@ -79,15 +91,17 @@ class Stored:
     story: dict[int, list[Text]] = field(default_factory=dict)
 
 
-def place(batch: Sequence[Text], stored: Stored, thresholds: Thresholds, keep: dict[int, int] | None = None) -> list[Link]:
+def place(
+    batch: Sequence[Text], stored: Stored, thresholds: Thresholds, keep: dict[int, int] | None = None
+) -> list[Link]:
     """The link of every article, in order; each article's `story_id` is set as it is placed.
 
     `keep` maps positions to a story they stay the canonical article of (a new
     version of a canonical article)."""
     keep = keep or {}
     exact = dict(stored.exact)
-    near_before = earlier_sharing([text.signature.near_keys for text in batch], 1)
-    story_before = earlier_sharing([text.signature.story_keys for text in batch], 2)
+    near_before = earlier_sharing([text.keys.near_keys for text in batch], 1)
+    story_before = earlier_sharing([text.keys.story_keys for text in batch], 2)
     links = []
     for position, text in enumerate(batch):
         if position in keep:
@@ -95,13 +109,25 @@ def place(batch: Sequence[Text], stored: Stored, thresholds: Thresholds, keep: d
         else:
             link = (
                 _exact(text, exact)
-                or _best(text, _merge(stored.near.get(position, ()), (batch[i] for i in near_before.get(position, ()))),
-                         lambda a, b: near.containment(a.shingles(), b.shingles()), thresholds.near, "near")
-                or _best(text, _merge(stored.story.get(position, ()),
-                                      _within(text, _one_per_story(batch[i] for i in story_before.get(position, ())), thresholds)),
-                         lambda a, b: story.similarity(a.story_text(), b.story_text()), thresholds.story, "story")
+                or _best(
+                    text,
+                    _merge(stored.near.get(position, ()), (batch[i] for i in near_before.get(position, ()))),
+                    lambda a, b: near.containment(a.shingles(), b.shingles()),
+                    thresholds.near,
+                    "near",
+                )
+                or _best(
+                    text,
+                    _merge(
+                        stored.story.get(position, ()),
+                        _within(text, _one_per_story(batch[i] for i in story_before.get(position, ())), thresholds),
+                    ),
+                    lambda a, b: story.similarity(a.story_text(), b.story_text()),
+                    thresholds.story,
+                    "story",
+                )
                 or Link(text.article_id)
-            )  # fmt: skip
+            )
         text.story_id = link.story_id
         links.append(link)
         exact.setdefault(text.body_hash, link.story_id)
@@ -118,7 +144,8 @@ def _best(text: Text, candidates: Iterable[Text], score, threshold: float, kind:
     for candidate in candidates:
         value = score(text, candidate)
         if value >= threshold and (best is None or value > best[0]):
-            best = (value, candidate.story_id)
+            # Candidates are stored or already placed articles: their story is known.
+            best = (value, cast(int, candidate.story_id))
     return Link(best[1], kind, round(best[0], 4)) if best else None
 
 
@@ -142,10 +169,10 @@ def earlier_sharing(keys: Sequence[Sequence[int]], minimum: int) -> dict[int, li
             hits = shared.setdefault(later, {})
             for earlier in group[:i]:
                 hits[earlier] = hits.get(earlier, 0) + 1
-    ranked = {}
+    ranked: dict[int, list[int]] = {}
     for later, hits in shared.items():
-        if earlier := [e for e, n in sorted(hits.items(), key=lambda e: (-e[1], e[0])) if n >= minimum]:
-            ranked[later] = earlier
+        if found := [e for e, n in sorted(hits.items(), key=lambda e: (-e[1], e[0])) if n >= minimum]:
+            ranked[later] = found
     return ranked
 
 
@@ -160,7 +187,7 @@ def _merge(stored: Iterable[Text], batch: Iterable[Text]) -> list[Text]:
 def _one_per_story(candidates: Iterable[Text]) -> list[Text]:
     """The first (most promising) candidate of each story, at most MAX_CANDIDATES:
     one verified member is enough to join a story."""
-    seen: set[int] = set()
+    seen: set[int | None] = set()
     chosen = []
     for candidate in candidates:
         if candidate.story_id in seen:

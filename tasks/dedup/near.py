@@ -86,7 +86,11 @@ def band_keys(values: np.ndarray, bands: int, rows: int, family: int) -> list[in
     data = values.tobytes()
     width = rows * values.itemsize
     return [
-        int.from_bytes(blake2b(data[band * width : (band + 1) * width], digest_size=8, salt=_SALTS[family][band]).digest(), "big", signed=True)
+        int.from_bytes(
+            blake2b(data[band * width : (band + 1) * width], digest_size=8, salt=_SALTS[family][band]).digest(),
+            "big",
+            signed=True,
+        )
         for band in range(bands)
     ]
 

@@ -1,0 +1,427 @@
+"""Rules that take page and template residue out of a list of paragraphs.
+
+Each rule is a pattern over paragraphs, not over particular sites: where it
+looks (head of the text, tail, anywhere), what a residue paragraph looks like,
+and what it must leave alone. Metadata found on the way (a date line, a
+`Source:` footer, a byline) is handed back instead of thrown away.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from newsdesk.tasks.extract.clean.dates import is_date, parse_date
+from newsdesk.tasks.extract.clean.paragraphs import Para
+
+# How far into the text a header element (breadcrumb, date line, byline) may sit.
+HEAD_PARAGRAPHS = 4
+
+
+@dataclass(slots=True)
+class Found:
+    """Metadata met while removing residue; the first value found wins."""
+
+    values: dict[str, object] = field(default_factory=dict)
+
+    def add(self, key: str, value: object) -> None:
+        if value not in (None, "") and key not in self.values:
+            self.values[key] = value
+
+
+# --- breadcrumbs --------------------------------------------------------------
+
+_CRUMB_MARKS = ("»", "›", ">", "→", "/", "|", "::")
+_CRUMB_SEPARATOR = re.compile(r"\s+(?:»|›|>|→|/|\||::|>>)\s+|\s*[»›]\s*")
+
+
+def is_breadcrumb(text: str) -> bool:
+    """`Home » World » Asia » Title`: three or more short segments joined by a
+    separator; the last segment may be a page title, the others are menu labels."""
+    if not any(mark in text for mark in _CRUMB_MARKS):
+        return False
+    if text[0] in "|/>»›" or text[-1] in "|/>»›":  # a table row, not a trail
+        return False
+    segments = [s.strip() for s in _CRUMB_SEPARATOR.split(text)]
+    if len(segments) < 3 or any(not s for s in segments):
+        return False
+    *labels, last = segments
+    if any(len(s.split()) > 5 or len(s) > 40 or s.endswith((".", ",", ";", ":")) for s in labels):
+        return False
+    return len(last.split()) <= 30 and not last.endswith((".", ";", ","))
+
+
+def drop_breadcrumbs(paras: list[Para]) -> list[Para]:
+    head = [p for p in paras[:HEAD_PARAGRAPHS] if not (p.kind == "p" and is_breadcrumb(p.text))]
+    return head + paras[HEAD_PARAGRAPHS:]
+
+
+# --- label lines: "Date: 2019-12-12", "Source: DIGITIMES" ---------------------
+
+_LABEL = re.compile(r"^([A-Za-z][A-Za-z ]{0,20}?)\s*:\s*(.+)$")
+# What each label feeds; None: recognised residue with nothing worth keeping.
+LABELS: dict[str, str | None] = {
+    "title": "title",
+    "headline": "title",
+    "date": "published",
+    "published": "published",
+    "published on": "published",
+    "publication date": "published",
+    "posted": "published",
+    "posted on": "published",
+    "updated": None,
+    "last updated": None,
+    "modified": None,
+    "source": "source_name",
+    "via": "source_name",
+    "publisher": "source_name",
+    "author": "author",
+    "authors": "author",
+    "by": "author",
+    "byline": "author",
+    "written by": "author",
+    "reporter": "author",
+    "url": "url",
+    "link": "url",
+    "original": "url",
+    "tags": None,
+    "tag": None,
+    "category": None,
+    "categories": None,
+    "filed under": None,
+    "topics": None,
+    "keywords": None,
+    "photo": None,
+    "image": None,
+    "credit": None,
+    "photo credit": None,
+}
+_DATE_LABELS = {k for k, v in LABELS.items() if v == "published"} | {"updated", "last updated", "modified"}
+
+
+def parse_label(text: str) -> tuple[str, str | None, str] | None:
+    """(label, field or None, value) when the paragraph is a metadata label line."""
+    match = _LABEL.match(text)
+    if not match:
+        return None
+    label, value = match.group(1).strip().lower(), match.group(2).strip()
+    if label not in LABELS:
+        return None
+    if label in _DATE_LABELS:
+        return (label, LABELS[label], value) if is_date(value) else None
+    # A label's value is a name or a short list, never a sentence.
+    if len(value) > 120 or len(value.split()) > 12 or value.endswith((".", "!", "?")) and len(value.split()) > 3:
+        return None
+    return label, LABELS[label], value
+
+
+def take_label_lines(paras: list[Para], found: Found) -> list[Para]:
+    """Label lines in a run at the very start or the very end of the text."""
+    start = 0
+    while start < len(paras) and paras[start].kind == "p" and (label := parse_label(paras[start].text)):
+        _record_label(label, found)
+        start += 1
+    end = len(paras)
+    while end > start:
+        para = paras[end - 1]
+        if para.kind == "end":
+            end -= 1
+            continue
+        label = parse_label(para.text) if para.kind == "p" else None
+        if not label:
+            break
+        _record_label(label, found)
+        end -= 1
+    # Keep an end mark so the end-mark rule still sees it.
+    tail = [p for p in paras[end:] if p.kind == "end"]
+    return paras[start:end] + tail
+
+
+def _record_label(label: tuple[str, str | None, str], found: Found) -> None:
+    _, field_name, value = label
+    if field_name == "published":
+        found.add("published", parse_date(value))
+    elif field_name == "url":
+        if value.startswith(("http://", "https://")):
+            found.add("url", value)
+    elif field_name:
+        found.add(field_name, value)
+
+
+# --- date lines and bylines near the top --------------------------------------
+
+_DATE_PREFIX = re.compile(r"^(?:published|posted|updated|last updated|first published|date|on)\s*:?\s*(?:on\s+)?", re.I)
+_BYLINE = re.compile(
+    r"^By\s+([A-Z][\w.'’-]*(?:\s+(?:[A-Z][\w.'’-]*|de|van|von|der|da|di|al|bin|and|&))*"
+    r"(?:\s*,\s*[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*)*)*)\s*$"
+)
+_PART_SEPARATOR = re.compile(r"\s+[|·•—–-]\s+")
+
+
+def date_line(text: str):
+    """The date when the paragraph is a date and nothing more ("Published: 4 Jan 2023")."""
+    candidate = _DATE_PREFIX.sub("", text).strip()
+    return parse_date(candidate) if is_date(candidate) else None
+
+
+def byline(text: str) -> str | None:
+    match = _BYLINE.match(text)
+    if match and len(text.split()) <= 12:
+        return match.group(1)
+    return None
+
+
+def take_header_lines(paras: list[Para], found: Found) -> list[Para]:
+    """Date lines and bylines among the first paragraphs, alone or combined
+    ("By Jane Roe | March 3, 2024"); a date line in the last paragraph too."""
+    kept = []
+    for index, para in enumerate(paras):
+        near_edge = index < HEAD_PARAGRAPHS or index == len(paras) - 1
+        if near_edge and para.kind == "p" and _header_metadata(para.text, found):
+            continue
+        kept.append(para)
+    return kept
+
+
+def _header_metadata(text: str, found: Found) -> bool:
+    if len(text) > 160:
+        return False
+    parts = _PART_SEPARATOR.split(text)
+    values = []
+    for part in parts:
+        when = date_line(part)
+        who = None if when else byline(part)
+        if not (when or who):
+            return False
+        values.append(("published", when) if when else ("author", who))
+    for key, value in values:
+        found.add(key, value)
+    return True
+
+
+# --- end marks ----------------------------------------------------------------
+
+
+def cut_at_end_mark(paras: list[Para]) -> list[Para]:
+    """A press-release end mark ("###", "-30-") closes the article: what follows
+    (boilerplate about the company, media contacts) goes too, unless it is longer
+    than the article before it, which means the mark was not an end."""
+    marks = [i for i, p in enumerate(paras) if p.kind == "end"]
+    if not marks:
+        return paras
+    last = marks[-1]
+    before = sum(len(p.text) for p in paras[:last])
+    after = sum(len(p.text) for p in paras[last + 1 :])
+    if after < before:
+        paras = paras[:last]
+    return [p for p in paras if p.kind != "end"]
+
+
+# --- page furniture anywhere: share bars, newsletter boxes, photo credits ------
+
+# (pattern, most words a matching line may have): past that, it is prose.
+_FURNITURE = [
+    (re.compile(p, re.I), words)
+    for p, words in (
+        (
+            r"^(?:share|tweet|pin|e-?mail|print)(?: (?:this|it|the) ?(?:story|article|post|page)?)?(?: (?:on|via|with) \w+)*[.!:]?$",
+            8,
+        ),
+        (
+            r"^(?:like|love|enjoy(?:ed)?) this (?:story|article|post)\b|\bshare (?:it|this) with (?:a|your) friends?\b",
+            15,
+        ),
+        (r"^follow (?:us|@\w+|[\w ]{1,40} on (?:twitter|x|facebook|instagram|linkedin|threads|bluesky))\b", 60),
+        (r"\bfollow (?:us|him|her|them|me|@\w+) on (?:twitter|x|facebook|instagram|linkedin|threads|bluesky)\b", 40),
+        (r"^(?:have|got) a (?:news )?tip\b", 40),
+        (r"^[\w' &-]{0,40}\bnewsletter$", 6),
+        (r"^(?:sign up|subscribe)\b", 30),
+        (r"\b(?:sign up|subscribe)\b.{0,80}\bnewsletters?\b|\bnewsletters?\b.{0,80}\b(?:sign up|subscribe)\b", 30),
+        (r"\bclick here\b", 30),
+        (r"^(?:\d+ )?comments?$|^(?:leave|post|add|write) a (?:comment|reply)\b|^tell us what you think", 10),
+        (
+            r"^(?:advertisement|sponsored(?: content)?|story continues below(?: advertisement)?|skip (?:ad|advertisement))$",
+            4,
+        ),
+        (r"^(?:photo|photograph|image|picture|illustration|graphic|video)s?(?: credit)?\s*[:|]", 30),
+        (
+            r"^\(?(?:photo|image|picture)s? (?:by|courtesy(?: of)?|credit)\b|\b(?:photo|image|picture)s?\s*(?:©|\(c\)|credit\s*:)",
+            30,
+        ),
+        (r"^also on [\w.-]+\.[a-z]{2,}\s", 25),
+        # Headlines tagged with their section: "Plague fears grow [INSIGHT]".
+        (r"(?-i:\[[A-Z][A-Z ]{2,15}\])\s*\|?$", 25),
+        # Sign-offs: "Reporting by ...; editing by ...", "X contributed to this report."
+        (r"^\(?(?:reporting|writing|editing|additional reporting|compiled|produced) by\b", 50),
+        (r"\bcontributed(?: reporting)? to this (?:report|story|article)\.?\)?$", 15),
+        (r"^if you (?:enjoyed|liked|value|appreciate) (?:this|our) (?:article|story|post|journalism|reporting)\b", 60),
+        (r"^this (?:copy|article|material) is for your personal,? non-?commercial use only\b", 60),
+        # A label whose only value is a link: "Listen: https://...", "iTunes: https://..."
+        (r"^[\w][\w ]{0,20}:\s*https?://\S+$", 6),
+        (
+            r"^(?:updated|posted|published|last updated)(?: at| on)?:?\s+\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?(?:\s+[A-Z]{2,4})?\.?$",
+            6,
+        ),
+        (
+            r"^(?:read more|read also|also read|see also|see more|related(?: articles?| stor(?:y|ies)| coverage)?|more from [\w.-]+)\s*[:»>|-]\s*\S",
+            15,
+        ),
+    )
+]
+
+
+# What every furniture pattern needs, as two quick tests that rule out most
+# paragraphs before the patterns are tried one by one: a first word (checked at
+# the start only), or a phrase anywhere. Keep them in step with the list above.
+# Matched against the lower-cased start of the line (case-insensitive matching is slow).
+_FURNITURE_START = re.compile(
+    r"\W*(?:share|tweet|pin|e-?mail|print|like|love|enjoy|follow|have|got|sign|subscribe|\d+ comment|comment|leave"
+    r"|post|add|write|tell|advertisement|sponsored|story|skip|photo|image|picture|illustration|graphic|video|also"
+    r"|reporting|writing|editing|additional|compiled|produced|if|this|updated|posted|published|last|read|see"
+    r"|related|more|\w[\w ]{0,20}:\s*https?://)"
+)
+# Searched in the lower-cased text: case-insensitive matching is several times slower.
+_FURNITURE_ANYWHERE = re.compile(
+    r"share (?:it|this) with|follow (?:us|him|her|them|me|@)|newsletter|sign up|subscribe|click here|contributed"
+    r"|©|\(c\)|credit\s*:|\["
+)
+_FURNITURE_MAX_CHARS = 800
+
+
+def is_furniture(text: str) -> bool:
+    """A line of page furniture: a share or follow prompt, a newsletter or
+    subscription box, a "click here", a comments header, an advertisement
+    marker, a photo credit, an inline "Also on"/"Read more" link. Only short
+    lines qualify: a sentence that merely mentions a newsletter is prose."""
+    if len(text) > _FURNITURE_MAX_CHARS:
+        return False
+    if not _FURNITURE_START.match(text[:64].lower()):
+        # The patterns that may match mid-line allow 40 words at most: longer
+        # paragraphs (most of a body) need no search at all.
+        if text.count(" ") >= 40 or not _FURNITURE_ANYWHERE.search(text.lower()):
+            return False
+    words = len(text.split())
+    return any(words <= limit and pattern.search(text) for pattern, limit in _FURNITURE)
+
+
+def drop_furniture(paras: list[Para]) -> list[Para]:
+    """Furniture lines, and "Don't miss"/"Related" boxes in the middle of the
+    text: the label and the headlines under it."""
+    kept: list[Para] = []
+    skipping = 0
+    for para in paras:
+        if skipping and para.kind == "p" and is_headline(para.text.rstrip("|").strip()):
+            skipping -= 1
+            continue
+        skipping = 0
+        if para.kind in ("p", "heading") and len(para.text) <= _LABEL_MAX_CHARS and _RELATED_LABEL.match(para.text):
+            skipping = _RELATED_BOX_LINES
+            continue
+        if para.kind == "p" and is_furniture(para.text):
+            continue
+        kept.append(para)
+    return kept if kept else paras
+
+
+# --- copyright notices at the end ---------------------------------------------
+
+_COPYRIGHT = re.compile(
+    r"^(?:copyright|©|\(c\))\s*(?:©|\(c\))?\s*(?:[\w.&,' -]{1,60}\s)?\d{4}|all rights reserved\.?$", re.I
+)
+
+
+def drop_trailing_copyright(paras: list[Para]) -> list[Para]:
+    """ "Copyright 2019 Example News. All rights reserved." closing the text."""
+    while len(paras) > 1 and _COPYRIGHT.search(paras[-1].text) and len(paras[-1].text.split()) <= 25:
+        paras = paras[:-1]
+    return paras
+
+
+# --- blocks of other headlines at the end -------------------------------------
+
+_RELATED_BOX_LINES = 8
+_LABEL_MAX_CHARS = 60  # "Related", "More from The Daily Ledger": labels are short
+_BULLET = re.compile(r"^(?:[-*+•·▪]|\d{1,3}[.)])\s+")
+_RELATED_LABEL = re.compile(
+    r"^(?:more|don[’']?t miss|related(?: (?:articles?|stories|news|posts|coverage|content|links|reading))?|read (?:more|also|next)"
+    r"|see also|also read|more (?:from|on|stories|news|in|like this)\b.*|recommended(?: for you| stories)?"
+    r"|you (?:may|might) also like|most (?:read|popular|viewed)|latest(?: news| stories)?|trending(?: now)?"
+    r"|top stories|further reading|what to read next)\s*:?$",
+    re.I,
+)
+_TERMINAL = (".", ",", ";", ":", "…", "!")
+_MONTH_ABBREVIATION = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*"
+_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+
+
+def is_headline(text: str) -> bool:
+    """A line that reads like a headline: short, no closing punctuation, most
+    longer words capitalised."""
+    if len(text) > 160 or not _is_short_unpunctuated(text):
+        return False
+    long_words = [w for w in _WORD.findall(text) if len(w) >= 4]
+    if not long_words:
+        return False
+    capitalised = sum(1 for w in long_words if w[0].isupper())
+    return capitalised / len(long_words) >= 0.6
+
+
+# Lines of a list that belongs to the article (tour dates, results, addresses)
+# look short and unpunctuated too, but they lead with a number or a date, or
+# pack several comma- or bar-separated fields (table rows).
+_LIST_ENTRY = re.compile(rf"^(?:\d|{_MONTH_ABBREVIATION}\.?\s+\d)|,.*,|\s--?\s|\|.*\|", re.I)
+
+
+def _is_short_unpunctuated(text: str) -> bool:
+    stripped = text.rstrip("\"'”’)] ")
+    return 3 <= len(text.split()) <= 22 and not stripped.endswith(_TERMINAL) and not _LIST_ENTRY.search(text)
+
+
+def drop_trailing_headlines(paras: list[Para]) -> list[Para]:
+    """A run of other stories' headlines copied from the page after the body.
+
+    Three or more title-case lines, or five or more short unpunctuated lines,
+    at the very end; or any number after a "Related"/"Read more" label. A real
+    article stays: at least one paragraph before the run must be prose.
+    """
+    end = len(paras)
+    start = end
+    while start > 0 and _in_headline_run(paras[start - 1]):
+        start -= 1
+    run = paras[start:end]
+    if not run:
+        return _drop_related_label(paras)
+    headline_count = sum(1 for p in run if is_headline(_unbulleted(p)))
+    has_label = start > 0 and _RELATED_LABEL.match(paras[start - 1].text)
+    before = paras[: start - 1] if has_label else paras[:start]
+    if not any(p.kind == "p" and not _is_short_unpunctuated(p.text) for p in before):
+        return paras
+    # Other stories' headlines are an appendix: never most of the text.
+    if sum(len(p.text) for p in run) >= sum(len(p.text) for p in before):
+        return paras
+    if has_label or (headline_count >= 3 and headline_count * 10 >= len(run) * 7) or len(run) >= 5:
+        return before
+    return _drop_related_label(paras)
+
+
+def _unbulleted(para: Para) -> str:
+    return _BULLET.sub("", para.text) if para.kind == "list" else para.text
+
+
+def _in_headline_run(para: Para) -> bool:
+    """Plain lines, or bullets that read like headlines ("- NASA Picks Moon Landers")."""
+    if para.kind == "p":
+        return _is_short_unpunctuated(para.text)
+    # A bullet of a list that is part of the article ("England (Group A): 10th")
+    # is shorter or labelled; a linked headline reads as a full title.
+    text = _unbulleted(para)
+    return para.kind == "list" and len(text.split()) >= 5 and ":" not in text and is_headline(text)
+
+
+def _drop_related_label(paras: list[Para]) -> list[Para]:
+    """A closing "Related" label, alone or with a short list after it."""
+    if len(paras) > 1:
+        label, _, rest = paras[-1].text.partition(":")
+        if _RELATED_LABEL.match(paras[-1].text) or (rest and _RELATED_LABEL.match(label) and len(rest.split()) <= 15):
+            return paras[:-1]
+    return paras

@@ -1,0 +1,50 @@
+"""A raw document to a `Prepared` record, or the `Problem` that stopped it.
+
+The one path from bytes to a loadable article: decode, clean, fill what the
+page lacks from its listing, fingerprint. Ingest (files and web pages),
+reprocess and `newsdesk extract` all go through `prepare`. Pure: it reads
+nothing but the record it is given.
+"""
+
+from __future__ import annotations
+
+from newsdesk.tasks.dedup import signature
+from newsdesk.tasks.extract.clean import clean_document
+from newsdesk.tasks.extract.decode import check_not_binary, declared_charset, decode
+from newsdesk.tasks.extract.fingerprint import hash_of_normalised, normalised_body
+from newsdesk.tasks.records import Article, ListingHints, Prepared, Problem, RawDocument, Rejected
+
+
+def prepare(document: RawDocument) -> Prepared | Problem:
+    """Decode, clean and fingerprint (hash and dedup signature); bad input
+    becomes a rejection, anything else that goes wrong a failure of this item
+    alone."""
+    stage = "acquire"
+    try:
+        check_not_binary(document.raw)
+        stage = "decode"
+        declared = document.charset or declared_charset(document.raw, document.media_type)
+        text, encoding = decode(document.raw, declared=declared)
+        stage = "clean"
+        article = clean_document(text, document.media_type, url=document.url)
+        if document.hints is not None:
+            _fill_from_listing(article, document.hints)
+        stage = "fingerprint"
+        # One normalisation serves both the exact hash and the dedup signature.
+        normalised = normalised_body(article.body)
+        fingerprint = signature(article.title, article.body, article.language, normalised=normalised)
+        return Prepared(document, encoding, article, hash_of_normalised(normalised), fingerprint)
+    except Rejected as rejected:
+        return Problem(document.locator, "rejected", rejected.stage, rejected.reason)
+    except RecursionError:
+        return Problem(document.locator, "rejected", stage, "document nested too deeply to parse")
+    except Exception as exc:  # a bug or a library failure: this item fails, the batch goes on
+        return Problem(document.locator, "failed", stage, f"{type(exc).__name__}: {exc}")
+
+
+def _fill_from_listing(article: Article, hints: ListingHints) -> None:
+    """The feed or sitemap entry fills the metadata the page itself lacks."""
+    article.title = article.title or hints.title
+    article.published = article.published or hints.published
+    article.author = article.author or hints.author
+    article.summary = article.summary or hints.summary

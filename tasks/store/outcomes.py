@@ -1,0 +1,66 @@
+"""A batch's outcomes recorded: a `rejections` row per problem, and the counts
+added to the run and to its row for the source."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from newsdesk.tasks.records import OUTCOMES, Problem
+
+
+def record_problems(conn: Connection, run_id: int, source: str, problems: Sequence[Problem]) -> None:
+    if not problems:
+        return
+    conn.execute(
+        sa.text(
+            "INSERT INTO newsdesk.rejections (run_id, source, locator, outcome, stage, reason)"
+            " VALUES (:run_id, :source, :locator, :outcome, :stage, :reason)"
+        ),
+        [
+            {
+                "run_id": run_id,
+                "source": source,
+                "locator": p.locator,
+                "outcome": p.outcome,
+                "stage": p.stage,
+                "reason": p.reason,
+            }
+            for p in problems
+        ],
+    )
+
+
+def add_counts(conn: Connection, run_id: int, source: str, counts: Counter) -> None:
+    """Add a batch's outcome counts to its run and to the run's row for the source."""
+    values = {f"n_{outcome}": counts.get(outcome, 0) for outcome in OUTCOMES}
+    values["n_discovered"] = sum(values.values())
+    assignments = ", ".join(f"{column} = {column} + :{column}" for column in values)
+    conn.execute(
+        sa.text(f"UPDATE newsdesk.ingest_runs SET {assignments} WHERE id = :run_id"), {**values, "run_id": run_id}
+    )
+    columns = ", ".join(values)
+    placeholders = ", ".join(f":{column}" for column in values)
+    updates = ", ".join(f"{column} = newsdesk.ingest_run_sources.{column} + EXCLUDED.{column}" for column in values)
+    conn.execute(
+        sa.text(
+            f"INSERT INTO newsdesk.ingest_run_sources (run_id, source, {columns}) VALUES (:run_id, :source, {placeholders})"
+            f" ON CONFLICT (run_id, source) DO UPDATE SET {updates}"
+        ),
+        {**values, "run_id": run_id, "source": source},
+    )
+
+
+def record_failed_batch(
+    engine: Engine, *, run_id: int, source: str, locators: Sequence[str], stage: str, reason: str
+) -> Counter:
+    """Every item of a batch that could not be loaded becomes `failed`, with the reason."""
+    problems = [Problem(locator, "failed", stage, reason) for locator in locators]
+    counts = Counter(failed=len(problems))
+    with engine.begin() as conn:
+        record_problems(conn, run_id, source, problems)
+        add_counts(conn, run_id, source, counts)
+    return counts

@@ -1,0 +1,343 @@
+"""Polite HTTP fetching with httpx: robots.txt, per-host limits, retries, conditional GET.
+
+A site operator should have no reason to block newsdesk: every request names
+newsdesk and its version, robots.txt (protego) is read once per host and
+obeyed (Disallow and Crawl-delay), at most `per_host` requests run at once
+per host with a delay between them, and failures back off. Responses are
+bounded (size after decompression, redirects, content type), and only http
+and https URLs are ever requested, including redirect targets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import time
+from collections import defaultdict
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+from protego import Protego
+
+from newsdesk import __version__
+from newsdesk.config import Settings
+from newsdesk.tasks.records import Rejected
+from newsdesk.tasks.web.decompress import BoundedDecoder, BrokenBody
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+FEED_TYPES = (
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/rdf+xml",
+    "application/xml",
+    "text/xml",
+    "application/feed+json",
+    "application/json",
+    "text/plain",
+)
+SITEMAP_TYPES = (
+    "application/xml",
+    "text/xml",
+    "application/gzip",
+    "application/x-gzip",
+    "application/octet-stream",
+    "text/plain",
+)
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+# Google reads this much of a robots.txt and ignores the rest.
+ROBOTS_MAX_BYTES = 500 * 1024
+
+
+class FetchFailed(Exception):
+    """Retries exhausted on a failure that might pass (timeouts, 5xx, 429)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    user_agent: str = f"newsdesk/{__version__} (news ingestion; +https://pypi.org/project/newsdesk/)"
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    # The read timeout bounds each wait for the next bytes, so a server that sends
+    # a byte now and then never trips it: a whole response (first byte to last,
+    # redirects included) gets this long per attempt.
+    response_deadline: float = 120.0
+    max_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+    per_host: int = 2
+    host_delay: float = 0.25  # seconds between request starts on one host
+    max_crawl_delay: float = 30.0  # a robots.txt Crawl-delay is honoured up to this
+    global_limit: int = 16
+    retries: int = 3
+    backoff: float = 1.0  # first retry after about this many seconds, doubling
+    max_retry_after: float = 60.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FetchSettings:
+        """The fetcher's settings from newsdesk's environment settings."""
+        defaults = cls()
+        return cls(
+            user_agent=settings.user_agent or defaults.user_agent,
+            max_bytes=settings.max_file_bytes,
+            per_host=settings.per_host,
+            host_delay=settings.host_delay,
+            global_limit=settings.fetch_concurrency,
+            read_timeout=settings.fetch_timeout,
+            connect_timeout=min(settings.fetch_timeout, defaults.connect_timeout),
+            response_deadline=settings.fetch_deadline,
+            retries=settings.fetch_retries,
+        )
+
+
+@dataclass(slots=True)
+class Fetched:
+    url: str
+    final_url: str
+    not_modified: bool
+    body: bytes = b""
+    media_type: str = ""
+    charset: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass
+class Politeness:
+    """Per-host state shared by all the requests of one fetch step."""
+
+    client: httpx.AsyncClient
+    settings: FetchSettings
+    robots: dict[str, Protego | None] = field(default_factory=dict)
+    _robots_locks: dict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
+    _host_slots: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+    _next_start: dict[str, float] = field(default_factory=dict)
+    _global: asyncio.Semaphore | None = None
+
+    async def allowed(self, url: str) -> bool:
+        host = _origin(url)
+        async with self._robots_locks[host]:
+            if host not in self.robots:
+                self.robots[host] = await self._read_robots(host)
+        rules = self.robots[host]
+        return rules is None or rules.can_fetch(url, self.settings.user_agent)
+
+    async def _read_robots(self, origin: str) -> Protego | None:
+        """None means everything is allowed (no robots.txt)."""
+        try:
+            async with (
+                self.slot(origin),
+                asyncio.timeout(self.settings.response_deadline),
+                self.client.stream("GET", f"{origin}/robots.txt", follow_redirects=True) as response,
+            ):
+                status = response.status_code
+                body = await read_body(response, ROBOTS_MAX_BYTES) if status < 400 else b""
+        except (httpx.HTTPError, TimeoutError, BrokenBody, Rejected):
+            # RFC 9309: an unreachable robots.txt means the whole site is disallowed
+            # (so does one redirected off http(s), or not decodable).
+            return Protego.parse("User-agent: *\nDisallow: /")
+        if status >= 500:
+            return Protego.parse("User-agent: *\nDisallow: /")
+        if status >= 400:
+            return None
+        return Protego.parse(body[:ROBOTS_MAX_BYTES].decode("utf-8", errors="replace"))
+
+    def _delay(self, origin: str) -> float:
+        rules = self.robots.get(origin)
+        crawl_delay = rules.crawl_delay(self.settings.user_agent) if rules else None
+        return min(max(self.settings.host_delay, crawl_delay or 0), self.settings.max_crawl_delay)
+
+    @asynccontextmanager
+    async def slot(self, origin: str):
+        if self._global is None:
+            self._global = asyncio.Semaphore(self.settings.global_limit)
+        host_slot = self._host_slots.setdefault(origin, asyncio.Semaphore(self.settings.per_host))
+        async with self._global, host_slot:
+            now = time.monotonic()
+            start = max(now, self._next_start.get(origin, now))
+            self._next_start[origin] = start + self._delay(origin)
+            if start > now:
+                await asyncio.sleep(start - now)
+            yield
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def check_scheme(url: str) -> None:
+    """Refuse anything but a well-formed http or https URL, with the reason."""
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. "http://[::1/": an unclosed IPv6 address
+        raise Rejected("fetch", f"invalid URL ({exc}): {url[:200]}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise Rejected(
+            "fetch", f"refused: only http and https are fetched, not {scheme or 'a relative URL'}: {url[:200]}"
+        )
+    try:
+        _ = parts.port  # a port out of range raises here, not in httpx
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL) as exc:  # a port out of range, a malformed host...
+        raise Rejected("fetch", f"invalid URL ({exc}): {url[:200]}") from None
+    if not parts.hostname:
+        raise Rejected("fetch", f"invalid URL (no host): {url[:200]}")
+
+
+async def _refuse_bad_redirect(response: httpx.Response) -> None:
+    """A redirect's target is checked here, before httpx reads the Location
+    header itself (it raises on a data: or javascript: target, for one), so
+    that a redirect anywhere but http(s) is refused with the reason."""
+    if response.has_redirect_location:
+        check_scheme(urljoin(str(response.request.url), response.headers["location"]))
+
+
+def client(settings: FetchSettings) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate, br"},
+        timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
+        follow_redirects=False,  # followed by hand: each hop is checked
+        event_hooks={"response": [_refuse_bad_redirect]},
+        limits=httpx.Limits(max_connections=settings.global_limit),
+    )
+
+
+async def fetch(
+    politeness: Politeness,
+    url: str,
+    *,
+    accept: tuple[str, ...] = HTML_TYPES,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> Fetched:
+    """One URL, politely; raises `Rejected` (will not succeed: 4xx, robots,
+    wrong type, too large) or `FetchFailed` (gave up on a failure that might pass)."""
+    settings = politeness.settings
+    check_scheme(url)
+    if not await politeness.allowed(url):
+        raise Rejected("fetch", "robots")
+    headers = {"Accept": ", ".join(accept) + ", */*;q=0.1"}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    reason = ""
+    for attempt in range(settings.retries + 1):
+        try:
+            async with politeness.slot(_origin(url)):
+                async with asyncio.timeout(settings.response_deadline):
+                    return await _get(politeness, url, headers, accept)
+        except _Retryable as retryable:
+            reason = retryable.reason
+            wait = _backoff(settings, attempt, retryable.retry_after)
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            wait = _backoff(settings, attempt, None)
+        except TimeoutError:  # the response deadline, not httpx's timeouts (caught above)
+            reason = f"no complete response within {settings.response_deadline:g} s"
+            wait = _backoff(settings, attempt, None)
+        if attempt < settings.retries:
+            await asyncio.sleep(wait)
+    raise FetchFailed(f"gave up after {settings.retries + 1} attempts: {reason}")
+
+
+class _Retryable(Exception):
+    def __init__(self, reason: str, retry_after: float | None):
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+def _backoff(settings: FetchSettings, attempt: int, retry_after: float | None) -> float:
+    if retry_after is not None:
+        return min(retry_after, settings.max_retry_after)
+    return settings.backoff * (2**attempt) * random.uniform(0.5, 1.5)
+
+
+async def _get(politeness: Politeness, url: str, headers: dict, accept: tuple[str, ...]) -> Fetched:
+    settings = politeness.settings
+    current = url
+    for _hop in range(settings.max_redirects + 1):
+        async with politeness.client.stream("GET", current, headers=headers) as response:
+            status = response.status_code
+            if status in (301, 302, 303, 307, 308) and "location" in response.headers:
+                target = urljoin(current, response.headers["location"])  # its scheme checked by the client's hook
+                if not await politeness.allowed(target):
+                    raise Rejected("fetch", "robots")
+                current = target
+                continue
+            if status == 304:
+                return Fetched(url, current, not_modified=True)
+            if status in RETRY_STATUSES:
+                raise _Retryable(f"HTTP {status}", _retry_after(response.headers.get("retry-after")))
+            if status != 200:
+                raise Rejected("fetch", f"HTTP {status}")
+            media_type, charset = _content_type(response.headers.get("content-type", ""))
+            if media_type and media_type not in accept:
+                raise Rejected("fetch", f"content type {media_type} is not one of {', '.join(accept[:3])}…")
+            declared = response.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > settings.max_bytes:
+                raise Rejected("fetch", f"body of {declared} bytes is over the limit of {settings.max_bytes}")
+            try:
+                body = await read_body(response, settings.max_bytes)
+            except BrokenBody as broken:
+                raise Rejected("fetch", str(broken)) from None
+            if len(body) > settings.max_bytes:
+                raise Rejected("fetch", f"body over the limit of {settings.max_bytes} bytes")
+            return Fetched(
+                url,
+                current,
+                not_modified=False,
+                body=body,
+                media_type=media_type,
+                charset=charset,
+                etag=response.headers.get("etag"),
+                last_modified=response.headers.get("last-modified"),
+            )
+    raise Rejected("fetch", f"more than {settings.max_redirects} redirects (a redirect loop?)")
+
+
+async def read_body(response: httpx.Response, limit: int) -> bytes:
+    """The body, decompressed by us rather than httpx so that it stops growing
+    just past `limit` (counted after decompression: a gzip or brotli bomb stops
+    there too); longer than `limit` means it was cut there."""
+    decoder = BoundedDecoder(response.headers.get("content-encoding"), limit)
+    body = bytearray()
+    async for chunk in response.aiter_raw():
+        body += decoder.decode(chunk)
+        if decoder.over:
+            break
+    return bytes(body)
+
+
+def _content_type(header: str) -> tuple[str, str | None]:
+    media_type, _, params = header.partition(";")
+    charset = None
+    for param in params.split(";"):
+        key, _, value = param.strip().partition("=")
+        if key.lower() == "charset" and value:
+            charset = value.strip("\"' ").lower()
+    return media_type.strip().lower(), charset
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())

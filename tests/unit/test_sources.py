@@ -1,0 +1,142 @@
+"""sources.toml: validation with clear errors, and file discovery."""
+
+from pathlib import Path
+
+import pytest
+
+from newsdesk.tasks.files import discover_files, list_files
+from newsdesk.tasks.sources import SourceError, load_sources
+
+
+def write(tmp_path, text):
+    path = tmp_path / "sources.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_all_kinds_parse(tmp_path):
+    sources = load_sources(
+        write(
+            tmp_path,
+            """
+[[source]]
+name = "local"
+kind = "files"
+path = "articles"
+include = "**/*.md"
+[[source]]
+name = "pages"
+kind = "page"
+urls = ["https://example.org/a"]
+[[source]]
+name = "feed"
+kind = "feed"
+url = "https://example.org/feed.xml"
+[[source]]
+name = "map"
+kind = "sitemap"
+url = "https://example.org/sitemap.xml"
+""",
+        )
+    )
+    assert [s.kind for s in sources] == ["files", "page", "feed", "sitemap"]
+    assert sources[0].path == str((tmp_path / "articles").resolve())
+    assert sources[0].include == "**/*.md"
+    assert sources[1].urls == ("https://example.org/a",)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "no [[source]] tables"),
+        ("[[source]]\nkind = 'files'\npath = '.'", "needs a name"),
+        ("[[source]]\nname = 'a'\nkind = 'ftp'", "kind must be one of"),
+        ("[[source]]\nname = 'a'\nkind = 'files'", "needs a path"),
+        ("[[source]]\nname = 'a'\nkind = 'page'\nurls = 'x'", "needs urls"),
+        ("[[source]]\nname = 'a'\nkind = 'feed'", "needs a url"),
+        (
+            "[[source]]\nname = 'a'\nkind = 'files'\npath = '.'\n[[source]]\nname = 'a'\nkind = 'files'\npath = '.'",
+            "unique",
+        ),
+        ("[[source]\nname = ", "not valid TOML"),
+    ],
+)
+def test_invalid_files_say_what_is_wrong(tmp_path, text, message):
+    with pytest.raises(SourceError, match=message.replace("[", r"\[")):
+        load_sources(write(tmp_path, text))
+
+
+def test_a_missing_sources_file(tmp_path):
+    with pytest.raises(SourceError, match="not found"):
+        load_sources(tmp_path / "nope.toml")
+
+
+def test_discovery_is_sorted_skips_hidden_and_unsupported_by_default(tmp_path):
+    for name in ["b.txt", "a.md", "sub/c.html", ".hidden.txt", ".git/x.txt", "image.png", "notes.htm"]:
+        path = tmp_path / "articles" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+    [source] = load_sources(write(tmp_path, "[[source]]\nname = 'l'\nkind = 'files'\npath = 'articles'"))
+    found = [p.rsplit("articles/", 1)[1] for p in discover_files(source)]
+    assert found == ["a.md", "b.txt", "notes.htm", "sub/c.html"]
+
+
+def test_an_include_glob_yields_every_match(tmp_path):
+    (tmp_path / "in").mkdir()
+    for name in ["a.txt", "b.pdf", "c.md"]:
+        (tmp_path / "in" / name).write_text("x")
+    [source] = load_sources(write(tmp_path, "[[source]]\nname = 'l'\nkind = 'files'\npath = 'in'\ninclude = '*.[tp]*'"))
+    assert [p.rsplit("/", 1)[1] for p in discover_files(source)] == ["a.txt", "b.pdf"]
+
+
+def test_a_missing_folder(tmp_path):
+    [source] = load_sources(write(tmp_path, "[[source]]\nname = 'l'\nkind = 'files'\npath = 'gone'"))
+    with pytest.raises(SourceError, match="folder not found"):
+        list(discover_files(source))
+
+
+@pytest.mark.parametrize(
+    "include", [None, "*.txt", "**/*.txt", "**/*", "sub/*", "sub/**/*.md", "*/*", "**/deep/*", "[ab]*"]
+)
+def test_listing_streams_in_the_order_and_with_the_matches_of_pathlib_glob(tmp_path, include):
+    names = [
+        "b.txt",
+        "a.md",
+        "a.txt",
+        "sub/c.txt",
+        "sub/x/deep/d.md",
+        "sub/deep/e.txt",
+        "sub.txt",
+        "z/deep/f.html",
+        "B.txt",
+        "sub/.hid/g.txt",
+        "h.pdf",
+    ]
+    root = tmp_path / "in"
+    for name in names:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(name)
+    line = f"\ninclude = '{include}'" if include else ""
+    [source] = load_sources(write(tmp_path, f"[[source]]\nname = 'l'\nkind = 'files'\npath = 'in'{line}"))
+    expected = [
+        str(p)
+        for p in sorted(root.glob(include or "**/*"))
+        if p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(root).parts)
+        and (include or p.suffix in (".txt", ".md", ".html"))
+    ]
+    listed = list(list_files(source))
+    assert [entry.path for entry in listed] == expected
+    assert all(entry.size == len(Path(entry.path).relative_to(root).as_posix()) for entry in listed)
+
+
+def test_listing_is_lazy_one_folder_at_a_time(tmp_path):
+    root = tmp_path / "in"
+    for folder in ("a", "b"):
+        (root / folder).mkdir(parents=True)
+        (root / folder / "1.txt").write_text("x")
+    [source] = load_sources(write(tmp_path, "[[source]]\nname = 'l'\nkind = 'files'\npath = 'in'"))
+    listing = list_files(source)
+    assert next(listing).path.endswith("a/1.txt")
+    (root / "b" / "2.txt").write_text("added after the walk began")  # folder b is not read yet
+    assert [e.path.rsplit("/", 2)[-2:] for e in listing] == [["b", "1.txt"], ["b", "2.txt"]]
