@@ -82,10 +82,9 @@ def test_ingest_and_runs_on_the_embedded_database(tmp_path):
 
 
 def test_status_shows_the_last_run_per_source_and_who_keeps_failing(db, corpus, prefect_server, capsys):
-    from tests.texts import distinct_story
-
     from newsdesk.cli import main
     from newsdesk.flows.ingest import ingest
+    from tests.texts import distinct_story
 
     corpus.write("a.txt", distinct_story(1))
     corpus.configure(
