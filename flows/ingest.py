@@ -1,22 +1,30 @@
 """The ingest flow: every source in a sources.toml, discovered, cleaned,
 deduplicated and loaded into PostgreSQL, with a row in `newsdesk.ingest_runs`.
 
+Web sources go side by side, each in a thread of the flow, all through one
+crawl frontier per run (`tasks.web.frontier`): a slow host holds up only its
+own items. Files sources are read meanwhile, one after another.
+
 Operators see one flow run per ingest, named by its start time; task runs per
 source and listing chunk (`discover-<source>-<n>`, 5,000 files each; web
 sources `discover-<source>`) and per batch (`clean-<source>-batch-<n>`,
-`load-<source>-batch-<n>`); a table artifact of counts per source and outcome;
+`fetch-<source>-batch-<n>`, `load-<source>-batch-<n>`); a table artifact of
+counts per source and outcome;
 a markdown artifact listing rejections; a progress artifact; and at the end an
 event `newsdesk.ingest.completed` (or `.failed`) carrying the run's counts.
 """
 
 from __future__ import annotations
 
+import contextvars
+import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 from uuid import UUID
 
 from prefect import flow, get_run_logger
@@ -27,6 +35,7 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 from prefect.events import emit_event
+from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from sqlalchemy.engine import Engine
 
@@ -38,6 +47,7 @@ from newsdesk.tasks.records import OUTCOMES, Batch
 from newsdesk.tasks.sources import WEB_KINDS, Source, SourceError, load_sources
 from newsdesk.tasks.steps import clean_batch, discover_web, fetch_batch, load_batch, record_failures, skip_unchanged
 from newsdesk.tasks.store import runs
+from newsdesk.tasks.web import frontier
 
 # Files listed and checked against the stored ones per query (one `discover` task run each).
 LISTING_CHUNK = 5000
@@ -61,10 +71,12 @@ def ingest(sources_file: str = "seeds/sources.toml", batch_size: int | None = No
         with runs.recorded_run(engine, flow_run_id=flow_run.id, sources_file=str(Path(sources_file).resolve())) as run:
             logger.info("run %d started on %s", run.id, sources_file)
             sources = load_sources(sources_file)
+            runs.register_sources(engine, run.id, [source.name for source in sources])
             progress = _Progress(len(sources))
-            for source in sources:
-                _ingest_source(run.id, source, batch_size, progress)
-                progress.source_done()
+            try:
+                _ingest_all(run.id, sources, batch_size, settings, progress)
+            finally:
+                frontier.close_frontier(run.id)
         assert run.record is not None  # set when the block ends without raising
         _publish(engine, run.record)
         return run.record
@@ -76,26 +88,33 @@ def ingest(sources_file: str = "seeds/sources.toml", batch_size: int | None = No
 class _Progress:
     """The run's progress artifact in the Prefect UI: the share of sources done.
     Within a source the number of batches is not known ahead (the listing
-    streams), so each loaded batch moves the bar half of the way left to the
-    source's end: it moves at every batch and never overshoots."""
+    streams), so each loaded batch moves the source's share half of the way
+    left to its end: it moves at every batch and never overshoots. Sources
+    report from their own threads."""
 
     def __init__(self, n_sources: int):
         self.n_sources = max(n_sources, 1)
         self.done = 0
-        self.within = 0.0
+        self.within: dict[str, float] = {}
+        self._lock = threading.Lock()
         # Called from the flow's own (sync) code, so the artifact's id, not a coroutine.
         self.id = cast(
             UUID, create_progress_artifact(0.0, key="ingest-progress", description="Share of the run's sources done")
         )
 
-    def batch_settled(self) -> None:
-        self.within += (1 - self.within) / 2
-        update_progress_artifact(self.id, round(100 * (self.done + self.within) / self.n_sources, 1))
+    def batch_settled(self, source: str) -> None:
+        with self._lock:
+            self.within[source] = self.within.get(source, 0.0) + (1 - self.within.get(source, 0.0)) / 2
+            self._show()
 
-    def source_done(self) -> None:
-        self.done += 1
-        self.within = 0.0
-        update_progress_artifact(self.id, round(100 * self.done / self.n_sources, 1))
+    def source_done(self, source: str) -> None:
+        with self._lock:
+            self.done += 1
+            self.within.pop(source, None)
+            self._show()
+
+    def _show(self) -> None:
+        update_progress_artifact(self.id, round(100 * (self.done + sum(self.within.values())) / self.n_sources, 1))
 
 
 def _announce(record: runs.RunRecord) -> None:
@@ -117,16 +136,84 @@ def _announce(record: runs.RunRecord) -> None:
     )
 
 
-def _ingest_source(run_id: int, source: Source, batch_size: int, progress: _Progress) -> None:
-    if source.kind in WEB_KINDS:
-        found = discover_web(source)
+def _ingest_all(run_id: int, sources: list[Source], batch_size: int, settings: Settings, progress: _Progress) -> None:
+    """Web sources side by side, one flow thread each (their tasks hand the
+    fetching to the run's frontier); files sources meanwhile, in turn."""
+    web = [source for source in sources if source.kind in WEB_KINDS]
+    trusted = frozenset(host for source in web for host in frontier.hosts_of(source))
+    budget = _PageBudget(settings.pages_in_flight)
+    web_batch = min(batch_size, settings.web_batch_size)
+    with ThreadPoolExecutor(max_workers=max(len(web), 1), thread_name_prefix="newsdesk-source") as threads:
+        # Each thread runs in a copy of the flow's context, so its task runs belong to this flow run.
+        running = [
+            threads.submit(
+                contextvars.copy_context().run,
+                _ingest_web_source,
+                run_id,
+                source,
+                web_batch,
+                trusted,
+                budget,
+                progress,
+            )
+            for source in web
+        ]
+        for source in sources:
+            if source.kind not in WEB_KINDS:
+                _process(
+                    run_id, source, _files_to_read(run_id, source, batch_size), _clean_step, parallel_slots(), progress
+                )
+                progress.source_done(source.name)
+        for done in running:
+            done.result()
+
+
+def _clean_step(source: Source, batch_no: int, batch: list) -> PrefectFuture:
+    return clean_batch.submit(source.name, batch_no, Batch(batch))
+
+
+def _ingest_web_source(
+    run_id: int, source: Source, batch_size: int, trusted: frozenset[str], budget: _PageBudget, progress: _Progress
+) -> None:
+    try:
+        found = discover_web(run_id, source, trusted)
         if found.problems:
             load_batch(run_id, source.name, 0, Batch(found.problems))
-        # Fetches go one at a time whatever the runner: the politeness limits per
-        # host hold within one fetch step, not across several.
-        _process(run_id, source, _chunks(found.items, batch_size), fetch_batch, 1, progress)
-    else:
-        _process(run_id, source, _files_to_read(run_id, source, batch_size), clean_batch, parallel_slots(), progress)
+
+        def fetch_step(source: Source, batch_no: int, batch: list) -> PrefectFuture:
+            return fetch_batch.submit(run_id, source.name, batch_no, Batch(batch), trusted)
+
+        # Two batches of a source in flight: the next is fetched while the last one loads.
+        _process(run_id, source, _chunks(found.items, batch_size), fetch_step, 2, progress, budget)
+    except Exception as exc:  # a bug or a lost connection: this source fails, the others go on
+        reason = f"{type(exc).__name__}: {exc}"
+        get_run_logger().error("source %s failed: %s", source.name, reason)
+        record_failures(run_id, source.name, 0, [source.locator], "discover", reason)
+    finally:
+        progress.source_done(source.name)
+
+
+class _PageBudget:
+    """Pages fetched and not yet loaded, across all sources: a batch waits for
+    room before it is fetched, so memory holds the batches in flight, not
+    everything the listings named."""
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self.free = capacity
+        self._changed = threading.Condition()
+
+    def take(self, n: int) -> int:
+        n = min(n, self.capacity)
+        with self._changed:
+            self._changed.wait_for(lambda: self.free >= n)
+            self.free -= n
+        return n
+
+    def give(self, n: int) -> None:
+        with self._changed:
+            self.free += n
+            self._changed.notify_all()
 
 
 def _files_to_read(run_id: int, source: Source, batch_size: int) -> Iterator[list[FileEntry]]:
@@ -154,10 +241,18 @@ def _chunks(items: Iterable, size: int) -> Iterator[list]:
         yield chunk
 
 
-def _process(run_id: int, source: Source, batches: Iterable[list], step, slots: int, progress: _Progress) -> None:
-    """Run `step` (clean or fetch) then `load_batch` over each batch: the next
+def _process(
+    run_id: int,
+    source: Source,
+    batches: Iterable[list],
+    step: Callable[[Source, int, list], PrefectFuture],
+    slots: int,
+    progress: _Progress,
+    budget: _PageBudget | None = None,
+) -> None:
+    """Submit `step` (clean or fetch) then `load_batch` for each batch: the next
     batch is prepared while the last one loads, so memory holds a few batches,
-    never the source.
+    never the source (with `budget`, also a bounded number of pages in all).
 
     Loads go one after another in discovery order, so the first copy of a story
     seen is the one that becomes canonical, run after run. Each waits for the
@@ -165,23 +260,31 @@ def _process(run_id: int, source: Source, batches: Iterable[list], step, slots: 
     a failed load must not stop the next (its items become `failed` in
     `_settle`), and threads and Dask workers then order them alike."""
     preparing: deque = deque()
-    loading = None  # (batch number, its locators, the future of its load)
+    loading = None  # (batch number, its locators, the future of its load, pages taken from the budget)
     for batch_no, batch in enumerate(batches, start=1):
         # As many cleans at once as the runner has CPU slots: one in threads
         # (cleaning is CPU-bound Python, and threads running it side by side
         # only fight over the GIL), one per worker process otherwise.
         while len(preparing) >= slots:
             preparing.popleft().wait()
-        prepared = step.submit(source.name, batch_no, Batch(batch))
+        taken = budget.take(len(batch)) if budget else 0
+        # A future: Prefect hands its result to the load when it is done.
+        prepared: Any = step(source, batch_no, batch)
         preparing.append(prepared)
         if loading:
-            _settle(run_id, source.name, *loading)
-            progress.batch_settled()
+            _settle(run_id, source.name, *loading[:3])
+            _release(budget, loading[3], progress, source.name)
         locators = [item.path if isinstance(item, FileEntry) else item.url for item in batch]
-        loading = (batch_no, locators, load_batch.submit(run_id, source.name, batch_no, prepared))
+        loading = (batch_no, locators, load_batch.submit(run_id, source.name, batch_no, prepared), taken)
     if loading:
-        _settle(run_id, source.name, *loading)
-        progress.batch_settled()
+        _settle(run_id, source.name, *loading[:3])
+        _release(budget, loading[3], progress, source.name)
+
+
+def _release(budget: _PageBudget | None, taken: int, progress: _Progress, source: str) -> None:
+    if budget:
+        budget.give(taken)
+    progress.batch_settled(source)
 
 
 def _settle(run_id: int, source_name: str, batch_no: int, batch: list[str], loaded) -> None:

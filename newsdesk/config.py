@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_HOME = Path("~/.newsdesk")
@@ -27,6 +28,14 @@ class Settings:
     fetch_timeout: float = 30.0
     fetch_deadline: float = 120.0
     fetch_retries: int = 3
+    # Private ranges that listed URLs may reach on purpose (NEWSDESK_ALLOW_NETWORKS).
+    allow_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    # Pages fetched and not yet loaded, across all web sources of a run: bounds memory.
+    pages_in_flight: int = 2000
+    # Pages per fetch batch (and task run); files batches are `batch_size`.
+    web_batch_size: int = 100
+    # Processes extracting fetched pages beside the fetching; 0 extracts in the fetch step's thread.
+    extract_processes: int = field(default_factory=lambda: os.cpu_count() or 1)
     # Dedup thresholds (see tasks/dedup/match.py); change them, then `newsdesk dedup --rebuild`.
     near_threshold: float = 0.5
     story_threshold: float = 0.55
@@ -55,6 +64,10 @@ class Settings:
             fetch_timeout=_non_negative_float(env, "NEWSDESK_FETCH_TIMEOUT", 30.0),
             fetch_deadline=_positive_float(env, "NEWSDESK_FETCH_DEADLINE", 120.0),
             fetch_retries=int(_non_negative_float(env, "NEWSDESK_FETCH_RETRIES", 3)),
+            allow_networks=_networks(env, "NEWSDESK_ALLOW_NETWORKS"),
+            pages_in_flight=_positive_int(env, "NEWSDESK_PAGES_IN_FLIGHT", 2000),
+            web_batch_size=_positive_int(env, "NEWSDESK_WEB_BATCH_SIZE", 100),
+            extract_processes=int(_non_negative_float(env, "NEWSDESK_EXTRACT_PROCESSES", os.cpu_count() or 1)),
             near_threshold=_fraction(env, "NEWSDESK_NEAR_THRESHOLD", 0.5),
             story_threshold=_fraction(env, "NEWSDESK_STORY_THRESHOLD", 0.55),
             story_window_days=int(_non_negative_float(env, "NEWSDESK_STORY_WINDOW_DAYS", 7)),
@@ -86,6 +99,17 @@ def _choice(env, name: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(choices)}, got {env.get(name)!r}")
     return value
+
+
+def _networks(env, name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated CIDRs; a bare address is one host."""
+    parts = [part.strip() for part in (env.get(name) or "").split(",") if part.strip()]
+    try:
+        return tuple(ipaddress.ip_network(part, strict=False) for part in parts)
+    except ValueError as exc:
+        raise ValueError(
+            f"{name} must be comma-separated CIDRs such as 10.20.0.0/16, got {env.get(name)!r}: {exc}"
+        ) from None
 
 
 def _dask_address(env) -> str | None:

@@ -21,14 +21,11 @@ from newsdesk.database import get_engine
 from newsdesk.tasks import sources
 from newsdesk.tasks.dedup.match import Thresholds
 from newsdesk.tasks.files import FileEntry, prepare_file
-from newsdesk.tasks.records import Batch, Prepared, Problem, Unchanged
+from newsdesk.tasks.records import Batch, Problem, Unchanged
 from newsdesk.tasks.store import dedup_rebuild, file_state, http_cache, load, outcomes, reprocess, versions
-from newsdesk.tasks.web import crawl, fetch
+from newsdesk.tasks.web import crawl, fetch, frontier
 from newsdesk.tasks.web.listings import WebItem
-from newsdesk.tasks.web.pages import prepare_page
-
-# What a clean or fetch step hands to a load: one outcome per listed item.
-Item = Prepared | Problem | Unchanged
+from newsdesk.tasks.web.pages import Item, extraction_pool
 
 
 def _database_unreachable(task, task_run, state) -> bool:
@@ -49,12 +46,28 @@ def _database_unreachable(task, task_run, state) -> bool:
     )
 
 
+def _frontier(run_id: int, trusted: frozenset[str]) -> frontier.Frontier:
+    """The run's frontier in this process (shared by every web task of the run here)."""
+    front = frontier.frontier_for(run_id, fetch.FetchSettings.from_settings(Settings.from_env()), get_engine())
+    front.trust(trusted)
+    return front
+
+
 @task(name="discover-web", task_run_name="discover-{source.name}", cache_policy=NO_CACHE)
-def discover_web(source: sources.Source) -> crawl.Discovery:
+def discover_web(run_id: int, source: sources.Source, trusted: frozenset[str]) -> crawl.Discovery:
     """The article URLs a page, feed or sitemap source lists (feeds and
-    sitemaps fetched with conditional GETs; retried inside the fetcher)."""
-    found = crawl.discover(source, get_engine(), fetch.FetchSettings.from_settings(Settings.from_env()))
-    get_run_logger().info("source %s: %d URLs, %d problems", source.name, len(found.items), len(found.problems))
+    sitemaps fetched with conditional GETs through the run's frontier; retried
+    inside the fetcher). `trusted`: the hosts of the operator's own URLs."""
+    found = _frontier(run_id, trusted).discover(source)
+    logger = get_run_logger()
+    listing = {problem.locator: problem for problem in found.problems if problem.stage == "discover"}
+    for problem in list(listing.values())[:PROBLEMS_LOGGED]:
+        # A listing that cannot be read is the source failing, not one bad item.
+        logger.warning("source %s: listing %s %s: %s", source.name, problem.locator, problem.outcome, problem.reason)
+    if not found.items:
+        logger.warning("source %s listed no article URL (%d problems)", source.name, len(found.problems))
+    else:
+        logger.info("source %s: %d URLs, %d problems", source.name, len(found.items), len(found.problems))
     return found
 
 
@@ -82,28 +95,26 @@ def clean_batch(source_name: str, batch_no: int, listed: Batch[FileEntry]) -> Ba
 
 
 @task(name="fetch", task_run_name="fetch-{source_name}-batch-{batch_no}", cache_policy=NO_CACHE)
-def fetch_batch(source_name: str, batch_no: int, listed: Batch[WebItem]) -> Batch[Item]:
-    """Fetch a batch of pages politely (conditional GETs, retries inside the
-    fetcher, per URL), then clean and fingerprint what came back."""
+def fetch_batch(
+    run_id: int, source_name: str, batch_no: int, listed: Batch[WebItem], trusted: frozenset[str]
+) -> Batch[Item]:
+    """Fetch a batch of pages through the run's frontier (politely, with
+    conditional GETs and retries per URL) and clean and fingerprint each as it
+    arrives, in the extraction processes."""
     items = listed.items
     engine = get_engine()
+    settings = Settings.from_env()
     stored = versions.stored_versions(engine, [item.url for item in items])
     # A listing that dates its entries lets us skip pages stored since they last changed.
     fresh = {i.url for i in items if i.url in stored and i.changed_at and stored[i.url].fetched_at >= i.changed_at}
     to_fetch = [item for item in items if item.url not in fresh]
-    urls = [item.url for item in to_fetch]
-    responses = crawl.fetch_pages(
-        to_fetch, http_cache.validators(engine, urls), fetch.FetchSettings.from_settings(Settings.from_env())
+    prepared = _frontier(run_id, trusted).fetch_and_prepare(
+        to_fetch,
+        http_cache.validators(engine, [item.url for item in to_fetch]),
+        {url: version.content_sha256 for url, version in stored.items()},
+        extraction_pool(settings.extract_processes),
     )
-    prepared: list = [Unchanged(url) for url in fresh]
-    for item, response in zip(to_fetch, responses):
-        if isinstance(response, Exception):
-            outcome = "failed" if isinstance(response, fetch.FetchFailed) else "rejected"
-            prepared.append(Problem(item.url, outcome, "fetch", response.reason))
-        else:
-            version = stored.get(item.url)
-            prepared.append(prepare_page(item, response, stored_sha256=version.content_sha256 if version else None))
-    return _logged(Batch(prepared))
+    return _logged(Batch([*(Unchanged(url) for url in fresh), *prepared]))
 
 
 # Problems logged one by one per batch; one line counts the rest (all of them are

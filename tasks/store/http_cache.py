@@ -1,4 +1,4 @@
-"""ETag / Last-Modified per URL (and the last body of feeds and sitemaps), in PostgreSQL."""
+"""ETag / Last-Modified per URL (and the last body of feeds, sitemaps and robots.txt), in PostgreSQL."""
 
 from __future__ import annotations
 
@@ -42,3 +42,31 @@ def remember(conn: Connection, entries: Iterable[tuple[str, str | None, str | No
         ),
         rows,
     )
+
+
+def robots(engine: Engine, url: str) -> tuple[str | None, str | None, bytes | None, float] | None:
+    """(etag, last_modified, body, age in seconds) of a robots.txt as last read; body None: the site had none."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.text(
+                "SELECT etag, last_modified, body, extract(epoch FROM clock_timestamp() - checked_at)"
+                " FROM newsdesk.http_cache WHERE url = :url"
+            ),
+            {"url": url},
+        ).first()
+    if row is None:
+        return None
+    return row[0], row[1], bytes(row[2]) if row[2] is not None else None, float(row[3])
+
+
+def remember_robots(engine: Engine, url: str, etag: str | None, last_modified: str | None, body: bytes | None) -> None:
+    """Keep a robots.txt as just read (or revalidated), with the time it was checked."""
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO newsdesk.http_cache (url, etag, last_modified, body) VALUES (:url, :etag, :last_modified, :body)"
+                " ON CONFLICT (url) DO UPDATE SET etag = EXCLUDED.etag, last_modified = EXCLUDED.last_modified,"
+                " body = EXCLUDED.body, checked_at = now()"
+            ),
+            {"url": url, "etag": etag, "last_modified": last_modified, "body": body},
+        )

@@ -159,6 +159,21 @@ def recorded_run(engine: Engine, *, flow_run_id, sources_file: str | None, kind:
         lease.close()
 
 
+def register_sources(engine: Engine, run_id: int, names: list[str]) -> None:
+    """A row in `ingest_run_sources` for every source of the run, counts at 0,
+    so a source that lists nothing still shows in the run's counts and status."""
+    if not names:
+        return
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO newsdesk.ingest_run_sources (run_id, source) SELECT :run_id, unnest(CAST(:names AS text[]))"
+                " ON CONFLICT (run_id, source) DO NOTHING"
+            ),
+            {"run_id": run_id, "names": names},
+        )
+
+
 def finish_run(engine: Engine, run_id: int, *, status: str, error: str | None = None) -> RunRecord:
     """Close the run row; returns it."""
     with engine.begin() as conn:

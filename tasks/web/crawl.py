@@ -1,8 +1,9 @@
-"""Web sources: what a page, feed or sitemap source lists, and fetching a batch of pages.
+"""Web sources: what a page, feed or sitemap source lists.
 
-The I/O half of the web path (the pure halves are `fetch`, `web_sources` and
-`prepare.prepare_page`). Feeds and sitemaps are fetched with conditional GETs
-too; on 304 their last body, kept in `http_cache`, is read again.
+Feeds and sitemaps are read through the run's frontier (`frontier.Frontier`),
+with conditional GETs: on 304 their last body, kept in `http_cache`, is read
+again. Parsing is `listings`' (pure); what goes wrong becomes a `Problem` of
+the source, never an exception that ends the run.
 """
 
 from __future__ import annotations
@@ -34,38 +35,36 @@ class Discovery:
     problems: list[Problem] = field(default_factory=list)
 
 
-def discover(source: Source, engine: Engine, settings: fetch.FetchSettings) -> Discovery:
+async def discover(
+    polite: fetch.Politeness, source: Source, engine: Engine, settings: fetch.FetchSettings
+) -> Discovery:
+    """The article URLs a page, feed or sitemap source lists, read through the
+    run's `polite` client (the frontier's)."""
     if source.kind == "page":
         return Discovery(items=[WebItem(url) for url in dict.fromkeys(source.urls)])
-    return asyncio.run(_discover(source, engine, settings))
-
-
-async def _discover(source: Source, engine: Engine, settings: fetch.FetchSettings) -> Discovery:
     if source.url is None:
         raise SourceError(f"source {source.name!r}: a {source.kind} source needs a url")
     listing_url = source.url
     found = Discovery()
-    async with fetch.client(settings) as client:
-        polite = fetch.Politeness(client, settings)
-        if source.kind == "feed":
-            data = await _fetch_listing(polite, engine, listing_url, fetch.FEED_TYPES, found)
-            if data is not None:
-                _parse_into(found, listing_url, lambda: parse_feed(data, listing_url))
-        else:
-            pending, seen = [(listing_url, 0)], set()
-            while pending:
-                url, depth = pending.pop(0)
-                if url in seen:
-                    continue
-                seen.add(url)
-                if len(seen) > MAX_SITEMAPS or depth > MAX_SITEMAP_DEPTH:
-                    found.problems.append(Problem(url, "rejected", "discover", "too many nested sitemaps"))
-                    continue
-                data = await _fetch_listing(polite, engine, url, fetch.SITEMAP_TYPES, found)
-                if data is None:
-                    continue
-                children = _parse_into(found, url, partial(parse_sitemap, data, max_bytes=settings.max_bytes))
-                pending.extend((child, depth + 1) for child in children or ())
+    if source.kind == "feed":
+        data = await _fetch_listing(polite, engine, listing_url, fetch.FEED_TYPES, found)
+        if data is not None:
+            _parse_into(found, listing_url, lambda: parse_feed(data, listing_url))
+    else:
+        pending, seen = [(listing_url, 0)], set()
+        while pending:
+            url, depth = pending.pop(0)
+            if url in seen:
+                continue
+            seen.add(url)
+            if len(seen) > MAX_SITEMAPS or depth > MAX_SITEMAP_DEPTH:
+                found.problems.append(Problem(url, "rejected", "discover", "too many nested sitemaps"))
+                continue
+            data = await _fetch_listing(polite, engine, url, fetch.SITEMAP_TYPES, found)
+            if data is None:
+                continue
+            children = _parse_into(found, url, partial(parse_sitemap, data, max_bytes=settings.max_bytes))
+            pending.extend((child, depth + 1) for child in children or ())
     unique: dict[str, WebItem] = {}
     for item in found.items:  # one item per URL, as first listed
         unique.setdefault(item.url, item)
@@ -73,8 +72,10 @@ async def _discover(source: Source, engine: Engine, settings: fetch.FetchSetting
     return found
 
 
-async def _fetch_listing(polite, engine, url, accept, found: Discovery) -> bytes | None:
-    etag, last_modified, body = http_cache.cached(engine, url)
+async def _fetch_listing(
+    polite: fetch.Politeness, engine: Engine, url: str, accept: tuple[str, ...], found: Discovery
+) -> bytes | None:
+    etag, last_modified, body = await asyncio.to_thread(http_cache.cached, engine, url)
     try:
         result = await fetch.fetch(
             polite, url, accept=accept, etag=etag if body else None, last_modified=last_modified if body else None
@@ -90,9 +91,13 @@ async def _fetch_listing(polite, engine, url, accept, found: Discovery) -> bytes
         return None
     if result.not_modified:
         return body
+    await asyncio.to_thread(_remember_listing, engine, url, result)
+    return result.body
+
+
+def _remember_listing(engine: Engine, url: str, result: fetch.Fetched) -> None:
     with engine.begin() as conn:
         http_cache.remember(conn, [(url, result.etag, result.last_modified, result.body)])
-    return result.body
 
 
 def _parse_into(found: Discovery, url: str, parse):
@@ -123,27 +128,3 @@ def _parse_into(found: Discovery, url: str, parse):
         return children
     found.items.extend(parsed)
     return None
-
-
-def fetch_pages(
-    items: list[WebItem], known: dict[str, tuple[str | None, str | None]], settings: fetch.FetchSettings
-) -> list[fetch.Fetched | Rejected | fetch.FetchFailed]:
-    """Fetch a batch concurrently within the politeness limits; per URL, the
-    response or the exception that ended it."""
-
-    async def run():
-        async with fetch.client(settings) as client:
-            polite = fetch.Politeness(client, settings)
-
-            async def one(item: WebItem):
-                etag, last_modified = known.get(item.url, (None, None))
-                try:
-                    return await fetch.fetch(polite, item.url, etag=etag, last_modified=last_modified)
-                except (Rejected, fetch.FetchFailed) as exc:
-                    return exc
-                except Exception as exc:  # a bug or a library failure: this page fails, the batch goes on
-                    return fetch.FetchFailed(f"{type(exc).__name__}: {exc}")
-
-            return await asyncio.gather(*(one(item) for item in items))
-
-    return asyncio.run(run())

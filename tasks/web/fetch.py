@@ -15,9 +15,11 @@ import email.utils
 import random
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -26,6 +28,7 @@ from protego import Protego
 from newsdesk import __version__
 from newsdesk.config import Settings
 from newsdesk.tasks.records import Rejected
+from newsdesk.tasks.web.addresses import AddressPolicy, AddressRefused, IPNetwork, VettingBackend, VettingTransport
 from newsdesk.tasks.web.decompress import BoundedDecoder, BrokenBody
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -78,6 +81,9 @@ class FetchSettings:
     retries: int = 3
     backoff: float = 1.0  # first retry after about this many seconds, doubling
     max_retry_after: float = 60.0
+    # Ranges a URL that the operator did not configure may reach besides public
+    # addresses (NEWSDESK_ALLOW_NETWORKS; see tasks.web.addresses).
+    allow_networks: tuple[IPNetwork, ...] = ()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FetchSettings:
@@ -93,6 +99,7 @@ class FetchSettings:
             connect_timeout=min(settings.fetch_timeout, defaults.connect_timeout),
             response_deadline=settings.fetch_deadline,
             retries=settings.fetch_retries,
+            allow_networks=settings.allow_networks,
         )
 
 
@@ -108,63 +115,166 @@ class Fetched:
     last_modified: str | None = None
 
 
+class RobotsUnreachable(Exception):
+    """robots.txt could not be read (refused, timed out, 5xx): the site's pages
+    fail with this reason and are tried again next run."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = f"robots.txt unreachable: {reason}"
+
+
+@dataclass(frozen=True)
+class CachedRobots:
+    """A site's robots.txt as a previous run read it (`body` None: it had none)."""
+
+    etag: str | None
+    last_modified: str | None
+    body: bytes | None
+    age_seconds: float
+
+
+class RobotsCache(Protocol):
+    """Where robots.txt outlives a run (newsdesk keeps it in `http_cache`)."""
+
+    async def load(self, origin: str) -> CachedRobots | None: ...
+
+    async def save(self, origin: str, etag: str | None, last_modified: str | None, body: bytes | None) -> None: ...
+
+
+# Claims the next request start on an origin, `delay` after the one before:
+# the seconds to wait until it. The default keeps the schedule in this process;
+# `tasks.store.host_schedule` keeps it in PostgreSQL, shared by runs and workers.
+Spacing = Callable[[str, float], Awaitable[float]]
+
+# RFC 9309, 2.4: a cached robots.txt is used for at most a day.
+ROBOTS_MAX_AGE = 24 * 3600.0
+
+
 @dataclass
 class Politeness:
-    """Per-host state shared by all the requests of one fetch step."""
+    """Per-host state shared by every request of a run in this process: robots.txt
+    read once per host, request starts spaced by the host's delay (through
+    `spacing`, which may be shared with other processes), at most `per_host`
+    requests at once to a host and `global_limit` in all."""
 
     client: httpx.AsyncClient
     settings: FetchSettings
-    robots: dict[str, Protego | None] = field(default_factory=dict)
+    spacing: Spacing | None = None
+    robots_cache: RobotsCache | None = None
+    robots: dict[str, Protego | RobotsUnreachable | None] = field(default_factory=dict)
+    robots_requests: int = 0
     _robots_locks: dict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
     _host_slots: dict[str, asyncio.Semaphore] = field(default_factory=dict)
     _next_start: dict[str, float] = field(default_factory=dict)
+    _last_start: dict[str, float] = field(default_factory=dict)
     _global: asyncio.Semaphore | None = None
 
     async def allowed(self, url: str) -> bool:
+        """Whether robots.txt lets us fetch `url`; raises `RobotsUnreachable`
+        when it cannot be read, `AddressRefused` when its host may not be reached."""
         host = _origin(url)
         async with self._robots_locks[host]:
             if host not in self.robots:
                 self.robots[host] = await self._read_robots(host)
         rules = self.robots[host]
+        if isinstance(rules, RobotsUnreachable):
+            raise rules
         return rules is None or rules.can_fetch(url, self.settings.user_agent)
 
-    async def _read_robots(self, origin: str) -> Protego | None:
+    async def _read_robots(self, origin: str) -> Protego | RobotsUnreachable | None:
         """None means everything is allowed (no robots.txt)."""
+        cached = await self.robots_cache.load(origin) if self.robots_cache else None
+        headers = {}
+        if cached is not None and cached.etag:
+            headers["If-None-Match"] = cached.etag
+        if cached is not None and cached.last_modified:
+            headers["If-Modified-Since"] = cached.last_modified
+        self.robots_requests += 1
         try:
             async with (
                 self.slot(origin),
                 asyncio.timeout(self.settings.response_deadline),
-                self.client.stream("GET", f"{origin}/robots.txt", follow_redirects=True) as response,
+                self.client.stream("GET", f"{origin}/robots.txt", headers=headers, follow_redirects=True) as response,
             ):
                 status = response.status_code
-                body = await read_body(response, ROBOTS_MAX_BYTES) if status < 400 else b""
-        except (httpx.HTTPError, TimeoutError, BrokenBody, Rejected):
-            # RFC 9309: an unreachable robots.txt means the whole site is disallowed
-            # (so does one redirected off http(s), or not decodable).
+                body = await read_body(response, ROBOTS_MAX_BYTES) if status == 200 else b""
+                etag, last_modified = response.headers.get("etag"), response.headers.get("last-modified")
+        except AddressRefused:
+            raise
+        except (httpx.TimeoutException, TimeoutError):
+            return self._unreachable(cached, "timed out")
+        except httpx.TransportError as exc:
+            return self._unreachable(cached, _transport_reason(exc))
+        except (httpx.HTTPError, BrokenBody, Rejected):
+            # Redirected off http(s), too many redirects, or not decodable: the
+            # site is readable but its rules are not, so nothing is allowed.
             return Protego.parse("User-agent: *\nDisallow: /")
-        if status >= 500:
-            return Protego.parse("User-agent: *\nDisallow: /")
-        if status >= 400:
+        if status == 304 and cached is not None:
+            await self._remember(origin, cached.etag, cached.last_modified, cached.body)
+            return _rules(cached.body)
+        if status >= 500 or status == 429:
+            return self._unreachable(cached, f"HTTP {status}")
+        if status >= 400:  # RFC 9309: "unavailable" (4xx) means no restrictions
+            await self._remember(origin, None, None, None)
             return None
-        return Protego.parse(body[:ROBOTS_MAX_BYTES].decode("utf-8", errors="replace"))
+        await self._remember(origin, etag, last_modified, body[:ROBOTS_MAX_BYTES])
+        return _rules(body[:ROBOTS_MAX_BYTES])
+
+    def _unreachable(self, cached: CachedRobots | None, reason: str) -> Protego | RobotsUnreachable | None:
+        if cached is not None and cached.age_seconds <= ROBOTS_MAX_AGE:
+            return _rules(cached.body)
+        return RobotsUnreachable(reason)
+
+    async def _remember(self, origin: str, etag: str | None, last_modified: str | None, body: bytes | None) -> None:
+        if self.robots_cache is not None:
+            await self.robots_cache.save(origin, etag, last_modified, body)
 
     def _delay(self, origin: str) -> float:
         rules = self.robots.get(origin)
-        crawl_delay = rules.crawl_delay(self.settings.user_agent) if rules else None
+        crawl_delay = rules.crawl_delay(self.settings.user_agent) if isinstance(rules, Protego) else None
         return min(max(self.settings.host_delay, crawl_delay or 0), self.settings.max_crawl_delay)
 
     @asynccontextmanager
     async def slot(self, origin: str):
+        """Hold a request slot on `origin`: its turn in the host's spacing and
+        within the concurrency limits."""
         if self._global is None:
             self._global = asyncio.Semaphore(self.settings.global_limit)
         host_slot = self._host_slots.setdefault(origin, asyncio.Semaphore(self.settings.per_host))
         async with self._global, host_slot:
-            now = time.monotonic()
-            start = max(now, self._next_start.get(origin, now))
-            self._next_start[origin] = start + self._delay(origin)
-            if start > now:
-                await asyncio.sleep(start - now)
+            delay = self._delay(origin)
+            if delay > 0:
+                wait = await (self.spacing or self._local_spacing)(origin, delay)
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                # A late wake-up of the request before must not bring this one closer to it.
+                while (gap := self._last_start.get(origin, -delay) + delay - time.monotonic()) > 0:
+                    await asyncio.sleep(gap)
+                self._last_start[origin] = time.monotonic()
             yield
+
+    async def _local_spacing(self, origin: str, delay: float) -> float:
+        now = time.monotonic()
+        start = max(now, self._next_start.get(origin, now))
+        self._next_start[origin] = start + delay
+        return start - now
+
+
+def _rules(body: bytes | None) -> Protego | None:
+    return Protego.parse(body.decode("utf-8", errors="replace")) if body else None
+
+
+def _transport_reason(exc: httpx.TransportError) -> str:
+    """What an operator should read: "connection refused", not an errno dump."""
+    text = str(exc) or type(exc).__name__
+    lowered = text.lower()
+    for known in ("connection refused", "name or service not known", "no route to host", "network is unreachable"):
+        if known in lowered:
+            return known
+    if "temporary failure in name resolution" in lowered or "nodename nor servname" in lowered:
+        return "host name not found"
+    return text
 
 
 def _origin(url: str) -> str:
@@ -200,13 +310,26 @@ async def _refuse_bad_redirect(response: httpx.Response) -> None:
         check_scheme(urljoin(str(response.request.url), response.headers["location"]))
 
 
-def client(settings: FetchSettings) -> httpx.AsyncClient:
+def client(settings: FetchSettings, trusted_hosts: set[str] | None = None) -> httpx.AsyncClient:
+    """An HTTP client for a run. With `trusted_hosts` (the hosts of the
+    operator's own URLs, lower case; the set is read at each connection, so
+    hosts added later count), every connection goes through the address policy:
+    trusted hosts connect as written, any other only to the addresses the
+    policy allows. None: no policy (a caller that fetches only URLs the
+    operator wrote). Proxies from the environment are never used: they would
+    connect in our place, unchecked."""
+    limits = httpx.Limits(max_connections=settings.global_limit)
+    if trusted_hosts is None:
+        transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+    else:
+        transport = VettingTransport(VettingBackend(AddressPolicy(settings.allow_networks), trusted_hosts), limits)
     return httpx.AsyncClient(
         headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate, br"},
         timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
         follow_redirects=False,  # followed by hand: each hop is checked
         event_hooks={"response": [_refuse_bad_redirect]},
-        limits=httpx.Limits(max_connections=settings.global_limit),
+        transport=transport,
+        trust_env=False,
     )
 
 
@@ -222,7 +345,7 @@ async def fetch(
     wrong type, too large) or `FetchFailed` (gave up on a failure that might pass)."""
     settings = politeness.settings
     check_scheme(url)
-    if not await politeness.allowed(url):
+    if not await _allowed(politeness, url):
         raise Rejected("fetch", "robots")
     headers = {"Accept": ", ".join(accept) + ", */*;q=0.1"}
     if etag:
@@ -249,6 +372,13 @@ async def fetch(
     raise FetchFailed(f"gave up after {settings.retries + 1} attempts: {reason}")
 
 
+async def _allowed(politeness: Politeness, url: str) -> bool:
+    try:
+        return await politeness.allowed(url)
+    except RobotsUnreachable as unreachable:
+        raise FetchFailed(unreachable.reason) from None
+
+
 class _Retryable(Exception):
     def __init__(self, reason: str, retry_after: float | None):
         self.reason = reason
@@ -269,7 +399,7 @@ async def _get(politeness: Politeness, url: str, headers: dict, accept: tuple[st
             status = response.status_code
             if status in (301, 302, 303, 307, 308) and "location" in response.headers:
                 target = urljoin(current, response.headers["location"])  # its scheme checked by the client's hook
-                if not await politeness.allowed(target):
+                if not await _allowed(politeness, target):
                     raise Rejected("fetch", "robots")
                 current = target
                 continue

@@ -1,13 +1,20 @@
-"""A fetched page to a `Prepared` record: the raw page with what its listing said."""
+"""A fetched page to a `Prepared` record (the raw page with what its listing
+said), and the pool of processes that does it beside the fetching."""
 
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import threading
+from concurrent.futures import Executor, ProcessPoolExecutor
 
 from newsdesk.tasks.extract.prepare import prepare
 from newsdesk.tasks.records import Prepared, Problem, RawDocument, Unchanged
 from newsdesk.tasks.web.fetch import Fetched
 from newsdesk.tasks.web.listings import WebItem
+
+# What a fetch step hands to a load: one outcome per listed page.
+Item = Prepared | Problem | Unchanged
 
 
 def prepare_page(
@@ -32,3 +39,32 @@ def prepare_page(
         hints=item.hints,
     )
     return prepare(document)
+
+
+_pool: Executor | None = None
+_pool_size = 0
+_pool_lock = threading.Lock()
+
+
+def extraction_pool(processes: int) -> Executor | None:
+    """A pool of `processes` worker processes for `prepare_page`, kept for the
+    life of this process; None (prepare in the calling thread) for 0, or in a
+    daemon process (a Dask worker), which may not start processes of its own.
+    Extraction is CPU-bound Python: threads would share one core."""
+    global _pool, _pool_size
+    if processes <= 0 or multiprocessing.current_process().daemon:
+        return None
+    with _pool_lock:
+        if _pool is None or _pool_size != processes:
+            # forkserver: the workers do not inherit this process's threads (Prefect's, the frontier's).
+            context = multiprocessing.get_context("forkserver")
+            _pool = ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_warm)
+            _pool_size = processes
+        return _pool
+
+
+def _warm() -> None:
+    """Import the extractor once per worker, when the pool starts, not on the first page."""
+    import trafilatura  # noqa: F401
+
+    from newsdesk.tasks.extract import prepare  # noqa: F401

@@ -1,0 +1,171 @@
+"""The crawl frontier: every web request of a run, in this process, goes through one.
+
+An event loop in its own thread holds one HTTP client and one `Politeness`:
+per origin, robots.txt read once per run (revalidated against the copy kept
+in `http_cache`, which stands in for at most a day when the site cannot be
+reached), request starts spaced through `host_schedule` in PostgreSQL (so
+concurrent runs and workers keep the spacing too), at most `per_host`
+requests at once to an origin and `global_limit` in all. The Prefect tasks of
+every source hand it their work from their own threads and wait for the
+answer: sources proceed side by side, each host at its own pace, and a slow
+host delays only its own items. Pages are handed to the extraction pool as
+they arrive, so extraction runs beside the fetching.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine, Iterable
+from concurrent.futures import Executor
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import Engine
+
+from newsdesk.tasks.records import Problem, Rejected, Unchanged
+from newsdesk.tasks.sources import Source
+from newsdesk.tasks.store import host_schedule, http_cache
+from newsdesk.tasks.web import crawl, fetch
+from newsdesk.tasks.web.listings import WebItem
+from newsdesk.tasks.web.pages import Item, prepare_page
+
+T = TypeVar("T")
+
+# Added to the spacing claimed in PostgreSQL: a request that wakes a few
+# milliseconds late must not come closer than the delay to the next one,
+# which another process may start right on time.
+SPACING_MARGIN = 0.01
+
+
+class Frontier:
+    """One run's web fetching in this process (see the module docstring)."""
+
+    def __init__(self, settings: fetch.FetchSettings, engine: Engine):
+        self.settings = settings
+        self.engine = engine
+        self.trusted_hosts: set[str] = set()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="newsdesk-frontier", daemon=True)
+        self._thread.start()
+        self.politeness: fetch.Politeness = self.call(self._open())
+
+    async def _open(self) -> fetch.Politeness:
+        client = fetch.client(self.settings, self.trusted_hosts)
+        return fetch.Politeness(
+            client, self.settings, spacing=self._claim_in_postgres, robots_cache=_RobotsInPostgres(self.engine)
+        )
+
+    async def _claim_in_postgres(self, origin: str, delay: float) -> float:
+        return await asyncio.to_thread(host_schedule.claim_start, self.engine, origin, delay + SPACING_MARGIN)
+
+    def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run `coroutine` on the frontier's loop; block this thread until it ends."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    def trust(self, hosts: Iterable[str]) -> None:
+        """Hosts of the operator's own URLs: connected to as written."""
+        self.trusted_hosts.update(host.lower() for host in hosts)
+
+    @property
+    def robots_requests(self) -> int:
+        return self.politeness.robots_requests
+
+    def discover(self, source: Source) -> crawl.Discovery:
+        """The article URLs a page, feed or sitemap source lists."""
+        return self.call(crawl.discover(self.politeness, source, self.engine, self.settings))
+
+    def fetch_and_prepare(
+        self,
+        items: list[WebItem],
+        validators: dict[str, tuple[str | None, str | None]],
+        stored: dict[str, str],
+        pool: Executor | None,
+    ) -> list[Item]:
+        """Fetch each page (conditional GET with its `validators`) and prepare
+        it as soon as it arrives, in `pool` when given; `stored` maps URLs to
+        the hash of their stored version. One outcome per item, in order."""
+        return self.call(self._fetch_and_prepare(items, validators, stored, pool))
+
+    async def _fetch_and_prepare(self, items, validators, stored, pool) -> list[Item]:
+        loop = asyncio.get_running_loop()
+
+        async def one(item: WebItem) -> Item:
+            etag, last_modified = validators.get(item.url, (None, None))
+            try:
+                fetched = await fetch.fetch(self.politeness, item.url, etag=etag, last_modified=last_modified)
+            except Rejected as rejected:
+                return Problem(item.url, "rejected", "fetch", rejected.reason)
+            except fetch.FetchFailed as failed:
+                return Problem(item.url, "failed", "fetch", failed.reason)
+            except Exception as exc:  # a bug or a library failure: this page fails, the batch goes on
+                return Problem(item.url, "failed", "fetch", f"{type(exc).__name__}: {exc}")
+            if fetched.not_modified:
+                return Unchanged(item.url)
+            if pool is None:
+                return prepare_page(item, fetched, stored_sha256=stored.get(item.url))
+            try:
+                return await loop.run_in_executor(pool, _prepare_page, item, fetched, stored.get(item.url))
+            except Exception as exc:  # the extraction process died: this page fails
+                return Problem(item.url, "failed", "clean", f"{type(exc).__name__}: {exc}")
+
+        return list(await asyncio.gather(*(one(item) for item in items)))
+
+    def close(self) -> None:
+        async def shut() -> None:
+            await self.politeness.client.aclose()
+
+        try:
+            self.call(shut())
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+            self._loop.close()
+
+
+def _prepare_page(item: WebItem, fetched: fetch.Fetched, stored_sha256: str | None) -> Item:
+    return prepare_page(item, fetched, stored_sha256=stored_sha256)
+
+
+class _RobotsInPostgres:
+    """robots.txt kept across runs in `http_cache`, read and written off the loop."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    async def load(self, origin: str) -> fetch.CachedRobots | None:
+        row = await asyncio.to_thread(http_cache.robots, self.engine, f"{origin}/robots.txt")
+        return fetch.CachedRobots(*row) if row is not None else None
+
+    async def save(self, origin: str, etag: str | None, last_modified: str | None, body: bytes | None) -> None:
+        await asyncio.to_thread(
+            http_cache.remember_robots, self.engine, f"{origin}/robots.txt", etag, last_modified, body
+        )
+
+
+_frontiers: dict[int, Frontier] = {}
+_frontiers_lock = threading.Lock()
+
+
+def frontier_for(run_id: int, settings: fetch.FetchSettings, engine: Engine) -> Frontier:
+    """The frontier of run `run_id` in this process, opened on first use."""
+    with _frontiers_lock:
+        frontier = _frontiers.get(run_id)
+        if frontier is None:
+            frontier = _frontiers[run_id] = Frontier(settings, engine)
+        return frontier
+
+
+def close_frontier(run_id: int) -> Frontier | None:
+    """Close the run's frontier in this process, if it has one; it is returned for its figures."""
+    with _frontiers_lock:
+        frontier = _frontiers.pop(run_id, None)
+    if frontier is not None:
+        frontier.close()
+    return frontier
+
+
+def hosts_of(source: Source) -> set[str]:
+    """The hosts the operator named for a source: trusted as written."""
+    urls = [source.url] if source.url else list(source.urls)
+    return {host for url in urls if (host := urlsplit(url).hostname)}
