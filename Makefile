@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-unit lint format bench bench-extract bench-dedup lock clean
+.PHONY: install run test test-unit lint format bench bench-extract bench-dedup bench-web lock clean
 
 install: $(STAMP)
 
@@ -49,6 +49,9 @@ bench: install
 
 bench-extract: install
 	$(BIN)/python -m bench.extract
+
+bench-web: install
+	$(BIN)/python -m bench.web
 
 bench-dedup: install
 	$(BIN)/python -m bench.dedup

@@ -604,7 +604,7 @@ def test_slow_hanging_and_failing_servers_end_each_item_with_an_outcome(db, tmp_
     assert all(r["version"] == 1 for r in rows)
 
 
-def test_a_robots_txt_that_never_finishes_disallows_its_site(db, tmp_path, faulty_site, monkeypatch):
+def test_a_robots_txt_that_never_finishes_fails_its_pages_for_the_next_run(db, tmp_path, faulty_site, monkeypatch):
     monkeypatch.setenv("NEWSDESK_FETCH_DEADLINE", "1")
     site = faulty_site(robots="drip")
     pages = ["fine-0", "fine-1", "fine-2"]
@@ -613,9 +613,10 @@ def test_a_robots_txt_that_never_finishes_disallows_its_site(db, tmp_path, fault
     sources.write_text(f'[[source]]\nname = "pages"\nkind = "page"\nurls = [{urls}]\n')
     record = run(sources)
     assert record["status"] == "completed"
-    # As for an unreachable robots.txt (RFC 9309): the whole site is disallowed.
-    assert (record["n_discovered"], record["n_rejected"]) == (3, 3)
+    # An unreachable robots.txt (RFC 9309) means nothing may be fetched, but it
+    # is not a refusal: the pages fail, with what happened, and the next run tries again.
+    assert (record["n_discovered"], record["n_failed"]) == (3, 3)
     assert_counts_add_up(record)
     reasons = fetch(db, "SELECT stage, reason FROM newsdesk.rejections WHERE run_id = :id", id=record["id"])
-    assert reasons == [{"stage": "fetch", "reason": "robots"}] * 3
+    assert reasons == [{"stage": "fetch", "reason": "robots.txt unreachable: timed out"}] * 3
     assert site.hits == {}  # no page was requested

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import os
 import random
 import time
 from collections import defaultdict
@@ -76,6 +77,9 @@ class FetchSettings:
     max_redirects: int = 5
     per_host: int = 2
     host_delay: float = 0.25  # seconds between request starts on one host
+    # Added to every delay: a request that wakes a few milliseconds late, or a
+    # server that notes it late, must still see the delay between two requests.
+    spacing_margin: float = 0.02
     max_crawl_delay: float = 30.0  # a robots.txt Crawl-delay is honoured up to this
     global_limit: int = 16
     retries: int = 3
@@ -245,6 +249,7 @@ class Politeness:
         async with self._global, host_slot:
             delay = self._delay(origin)
             if delay > 0:
+                delay += self.settings.spacing_margin
                 wait = await (self.spacing or self._local_spacing)(origin, delay)
                 if wait > 0:
                     await asyncio.sleep(wait)
@@ -266,7 +271,13 @@ def _rules(body: bytes | None) -> Protego | None:
 
 
 def _transport_reason(exc: httpx.TransportError) -> str:
-    """What an operator should read: "connection refused", not an errno dump."""
+    """What an operator should read: "connection refused", not an errno dump
+    (nor anyio's "All connection attempts failed", whose cause says which)."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.errno:
+            return os.strerror(cause.errno).lower()
+        cause = cause.__cause__ or cause.__context__
     text = str(exc) or type(exc).__name__
     lowered = text.lower()
     for known in ("connection refused", "name or service not known", "no route to host", "network is unreachable"):

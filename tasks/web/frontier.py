@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Coroutine, Iterable
 from concurrent.futures import Executor
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import anyio
+import h11  # noqa: F401 (imported before the first request, see Frontier._open)
 from sqlalchemy.engine import Engine
 
 from newsdesk.tasks.records import Problem, Rejected, Unchanged
@@ -31,11 +34,6 @@ from newsdesk.tasks.web.listings import WebItem
 from newsdesk.tasks.web.pages import Item, prepare_page
 
 T = TypeVar("T")
-
-# Added to the spacing claimed in PostgreSQL: a request that wakes a few
-# milliseconds late must not come closer than the delay to the next one,
-# which another process may start right on time.
-SPACING_MARGIN = 0.01
 
 
 class Frontier:
@@ -51,13 +49,22 @@ class Frontier:
         self.politeness: fetch.Politeness = self.call(self._open())
 
     async def _open(self) -> fetch.Politeness:
+        # The first connection would start anyio's resolver thread and import
+        # the HTTP/1.1 code, tens of milliseconds between a request's turn and
+        # its arrival that the next request, on time, would not have: done now.
+        await anyio.getaddrinfo("127.0.0.1", 80)
+        await asyncio.get_running_loop().getaddrinfo("127.0.0.1", 80)
         client = fetch.client(self.settings, self.trusted_hosts)
         return fetch.Politeness(
             client, self.settings, spacing=self._claim_in_postgres, robots_cache=_RobotsInPostgres(self.engine)
         )
 
     async def _claim_in_postgres(self, origin: str, delay: float) -> float:
-        return await asyncio.to_thread(host_schedule.claim_start, self.engine, origin, delay + SPACING_MARGIN)
+        # The wait counts from when the claim was made, not from when its answer
+        # came back: a slow hand-back from the thread must not make the request late.
+        asked = time.monotonic()
+        wait = await asyncio.to_thread(host_schedule.claim_start, self.engine, origin, delay)
+        return wait - (time.monotonic() - asked)
 
     def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run `coroutine` on the frontier's loop; block this thread until it ends."""

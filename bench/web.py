@@ -1,0 +1,142 @@
+"""`make bench-web`: the daily web run against a simulated web on this machine.
+
+Three shapes of day (`bench.sites`): 20 sites x 30 pages, 200 sites x 5 pages,
+1 site x 200 pages, each site with robots.txt, an RSS feed and 0.15 s of
+latency per response. Each shape is ingested by `newsdesk ingest` in a child
+process, as a user runs it, into a fresh database; so is a day of one site
+with one page, and the difference is the shape's *marginal* wall time
+(start-up cancels out).
+
+The bound is what newsdesk's own politeness allows with both cores in use:
+a site's requests (robots.txt, feed, pages) one host delay apart with every
+site served side by side, or the extraction CPU of all pages spread over the
+cores, whichever is longer, plus one round trip. The extraction CPU per page
+is measured here, in this run. Printed per shape: marginal wall time, bound,
+their ratio, robots.txt requests per site, and the closest two requests to
+one site (against the delay). Reference, same rules: Scrapy 2.19 took 2.0-2.6x
+the bound on 20 x 30 (issue #13).
+
+    python -m bench.web [--shapes 20x30,200x5,1x200] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from bench.servers import database_server, fresh_database
+from bench.sites import SimulatedWeb, real_pages
+from newsdesk.database import engine_for_url
+
+ROOT = Path(__file__).resolve().parents[1]
+DELAY = 0.25
+LATENCY = 0.15
+GOAL = 1.3
+SHAPES = ((20, 30), (200, 5), (1, 200))
+
+
+def extraction_cpu_per_page(n: int = 60) -> float:
+    """CPU seconds to prepare one real page (decode, clean, fingerprint), in this process."""
+    from newsdesk.tasks.web.fetch import Fetched
+    from newsdesk.tasks.web.listings import WebItem
+    from newsdesk.tasks.web.pages import prepare_page
+
+    pages = real_pages(n)
+    for page in pages[:5]:  # warm the imports and caches
+        prepare_page(
+            WebItem("http://warm.example/"), Fetched("http://warm.example/", "http://warm.example/", False, page)
+        )
+    start = time.process_time()
+    for i, page in enumerate(pages):
+        url = f"http://cpu.example/{i}"
+        prepare_page(WebItem(url), Fetched(url, url, False, page))
+    return (time.process_time() - start) / len(pages)
+
+
+def bound(sites: int, pages: int, cpu_per_page: float, cores: int) -> float:
+    chain = (pages + 1) * DELAY  # robots.txt, the feed and every page, one delay apart
+    cpu = sites * pages * cpu_per_page / cores
+    return max(chain, cpu) + LATENCY
+
+
+def run_day(database_url: str, sites: int, pages: int) -> dict:
+    """One ingest of a simulated day, in a child process; wall time and what the sites saw."""
+    with SimulatedWeb(sites, pages, latency=LATENCY) as web, fresh_database(database_url) as url:
+        folder = Path(tempfile.mkdtemp(prefix="newsdesk-bench-web-"))
+        (folder / "sources.toml").write_text(web.sources_toml(), encoding="utf-8")
+        env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DATABASE_URL": url}
+        env.pop("PREFECT_API_URL", None)  # a temporary API of its own, as a new user's run starts
+        env["NEWSDESK_HOST_DELAY"] = str(DELAY)
+        env["NEWSDESK_ALLOW_NETWORKS"] = ""  # the pages sit on their feed's own host: nothing to open
+        start = time.perf_counter()
+        child = subprocess.run(
+            [str(ROOT / ".venv" / "bin" / "newsdesk"), "ingest", "--sources", str(folder / "sources.toml")],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        )
+        wall = time.perf_counter() - start
+        if child.returncode != 0:
+            sys.exit(f"ingest failed:\n{child.stdout[-3000:]}\n{child.stderr[-3000:]}")
+        with engine_for_url(url).connect() as conn:
+            row = conn.execute(sa.text("SELECT * FROM newsdesk.ingest_runs ORDER BY id DESC LIMIT 1")).mappings().one()
+        gaps = [gap for site in web.sites if (gap := site.closest_gap()) is not None]
+        fetched = [n for site in web.sites for n in site.pages_requested().values()]
+        return {
+            "sites": sites,
+            "pages": pages,
+            "seconds": round(wall, 2),
+            "loaded": row["n_inserted"] + row["n_duplicate"],
+            "discovered": row["n_discovered"],
+            "rejected_or_failed": row["n_rejected"] + row["n_failed"],
+            "robots_per_site": max(site.requests_to("/robots.txt") for site in web.sites),
+            "closest_gap": round(min(gaps), 3) if gaps else None,
+            "pages_fetched_twice": sum(1 for n in fetched if n > 1),
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--shapes", default=",".join(f"{s}x{p}" for s, p in SHAPES))
+    parser.add_argument("--json", type=Path, help="write the figures here as JSON")
+    args = parser.parse_args()
+    shapes = [tuple(int(n) for n in shape.split("x")) for shape in args.shapes.split(",")]
+    cores = os.cpu_count() or 1
+    cpu_per_page = extraction_cpu_per_page()
+    print(f"extraction CPU {cpu_per_page * 1000:.1f} ms a page, {cores} cores; delay {DELAY} s, latency {LATENCY} s")
+    results: dict = {"cpu_per_page_ms": round(cpu_per_page * 1000, 2), "cores": cores, "shapes": []}
+    with database_server() as database_url:
+        baseline = run_day(database_url, 1, 1)
+        print(f"one site, one page: {baseline['seconds']:.2f} s (start-up, subtracted below)", flush=True)
+        results["baseline_seconds"] = baseline["seconds"]
+        print(f"{'shape':>8} {'marginal':>9} {'bound':>7} {'ratio':>6} {'robots/site':>12} {'closest gap':>12} loaded")
+        for sites, pages in shapes:
+            day = run_day(database_url, sites, pages)
+            marginal = day["seconds"] - baseline["seconds"]
+            limit = bound(sites, pages, cpu_per_page, cores)
+            ratio = marginal / limit
+            goal = f"(goal <= {GOAL}x)" if (sites, pages) != (1, 200) else ""
+            print(
+                f"{sites:>4}x{pages:<3} {marginal:>8.2f}s {limit:>6.2f}s {ratio:>5.2f}x {day['robots_per_site']:>12}"
+                f" {day['closest_gap']:>11}s {day['loaded']}/{sites * pages} {goal}",
+                flush=True,
+            )
+            results["shapes"].append(
+                {**day, "marginal": round(marginal, 2), "bound": round(limit, 2), "ratio": round(ratio, 2)}
+            )
+    print("Scrapy 2.19 (news-please's crawler), same rules, 20x30: 2.0-2.6x the bound (reference from issue #13)")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
