@@ -50,7 +50,7 @@ async def _discover(source: Source, engine: Engine, settings: fetch.FetchSetting
         if source.kind == "feed":
             data = await _fetch_listing(polite, engine, listing_url, fetch.FEED_TYPES, found)
             if data is not None:
-                _parse_into(found, listing_url, lambda: parse_feed(data, listing_url))
+                _parse_into(found, listing_url, lambda: parse_feed(data, listing_url, max_bytes=settings.max_bytes))
         else:
             pending, seen = [(listing_url, 0)], set()
             while pending:
@@ -64,7 +64,9 @@ async def _discover(source: Source, engine: Engine, settings: fetch.FetchSetting
                 data = await _fetch_listing(polite, engine, url, fetch.SITEMAP_TYPES, found)
                 if data is None:
                     continue
-                children = _parse_into(found, url, partial(parse_sitemap, data, max_bytes=settings.max_bytes))
+                children = _parse_into(
+                    found, url, partial(parse_sitemap, data, max_bytes=settings.max_bytes, base_url=url)
+                )
                 pending.extend((child, depth + 1) for child in children or ())
     unique: dict[str, WebItem] = {}
     for item in found.items:  # one item per URL, as first listed
