@@ -106,14 +106,15 @@ def parse_listing(data: bytes, base_url: str, *, max_bytes: int) -> Listing:
     if data[:2] == b"\x1f\x8b":
         data = _gunzip(data, max_bytes)
     base_url = urldefrag(base_url).url
-    body = _without_utf8_bom(data).lstrip()
-    if not body:
+    text = _without_utf8_bom(data)
+    start = text.lstrip()[:1]
+    if not start:
         raise Rejected("discover", "not a feed or sitemap: the body is empty")
-    if body.startswith(b"{"):
-        return _read_json_feed(body, base_url)
-    if body.startswith(b"<") or data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if start == b"{":
+        return _read_json_feed(text, base_url)
+    if start == b"<" or data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return _read_xml(data, base_url)
-    return _read_text(body, base_url)
+    return _read_text(text, base_url)
 
 
 def parse_feed(data: bytes, base_url: str, *, max_bytes: int) -> list[WebItem]:
@@ -429,4 +430,6 @@ def _gunzip(data: bytes, max_bytes: int) -> bytes:
         raise Rejected("discover", f"broken gzip: {exc}") from None
     if len(out) > max_bytes or decompressor.unconsumed_tail:
         raise Rejected("discover", f"listing over {max_bytes} bytes once decompressed")
+    if not decompressor.eof:
+        raise Rejected("discover", "broken gzip: the compressed data ends early")
     return out
