@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
+import xml.sax
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -32,6 +33,15 @@ from newsdesk.tasks.records import ListingHints, Rejected
 _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=True)
 _FEED_ROOTS = {"rss", "rdf", "feed", "channel"}  # lower-cased local names; `channel`: RSS 0.9x without <rss>
 _SITEMAP_ROOTS = {"urlset", "sitemapindex"}
+# How XML in UTF-16 or UTF-32 begins: a byte order mark, or `<` with its zero bytes.
+_WIDE_XML_STARTS = (
+    codecs.BOM_UTF16_LE,
+    codecs.BOM_UTF16_BE,
+    codecs.BOM_UTF32_BE,
+    b"\x00<",
+    b"<\x00",
+    b"\x00\x00\x00<",
+)
 # Where feedparser finds entries: RSS 0.9x/2.0 (no namespace, or one of Userland's),
 # RSS 0.90 and 1.0 (RDF), Atom 0.3 and 1.0.
 _ENTRY_NAMESPACES = {
@@ -112,7 +122,7 @@ def parse_listing(data: bytes, base_url: str, *, max_bytes: int) -> Listing:
         raise Rejected("discover", "not a feed or sitemap: the body is empty")
     if start == b"{":
         return _read_json_feed(text, base_url)
-    if start == b"<" or data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if start == b"<" or data.startswith(_WIDE_XML_STARTS):
         return _read_xml(data, base_url)
     return _read_text(text, base_url)
 
@@ -133,7 +143,7 @@ def parse_sitemap(data: bytes, *, max_bytes: int, base_url: str = "") -> tuple[l
 
 def _read_xml(data: bytes, base_url: str) -> Listing:
     root = _xml_root(data, base_url)
-    kind = etree.QName(root).localname
+    kind = _local_name(root)
     if kind.lower() in _FEED_ROOTS:
         return _read_xml_feed(data, root, base_url)
     if kind in _SITEMAP_ROOTS:
@@ -155,9 +165,11 @@ def _read_xml_feed(data: bytes, root: etree._Element, base_url: str) -> Listing:
     """An RSS, RDF or Atom feed: metadata from feedparser, and each entry's raw
     id from lxml (feedparser resolves ids like links, turning `abc` into a URL)."""
     parsed = feedparser.parse(data, response_headers={"content-location": base_url} if base_url else {})
-    if not parsed.entries and not parsed.get("version"):
+    if not parsed.entries and not parsed.get("version"):  # an empty document has no `version` key at all
         problem = parsed.get("bozo_exception")
-        raise Rejected("discover", f"not a readable feed: {problem or 'feedparser found no feed in it'}")
+        if isinstance(problem, xml.sax.SAXParseException):
+            raise Rejected("discover", f"not a readable feed: {problem}")
+        raise Rejected("discover", f"not a feed: feedparser reads no RSS, Atom or RDF feed from <{_local_name(root)}>")
     ids = _raw_entry_ids(root)
     if len(ids) != len(parsed.entries):  # the two parsers recovered a broken feed differently
         ids = [None] * len(parsed.entries)
@@ -200,14 +212,13 @@ def _raw_entry_ids(root: etree._Element) -> list[_EntryId | None]:
 
 def _entry_elements(root: etree._Element) -> Iterator[etree._Element]:
     for element in root.iter(etree.Element):
-        name = etree.QName(element)
-        if name.localname in ("item", "entry") and name.namespace in _ENTRY_NAMESPACES:
+        if _local_name(element) in ("item", "entry") and _namespace(element) in _ENTRY_NAMESPACES:
             yield element
 
 
 def _raw_entry_id(entry: etree._Element) -> _EntryId | None:
     for child in entry.iterchildren(etree.Element):
-        name = etree.QName(child).localname
+        name = _local_name(child)
         if name == "guid" and child.text and child.text.strip():
             permalink = (child.get("isPermaLink") or child.get("ispermalink") or "true").strip().lower() != "false"
             return _EntryId(child.text.strip(), permalink, "guid")
@@ -245,7 +256,7 @@ def _read_sitemap(root: etree._Element, base_url: str) -> Listing:
     """A urlset (Google News tags read) or a sitemap index; <loc>s resolve
     against xml:base and the base URL, in any namespace or none."""
     listing = Listing()
-    if etree.QName(root).localname == "sitemapindex":
+    if _local_name(root) == "sitemapindex":
         for n, sitemap in enumerate(_children_named(root, "sitemap"), start=1):
             loc = _child_text(sitemap, "loc")
             if loc is None:
@@ -273,7 +284,18 @@ def _read_sitemap(root: etree._Element, base_url: str) -> Listing:
 def _children_named(element: etree._Element, localname: str) -> Iterator[etree._Element]:
     """Child elements of that local name, whatever their namespace (sitemaps
     are found with the protocol's, an old one, or none)."""
-    return (child for child in element.iterchildren(etree.Element) if etree.QName(child).localname == localname)
+    return (child for child in element.iterchildren(etree.Element) if _local_name(child) == localname)
+
+
+def _local_name(element: etree._Element) -> str:
+    """The tag without its namespace; lxml's QName() would refuse the `itunes:subtitle`
+    that a recovered document keeps for an undeclared prefix."""
+    return str(element.tag).rpartition("}")[2]
+
+
+def _namespace(element: etree._Element) -> str | None:
+    tag = str(element.tag)
+    return tag[1:].partition("}")[0] if tag.startswith("{") else None
 
 
 def _child_text(element: etree._Element, localname: str) -> str | None:

@@ -156,6 +156,28 @@ def test_feeds_served_with_odd_content_types_are_read_as_valid_empty_feeds(name,
     assert read(name) == Listing()
 
 
+@pytest.mark.parametrize("name", ["feedparser/encoding/utf-16be.xml", "feedparser/encoding/utf-32be-bom.xml"])
+def test_feeds_in_utf16_and_utf32_are_recognised(name):
+    assert (DATA / name).read_bytes()[:4] in (b"\x00<\x00?", b"\x00\x00\xfe\xff")
+    assert read(name) == Listing()
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-16-le"])
+def test_a_utf16_feed_lists_its_entries(encoding):
+    text = (DATA / "listings/xml-base-atom.xml").read_text().replace('encoding="utf-8"', 'encoding="utf-16"')
+    found = parse_listing(text.encode(encoding), FINAL, max_bytes=10_000)
+    assert urls(found) == urls(read("listings/xml-base-atom.xml"))
+
+
+def test_an_undeclared_namespace_prefix_does_not_stop_the_feed():
+    assert read("feedparser/illformed/undeclared_namespace.xml") == Listing()  # <itunes:subtitle>, no xmlns:itunes
+
+
+def test_a_feed_the_two_parsers_count_differently_is_still_read_by_its_links():
+    # CDF <ITEM HREF=…>: feedparser reads an entry, lxml sees no RSS or Atom entry element.
+    assert urls(read("feedparser/wellformed/cdf/item_href_map_link.xml")) == ["http://www.example.org/"]
+
+
 def test_an_html_comment_alone_is_no_feed():
     with pytest.raises(Rejected, match="not a readable feed or sitemap"):
         read("feedparser/illformed/rss_empty_document.xml")
