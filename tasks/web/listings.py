@@ -1,10 +1,15 @@
 """Feeds, sitemaps and robots.txt to the article URLs and child sitemaps they list. Pure: bytes in, a Listing out.
 
 What a body is comes from its bytes, never from its Content-Type: gzip is
-decompressed (bounded) and looked at again; `{` opens a JSON Feed; `<` opens
-XML, whose root element tells an RSS/RDF/Atom feed (read by feedparser) from a
-sitemap or sitemap index (read by lxml); any other text is a robots.txt when it
-has robots.txt lines, or a plain-text sitemap when its lines are URLs.
+decompressed (bounded) and looked at again; `{` opens a JSON Feed; `<` (in
+UTF-8, UTF-16 or UTF-32) opens XML, whose root element tells an RSS/RDF/Atom
+feed (read by feedparser) from a sitemap or sitemap index (read by lxml); any
+other text is a robots.txt when it has robots.txt lines, or a plain-text sitemap
+when at least half its lines are absolute URLs (the other lines are problems).
+
+A feed entry's article URL is its alternate link, else its guid or id when that
+is itself an absolute http(s) URL (a guid only if it is a permalink); an entry
+with neither is a problem, never a URL made up from an id.
 
 XML is parsed with entities unresolved, no DTD loading and no network, so a
 listing cannot make us read a file or a URL (feedparser resolves no external
