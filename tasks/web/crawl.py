@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from functools import partial
 
 from sqlalchemy.engine import Engine
 
@@ -18,7 +17,7 @@ from newsdesk.tasks.records import Problem, Rejected
 from newsdesk.tasks.sources import Source, SourceError
 from newsdesk.tasks.store import http_cache
 from newsdesk.tasks.web import fetch
-from newsdesk.tasks.web.listings import WebItem, parse_feed, parse_sitemap
+from newsdesk.tasks.web.listings import Listing, WebItem, parse_listing
 
 # A sitemap index may point at more indexes; past these, the rest is refused.
 MAX_SITEMAPS = 200
@@ -39,32 +38,30 @@ async def discover(
     polite: fetch.Politeness, source: Source, engine: Engine, settings: fetch.FetchSettings
 ) -> Discovery:
     """The article URLs a page, feed or sitemap source lists, read through the
-    run's `polite` client (the frontier's)."""
+    run's `polite` client (the frontier's). A listing is read for what its body
+    is (feed, sitemap, sitemap index, plain-text sitemap, robots.txt with
+    `Sitemap:` lines), whatever its Content-Type says; the listings it points
+    to are read in turn, up to MAX_SITEMAPS of them, MAX_SITEMAP_DEPTH deep."""
     if source.kind == "page":
         return Discovery(items=[WebItem(url) for url in dict.fromkeys(source.urls)])
     if source.url is None:
         raise SourceError(f"source {source.name!r}: a {source.kind} source needs a url")
-    listing_url = source.url
     found = Discovery()
-    if source.kind == "feed":
-        data = await _fetch_listing(polite, engine, listing_url, fetch.FEED_TYPES, found)
-        if data is not None:
-            _parse_into(found, listing_url, lambda: parse_feed(data, listing_url))
-    else:
-        pending, seen = [(listing_url, 0)], set()
-        while pending:
-            url, depth = pending.pop(0)
-            if url in seen:
-                continue
-            seen.add(url)
-            if len(seen) > MAX_SITEMAPS or depth > MAX_SITEMAP_DEPTH:
-                found.problems.append(Problem(url, "rejected", "discover", "too many nested sitemaps"))
-                continue
-            data = await _fetch_listing(polite, engine, url, fetch.SITEMAP_TYPES, found)
-            if data is None:
-                continue
-            children = _parse_into(found, url, partial(parse_sitemap, data, max_bytes=settings.max_bytes))
-            pending.extend((child, depth + 1) for child in children or ())
+    pending, seen = [(source.url, 0)], set()
+    while pending:
+        url, depth = pending.pop(0)
+        if url in seen:
+            continue
+        seen.add(url)
+        if len(seen) > MAX_SITEMAPS or depth > MAX_SITEMAP_DEPTH:
+            found.problems.append(Problem(url, "rejected", "discover", "too many nested sitemaps"))
+            continue
+        fetched = await _fetch_listing(polite, engine, url, found)
+        if fetched is None:
+            continue
+        body, final_url = fetched
+        listing = _parse(found, url, body, final_url, settings.max_bytes)
+        pending.extend((child, depth + 1) for child in listing.children)
     unique: dict[str, WebItem] = {}
     for item in found.items:  # one item per URL, as first listed
         unique.setdefault(item.url, item)
@@ -73,12 +70,19 @@ async def discover(
 
 
 async def _fetch_listing(
-    polite: fetch.Politeness, engine: Engine, url: str, accept: tuple[str, ...], found: Discovery
-) -> bytes | None:
+    polite: fetch.Politeness, engine: Engine, url: str, found: Discovery
+) -> tuple[bytes, str] | None:
+    """The listing's body and the URL it was finally read from (after
+    redirects; the configured one when the cached body is read again on 304)."""
     etag, last_modified, body = await asyncio.to_thread(http_cache.cached, engine, url)
     try:
         result = await fetch.fetch(
-            polite, url, accept=accept, etag=etag if body else None, last_modified=last_modified if body else None
+            polite,
+            url,
+            accept=fetch.LISTING_TYPES,
+            any_type=True,
+            etag=etag if body else None,
+            last_modified=last_modified if body else None,
         )
     except Rejected as rejected:
         found.problems.append(Problem(url, "rejected", "discover", rejected.reason))
@@ -90,9 +94,9 @@ async def _fetch_listing(
         found.problems.append(Problem(url, "failed", "discover", f"{type(exc).__name__}: {exc}"))
         return None
     if result.not_modified:
-        return body
+        return (body, url) if body is not None else None
     await asyncio.to_thread(_remember_listing, engine, url, result)
-    return result.body
+    return result.body, result.final_url
 
 
 def _remember_listing(engine: Engine, url: str, result: fetch.Fetched) -> None:
@@ -100,31 +104,31 @@ def _remember_listing(engine: Engine, url: str, result: fetch.Fetched) -> None:
         http_cache.remember(conn, [(url, result.etag, result.last_modified, result.body)])
 
 
-def _parse_into(found: Discovery, url: str, parse):
+def _parse(found: Discovery, url: str, body: bytes, final_url: str, max_bytes: int) -> Listing:
+    """Read one listing into `found`: its items (at most MAX_SITEMAP_URLS), and a
+    rejected problem for each entry that names no usable URL; its children are returned."""
     try:
-        parsed = parse()
+        listing = parse_listing(body, final_url, max_bytes=max_bytes)
     except Rejected as rejected:
         found.problems.append(Problem(url, "rejected", "discover", rejected.reason))
-        return None
+        return Listing()
     except Exception as exc:  # a bug or a library failure: this listing fails, the run goes on
         found.problems.append(Problem(url, "failed", "discover", f"{type(exc).__name__}: {exc}"))
-        return None
-    if isinstance(parsed, tuple):  # a sitemap: (items, child sitemaps)
-        items, children = parsed
-        if len(items) > MAX_SITEMAP_URLS:
-            found.problems.append(
-                Problem(
-                    url,
-                    "rejected",
-                    "discover",
-                    (
-                        f"sitemap lists {len(items):,} URLs, over the sitemap protocol's limit of {MAX_SITEMAP_URLS:,}:"
-                        f" the first {MAX_SITEMAP_URLS:,} were read"
-                    ),
-                )
+        return Listing()
+    items = listing.items
+    if len(items) > MAX_SITEMAP_URLS:
+        found.problems.append(
+            Problem(
+                url,
+                "rejected",
+                "discover",
+                (
+                    f"sitemap lists {len(items):,} URLs, over the sitemap protocol's limit of {MAX_SITEMAP_URLS:,}:"
+                    f" the first {MAX_SITEMAP_URLS:,} were read"
+                ),
             )
-            items = items[:MAX_SITEMAP_URLS]
-        found.items.extend(items)
-        return children
-    found.items.extend(parsed)
-    return None
+        )
+        items = items[:MAX_SITEMAP_URLS]
+    found.items.extend(items)
+    found.problems.extend(Problem(locator, "rejected", "discover", reason) for locator, reason in listing.problems)
+    return listing

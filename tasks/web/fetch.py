@@ -51,6 +51,8 @@ SITEMAP_TYPES = (
     "application/octet-stream",
     "text/plain",
 )
+# What a listing is asked for as; its body, not its Content-Type, decides what it is.
+LISTING_TYPES = tuple(dict.fromkeys(FEED_TYPES + SITEMAP_TYPES))
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 # Google reads this much of a robots.txt and ignores the rest.
 ROBOTS_MAX_BYTES = 500 * 1024
@@ -349,11 +351,14 @@ async def fetch(
     url: str,
     *,
     accept: tuple[str, ...] = HTML_TYPES,
+    any_type: bool = False,
     etag: str | None = None,
     last_modified: str | None = None,
 ) -> Fetched:
     """One URL, politely; raises `Rejected` (will not succeed: 4xx, robots,
-    wrong type, too large) or `FetchFailed` (gave up on a failure that might pass)."""
+    wrong type, too large) or `FetchFailed` (gave up on a failure that might pass).
+    `accept` is sent as the Accept header and, unless `any_type`, is the only
+    Content-Types taken."""
     settings = politeness.settings
     check_scheme(url)
     if not await _allowed(politeness, url):
@@ -368,7 +373,7 @@ async def fetch(
         try:
             async with politeness.slot(_origin(url)):
                 async with asyncio.timeout(settings.response_deadline):
-                    return await _get(politeness, url, headers, accept)
+                    return await _get(politeness, url, headers, None if any_type else accept)
         except _Retryable as retryable:
             reason = retryable.reason
             wait = _backoff(settings, attempt, retryable.retry_after)
@@ -402,7 +407,7 @@ def _backoff(settings: FetchSettings, attempt: int, retry_after: float | None) -
     return settings.backoff * (2**attempt) * random.uniform(0.5, 1.5)
 
 
-async def _get(politeness: Politeness, url: str, headers: dict, accept: tuple[str, ...]) -> Fetched:
+async def _get(politeness: Politeness, url: str, headers: dict, accept: tuple[str, ...] | None) -> Fetched:
     settings = politeness.settings
     current = url
     for _hop in range(settings.max_redirects + 1):
@@ -421,7 +426,7 @@ async def _get(politeness: Politeness, url: str, headers: dict, accept: tuple[st
             if status != 200:
                 raise Rejected("fetch", f"HTTP {status}")
             media_type, charset = _content_type(response.headers.get("content-type", ""))
-            if media_type and media_type not in accept:
+            if accept is not None and media_type and media_type not in accept:
                 raise Rejected("fetch", f"content type {media_type} is not one of {', '.join(accept[:3])}…")
             declared = response.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > settings.max_bytes:
