@@ -142,7 +142,6 @@ def _ingest_all(run_id: int, sources: list[Source], batch_size: int, settings: S
     web = [source for source in sources if source.kind in WEB_KINDS]
     trusted = frozenset(host for source in web for host in frontier.hosts_of(source))
     budget = _PageBudget(settings.pages_in_flight)
-    web_batch = min(batch_size, settings.web_batch_size)
     with ThreadPoolExecutor(max_workers=max(len(web), 1), thread_name_prefix="newsdesk-source") as threads:
         # Each thread runs in a copy of the flow's context, so its task runs belong to this flow run.
         running = [
@@ -151,7 +150,7 @@ def _ingest_all(run_id: int, sources: list[Source], batch_size: int, settings: S
                 _ingest_web_source,
                 run_id,
                 source,
-                web_batch,
+                batch_size,
                 trusted,
                 budget,
                 progress,

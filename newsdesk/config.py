@@ -32,8 +32,6 @@ class Settings:
     allow_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     # Pages fetched and not yet loaded, across all web sources of a run: bounds memory.
     pages_in_flight: int = 2000
-    # Pages per fetch batch (and task run); files batches are `batch_size`.
-    web_batch_size: int = 100
     # Processes extracting fetched pages beside the fetching; 0 extracts in the fetch step's thread.
     extract_processes: int = field(default_factory=lambda: os.cpu_count() or 1)
     # Dedup thresholds (see tasks/dedup/match.py); change them, then `newsdesk dedup --rebuild`.
@@ -66,7 +64,6 @@ class Settings:
             fetch_retries=int(_non_negative_float(env, "NEWSDESK_FETCH_RETRIES", 3)),
             allow_networks=_networks(env, "NEWSDESK_ALLOW_NETWORKS"),
             pages_in_flight=_positive_int(env, "NEWSDESK_PAGES_IN_FLIGHT", 2000),
-            web_batch_size=_positive_int(env, "NEWSDESK_WEB_BATCH_SIZE", 100),
             extract_processes=int(_non_negative_float(env, "NEWSDESK_EXTRACT_PROCESSES", os.cpu_count() or 1)),
             near_threshold=_fraction(env, "NEWSDESK_NEAR_THRESHOLD", 0.5),
             story_threshold=_fraction(env, "NEWSDESK_STORY_THRESHOLD", 0.55),

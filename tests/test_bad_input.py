@@ -273,7 +273,8 @@ def test_web_sources_that_misbehave(db, tmp_path, httpserver, monkeypatch):
         for name, row in by_source.items()
     }
     assert counts == {
-        "broken-feed": (2, 2, 0, 0),
+        # Its truncated third entry names no URL: rejected, with the reason.
+        "broken-feed": (3, 2, 1, 0),
         "html-feed": (1, 0, 1, 0),
         "noise-feed": (1, 0, 1, 0),
         "empty-feed": (1, 0, 1, 0),
@@ -289,9 +290,10 @@ def test_web_sources_that_misbehave(db, tmp_path, httpserver, monkeypatch):
         "bomb-page": (1, 0, 1, 0),
     }
     problems = problems_by_name(db, record["id"])
-    assert problems["page.xml"] == ("rejected", "discover", "not a feed: no RSS, Atom or JSON Feed in it")
-    assert problems["empty.xml"] == ("rejected", "discover", "not a feed: no RSS, Atom or JSON Feed in it")
-    assert problems["noise.xml"][:2] == ("rejected", "discover") and "not a readable feed" in problems["noise.xml"][2]
+    assert problems["page.xml"] == ("rejected", "discover", "not a feed or sitemap: root element <html>")
+    assert problems["empty.xml"] == ("rejected", "discover", "not a feed or sitemap: the body is empty")
+    assert problems["noise.xml"][:2] == ("rejected", "discover")
+    assert problems["noise.xml"][2].startswith("not a feed, sitemap or robots.txt")
     assert problems["huge.xml"] == (
         "rejected",
         "discover",
@@ -302,7 +304,7 @@ def test_web_sources_that_misbehave(db, tmp_path, httpserver, monkeypatch):
         "discover",
         f"body of {len(oversized)} bytes is over the limit of {DEFAULT_LIMIT}",
     )
-    assert problems["bomb.xml.gz"] == ("rejected", "discover", f"sitemap over {DEFAULT_LIMIT} bytes once decompressed")
+    assert problems["bomb.xml.gz"] == ("rejected", "discover", f"listing over {DEFAULT_LIMIT} bytes once decompressed")
     assert problems["bomb-encoded.xml"] == ("rejected", "discover", f"body over the limit of {DEFAULT_LIMIT} bytes")
     assert problems["bomb.html"] == ("rejected", "fetch", f"body over the limit of {DEFAULT_LIMIT} bytes")
     bad = {r["locator"]: r["reason"] for r in fetch(db, "SELECT * FROM newsdesk.rejections WHERE source = 'bad-links'")}
