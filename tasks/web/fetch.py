@@ -244,22 +244,26 @@ class Politeness:
     @asynccontextmanager
     async def slot(self, origin: str):
         """Hold a request slot on `origin`: its turn in the host's spacing and
-        within the concurrency limits."""
+        within the concurrency limits. The turn is waited for before a permit
+        of the global limit is taken, so hosts waiting for their turn never
+        hold up hosts whose turn it is."""
         if self._global is None:
             self._global = asyncio.Semaphore(self.settings.global_limit)
         host_slot = self._host_slots.setdefault(origin, asyncio.Semaphore(self.settings.per_host))
-        async with self._global, host_slot:
+        async with host_slot:
             delay = self._delay(origin)
             if delay > 0:
                 delay += self.settings.spacing_margin
                 wait = await (self.spacing or self._local_spacing)(origin, delay)
                 if wait > 0:
                     await asyncio.sleep(wait)
-                # A late wake-up of the request before must not bring this one closer to it.
-                while (gap := self._last_start.get(origin, -delay) + delay - time.monotonic()) > 0:
+            async with self._global:
+                # A late start of the request before (a busy loop, a wait for a
+                # global permit) must not bring this one closer to it.
+                while delay > 0 and (gap := self._last_start.get(origin, -delay) + delay - time.monotonic()) > 0:
                     await asyncio.sleep(gap)
                 self._last_start[origin] = time.monotonic()
-            yield
+                yield
 
     async def _local_spacing(self, origin: str, delay: float) -> float:
         now = time.monotonic()
