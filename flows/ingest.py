@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import contextvars
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import Any, cast
@@ -37,6 +40,7 @@ from prefect.artifacts import (
 from prefect.events import emit_event
 from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
+from prefect.states import Completed, Failed, State
 from sqlalchemy.engine import Engine
 
 from newsdesk.config import Settings
@@ -48,6 +52,7 @@ from newsdesk.tasks.sources import WEB_KINDS, Source, SourceError, load_sources
 from newsdesk.tasks.steps import clean_batch, discover_web, fetch_batch, load_batch, record_failures, skip_unchanged
 from newsdesk.tasks.store import runs
 from newsdesk.tasks.web import frontier
+from newsdesk.tasks.words import in_words, plural
 
 # Files listed and checked against the stored ones per query (one `discover` task run each).
 LISTING_CHUNK = 5000
@@ -59,74 +64,173 @@ def _run_name() -> str:
 
 
 @flow(name="ingest", flow_run_name=_run_name, log_prints=False)
-def ingest(sources_file: str = "seeds/sources.toml", batch_size: int | None = None) -> runs.RunRecord:
-    """Ingest every source of `sources_file` once; returns the run record with
-    counts per source."""
+def ingest(sources_file: str = "seeds/sources.toml", batch_size: int | None = None) -> State:
+    """Ingest every source of `sources_file` once. The run ends Completed, or
+    Failed when any item failed or a source failed outright (what was loaded
+    stays loaded); either way its state message carries the headline counts and
+    its result is the run record with counts per source (called directly, a
+    Failed run raises `IngestFailed`, which holds the record)."""
     logger = get_run_logger()
     settings = Settings.from_env()
     batch_size = batch_size or settings.batch_size
     engine = get_engine(settings)
     run = None
+    health = None
     try:
         with runs.recorded_run(engine, flow_run_id=flow_run.id, sources_file=str(Path(sources_file).resolve())) as run:
             logger.info("run %d started on %s", run.id, sources_file)
             sources = load_sources(sources_file)
             runs.register_sources(engine, run.id, [source.name for source in sources])
-            progress = _Progress(len(sources))
+            progress = _Progress(sources)
             try:
-                _ingest_all(run.id, sources, batch_size, settings, progress)
+                with progress.reporting():
+                    _ingest_all(run.id, sources, batch_size, settings, progress)
             finally:
                 frontier.close_frontier(run.id)
+            health = runs.health(engine, run.id)
+            if health.failed:
+                run.verdict = ("failed", _failure_message(health))
         assert run.record is not None  # set when the block ends without raising
-        _publish(engine, run.record)
-        return run.record
+        _publish(engine, run.record, health)
+        headline = _headline(run.record)
+        if health is not None and health.failed:
+            message = f"{_failure_message(health)} | {headline}"
+            return Failed(message=message, data=IngestFailed(message, run.record))
+        return Completed(message=headline, data=run.record)
     finally:
         if run is not None and run.record is not None:
-            _announce(run.record)
+            _announce(run.record, health)
+
+
+class IngestFailed(Exception):
+    """A run that went through but failed items or whole sources; `record` is its run record."""
+
+    def __init__(self, message: str, record: runs.RunRecord):
+        super().__init__(message, record)
+        self.record = record
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def _headline(record: runs.RunRecord) -> str:
+    return f"{plural(record.n_discovered, 'item')}: {in_words({o: record[f'n_{o}'] for o in OUTCOMES})}"
+
+
+def _failure_message(health: runs.RunHealth) -> str:
+    parts = []
+    if health.failing_sources:
+        failing = "; ".join(f"{f.source}: {f.reason}" for f in health.failing_sources[:3])
+        more = len(health.failing_sources) - 3
+        parts.append(
+            f"{plural(len(health.failing_sources), 'source')} failing ({failing}{f'; {more} more' if more > 0 else ''})"
+        )
+    if health.n_failed:
+        parts.append(f"{plural(health.n_failed, 'item')} failed")
+    return ", ".join(parts)
 
 
 class _Progress:
-    """The run's progress artifact in the Prefect UI: the share of sources done.
-    Within a source the number of batches is not known ahead (the listing
-    streams), so each loaded batch moves the source's share half of the way
-    left to its end: it moves at every batch and never overshoots. Sources
-    report from their own threads."""
+    """The run's progress in the Prefect UI and the logs. Each source weighs
+    the same; once its items are counted (a web source after discovery, a
+    files source at the end of its listing), its share follows its items
+    fetched (or cleaned) and loaded; before that, each loaded batch moves it
+    half of the way left, so the bar moves and never overshoots. Sources
+    report from their own threads; a reporter thread shows the figure every
+    few seconds and logs it at least every 30 s."""
 
-    def __init__(self, n_sources: int):
-        self.n_sources = max(n_sources, 1)
-        self.done = 0
-        self.within: dict[str, float] = {}
+    SHOW_EVERY = 5.0
+    LOG_EVERY = 30.0
+
+    def __init__(self, sources: list[Source]):
+        self.names = [source.name for source in sources]
+        self.total: dict[str, int] = {}
+        self.loaded: dict[str, int] = dict.fromkeys(self.names, 0)
+        self.batches: dict[str, float] = dict.fromkeys(self.names, 0.0)
+        self.done: set[str] = set()
+        self.fetched: Callable[[str], int] = lambda source: 0
         self._lock = threading.Lock()
+        self._stop = threading.Event()
         # Called from the flow's own (sync) code, so the artifact's id, not a coroutine.
         self.id = cast(
-            UUID, create_progress_artifact(0.0, key="ingest-progress", description="Share of the run's sources done")
+            UUID,
+            create_progress_artifact(
+                0.0, key="ingest-progress", description="Share of the run's items fetched and loaded"
+            ),
         )
 
-    def batch_settled(self, source: str) -> None:
+    def counted(self, source: str, n_items: int) -> None:
         with self._lock:
-            self.within[source] = self.within.get(source, 0.0) + (1 - self.within.get(source, 0.0)) / 2
-            self._show()
+            self.total[source] = n_items
+
+    def batch_settled(self, source: str, n_items: int) -> None:
+        with self._lock:
+            self.loaded[source] += n_items
+            self.batches[source] += (1 - self.batches[source]) / 2
 
     def source_done(self, source: str) -> None:
         with self._lock:
-            self.done += 1
-            self.within.pop(source, None)
-            self._show()
+            self.done.add(source)
 
-    def _show(self) -> None:
-        update_progress_artifact(self.id, round(100 * (self.done + sum(self.within.values())) / self.n_sources, 1))
+    def share(self) -> float:
+        with self._lock:
+            shares = []
+            for name in self.names:
+                total = self.total.get(name)
+                if name in self.done:
+                    shares.append(1.0)
+                elif total:
+                    fetched = min(self.fetched(name) or self.loaded[name], total)
+                    shares.append((fetched + min(self.loaded[name], total)) / (2 * total))
+                else:
+                    shares.append(self.batches[name])
+        return sum(shares) / max(len(shares), 1)
+
+    def summary(self) -> str:
+        with self._lock:
+            counted = sum(self.total.values())
+            loaded = sum(self.loaded.values())
+            fetched = sum(self.fetched(name) for name in self.names)
+        return (
+            f"progress {100 * self.share():.0f}%: {len(self.done)} of {plural(len(self.names), 'source')} done,"
+            f" {plural(counted, 'item')} counted, {fetched:,} fetched, {loaded:,} loaded"
+        )
+
+    @contextmanager
+    def reporting(self) -> Iterator[None]:
+        logger = get_run_logger()
+        reporter = threading.Thread(
+            target=contextvars.copy_context().run, args=(self._report, logger), name="newsdesk-progress", daemon=True
+        )
+        reporter.start()
+        try:
+            yield
+        finally:
+            self._stop.set()
+            reporter.join(timeout=10)
+            update_progress_artifact(self.id, 100.0)
+
+    def _report(self, logger) -> None:
+        last_log = time.monotonic()
+        while not self._stop.wait(self.SHOW_EVERY):
+            update_progress_artifact(self.id, round(100 * self.share(), 1))
+            if time.monotonic() - last_log >= self.LOG_EVERY:
+                logger.info(self.summary())
+                last_log = time.monotonic()
 
 
-def _announce(record: runs.RunRecord) -> None:
+def _announce(record: runs.RunRecord, health: runs.RunHealth | None) -> None:
     """An event per finished run (`newsdesk.ingest.completed` or `.failed`) with its
-    counts, for Prefect automations and anything else listening."""
+    counts, and one `newsdesk.source.failed` per source that failed outright,
+    with its name, URL and reason, for Prefect automations."""
+    related = [{"prefect.resource.id": f"prefect.flow-run.{flow_run.id}", "prefect.resource.role": "flow-run"}]
     emit_event(
         event=f"newsdesk.ingest.{record.status}",
         resource={
             "prefect.resource.id": f"newsdesk.ingest-run.{record.id}",
             "prefect.resource.name": f"ingest run {record.id}",
         },
-        related=[{"prefect.resource.id": f"prefect.flow-run.{flow_run.id}", "prefect.resource.role": "flow-run"}],
+        related=related,
         payload={
             "run_id": record.id,
             "status": record.status,
@@ -134,6 +238,16 @@ def _announce(record: runs.RunRecord) -> None:
             **{f"n_{o}": record[f"n_{o}"] for o in ("discovered", *OUTCOMES)},
         },
     )
+    for failure in health.failing_sources if health else []:
+        emit_event(
+            event="newsdesk.source.failed",
+            resource={
+                "prefect.resource.id": f"newsdesk.source.{failure.source}",
+                "prefect.resource.name": failure.source,
+            },
+            related=related,
+            payload={"source": failure.source, "url": failure.locator, "reason": failure.reason, "run_id": record.id},
+        )
 
 
 def _ingest_all(run_id: int, sources: list[Source], batch_size: int, settings: Settings, progress: _Progress) -> None:
@@ -142,6 +256,7 @@ def _ingest_all(run_id: int, sources: list[Source], batch_size: int, settings: S
     web = [source for source in sources if source.kind in WEB_KINDS]
     trusted = frozenset(host for source in web for host in frontier.hosts_of(source))
     budget = _PageBudget(settings.pages_in_flight)
+    progress.fetched = partial(frontier.pages_fetched, run_id)
     with ThreadPoolExecutor(max_workers=max(len(web), 1), thread_name_prefix="newsdesk-source") as threads:
         # Each thread runs in a copy of the flow's context, so its task runs belong to this flow run.
         running = [
@@ -176,6 +291,7 @@ def _ingest_web_source(
 ) -> None:
     try:
         found = discover_web(run_id, source, trusted)
+        progress.counted(source.name, len(found.items) + len(found.problems))
         if found.problems:
             load_batch(run_id, source.name, 0, Batch(found.problems))
 
@@ -272,18 +388,18 @@ def _process(
         preparing.append(prepared)
         if loading:
             _settle(run_id, source.name, *loading[:3])
-            _release(budget, loading[3], progress, source.name)
+            _release(budget, loading[3], progress, source.name, len(loading[1]))
         locators = [item.path if isinstance(item, FileEntry) else item.url for item in batch]
         loading = (batch_no, locators, load_batch.submit(run_id, source.name, batch_no, prepared), taken)
     if loading:
         _settle(run_id, source.name, *loading[:3])
-        _release(budget, loading[3], progress, source.name)
+        _release(budget, loading[3], progress, source.name, len(loading[1]))
 
 
-def _release(budget: _PageBudget | None, taken: int, progress: _Progress, source: str) -> None:
+def _release(budget: _PageBudget | None, taken: int, progress: _Progress, source: str, n_items: int) -> None:
     if budget:
         budget.give(taken)
-    progress.batch_settled(source)
+    progress.batch_settled(source, n_items)
 
 
 def _settle(run_id: int, source_name: str, batch_no: int, batch: list[str], loaded) -> None:
@@ -298,24 +414,36 @@ def _settle(run_id: int, source_name: str, batch_no: int, batch: list[str], load
         record_failures(run_id, source_name, batch_no, batch, "load", reason)
 
 
-def _publish(engine: Engine, record: runs.RunRecord) -> None:
+def _publish(engine: Engine, record: runs.RunRecord, health: runs.RunHealth | None) -> None:
+    """The run's artifacts, every run: counts per source with a health column
+    and a totals row, and the rejections (saying "none" when there were none)."""
     logger = get_run_logger()
+    failing = {f.source for f in health.failing_sources} if health else set()
     table = [
-        {"source": row.source, **{outcome: row[f"n_{outcome}"] for outcome in ("discovered", *OUTCOMES)}}
+        {
+            "source": row.source,
+            "health": _source_health(row, failing),
+            **{outcome: row[f"n_{outcome}"] for outcome in ("discovered", *OUTCOMES)},
+        }
         for row in record.sources
     ]
+    table.append(
+        {
+            "source": "(total)",
+            "health": "failing" if health and health.failed else ("rejections" if record.n_rejected else "ok"),
+            **{outcome: record[f"n_{outcome}"] for outcome in ("discovered", *OUTCOMES)},
+        }
+    )
     create_table_artifact(
-        key="ingest-counts", table=table, description=f"Run {record.id}: items per source and outcome"
+        key="ingest-counts",
+        table=table,
+        description=f"Run {record.id}: items per source and outcome; health is ok, rejections or failing",
     )
     total = record.n_rejected + record.n_failed
+    lines = [f"# Run {record.id}: {plural(total, 'item')} rejected or failed"]
     if total:
         shown = runs.rejections(engine, record.id, limit=REJECTIONS_SHOWN)
-        lines = [
-            f"# Run {record.id}: {total} rejected or failed",
-            "",
-            "| source | locator | outcome | stage | reason |",
-            "|---|---|---|---|---|",
-        ]
+        lines += ["", "| source | locator | outcome | stage | reason |", "|---|---|---|---|---|"]
         lines += [
             f"| {r['source']} | `{r['locator']}` | {r['outcome']} | {r['stage']} | {r['reason']} |" for r in shown
         ]
@@ -323,12 +451,23 @@ def _publish(engine: Engine, record: runs.RunRecord) -> None:
             lines.append(
                 f"\n…and {total - len(shown)} more: `SELECT * FROM newsdesk.rejections WHERE run_id = {record.id}`"
             )
-        create_markdown_artifact(key="ingest-rejections", markdown="\n".join(lines))
+    else:
+        lines += ["", "none"]
+    create_markdown_artifact(
+        key="ingest-rejections",
+        markdown="\n".join(lines),
+        description=f"Run {record.id}: every item rejected (bad input) or failed (retry next run), with the reason",
+    )
     counted = sum(record[f"n_{outcome}"] for outcome in OUTCOMES)
     if counted != record.n_discovered:
         logger.error("counts do not add up: %d discovered, %d with an outcome", record.n_discovered, counted)
-    logger.info(
-        "run %d completed: %s",
-        record.id,
-        ", ".join(f"{record[f'n_{o}']} {o}" for o in ("discovered", *OUTCOMES)),
-    )
+    for failure in health.failing_sources if health else []:
+        logger.error("source %s failed: %s: %s", failure.source, failure.locator, failure.reason)
+    done = "failed" if health and health.failed else "completed"
+    logger.info("run %d %s: %s", record.id, done, _headline(record))
+
+
+def _source_health(row: runs.SourceCounts, failing: set[str]) -> str:
+    if row.source in failing or row.n_failed:
+        return "failing"
+    return "rejections" if row.n_rejected else "ok"

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
+from prefect import tags
+from prefect.client.schemas.objects import State
 from prefect.context import FlowRunContext
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.task_runners import TaskRunner
@@ -63,15 +66,36 @@ def parallel_slots() -> int:
 
 def run(flow, runner_name: str | None = None, **parameters):
     """Run `flow` with the configured task runner (`runner_name` overrides
-    NEWSDESK_TASK_RUNNER) and return its result."""
+    NEWSDESK_TASK_RUNNER), tagged as every newsdesk run is (see `run_tags`),
+    and return its run record, also when the run ended Failed for failed
+    items (an error that stopped the run is raised)."""
     settings = Settings.from_env()
     if runner_name:
         settings = replace(settings, task_runner=runner_name)
     runner = task_runner(settings)
-    if runner is None:
-        return flow(**parameters)
-    with _api_for_workers():
-        return flow.with_options(task_runner=runner)(**parameters)
+    with tags(*run_tags(parameters.get("sources_file"))):
+        if runner is None:
+            return record_of(flow(**parameters, return_state=True))
+        with _api_for_workers():
+            return record_of(flow.with_options(task_runner=runner)(**parameters, return_state=True))
+
+
+def run_tags(sources_file: str | None) -> list[str]:
+    """The tags of every newsdesk flow run, however it was started (cron, serve,
+    a worker): operators filter by them, and the overdue alert matches on them."""
+    return ["newsdesk", *([f"sources:{Path(sources_file).name}"] if sources_file else [])]
+
+
+def record_of(state: State) -> Any:
+    """A finished run's record; the error when the run stopped on one."""
+    from newsdesk.flows.ingest import IngestFailed
+
+    result = state.result(raise_on_failure=False)
+    if isinstance(result, IngestFailed):
+        return result.record
+    if isinstance(result, BaseException):
+        raise result
+    return result
 
 
 @contextmanager

@@ -10,8 +10,12 @@ holds them equal), so both ways run at the same time of day.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import signal
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,22 +67,61 @@ class ServeSettings:
 
 
 def serve(settings: ServeSettings) -> None:
-    """Create or update the deployment and run its flow runs until stopped
-    (Ctrl-C or SIGTERM). Prefect pauses the deployment on the way out, so the
-    UI shows that nobody runs it; the next start resumes it."""
+    """Create or update the deployment and run its flow runs until stopped.
+    SIGTERM (`docker stop`) or Ctrl-C, once or again, stops it cleanly: the
+    deployment is paused on the way out, so the UI shows that nobody runs it
+    (the next start resumes it)."""
+    from prefect.runner import Runner
+
     from newsdesk.config import Settings
     from newsdesk.flows.ingest import ingest
-    from newsdesk.flows.runners import task_runner
+    from newsdesk.flows.runners import run_tags, task_runner
+
+    class QuietRunner(Runner):
+        """Prefect's runner, stopped by our signal handling rather than its own
+        (which calls an async stop from a signal handler, never awaited)."""
+
+        def handle_sigterm(self, *args: object, **kwargs: object) -> None:
+            stop.set()
 
     # The runner is the flow object's (Prefect 3.8): NEWSDESK_TASK_RUNNER=dask
     # applies to the served runs through with_options.
-    runner = task_runner(Settings.from_env())
-    flow = ingest.with_options(task_runner=runner) if runner else ingest
-    flow.serve(
+    runner_of_tasks = task_runner(Settings.from_env())
+    flow = ingest.with_options(task_runner=runner_of_tasks) if runner_of_tasks else ingest
+    runner = QuietRunner(name=DEPLOYMENT_NAME, pause_on_shutdown=True)
+    runner.add_flow(
+        flow,
         name=DEPLOYMENT_NAME,
         schedules=[settings.schedule()],
         parameters=settings.parameters(),
+        tags=run_tags(settings.sources_file),
     )
+    stop = threading.Event()
+
+    async def until_stopped() -> None:
+        serving = asyncio.create_task(runner.start())
+        while not stop.is_set() and not serving.done():
+            await asyncio.sleep(0.2)
+        serving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await serving
+
+    # Every SIGINT or SIGTERM, the first or a later one, only asks to stop:
+    # one that comes while stopping changes nothing, we are on the way out.
+    def ask_to_stop(*_: object) -> None:
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, ask_to_stop)
+    print(
+        f"newsdesk serve: deployment ingest/{DEPLOYMENT_NAME}, {settings.cron} {settings.timezone}; SIGTERM or Ctrl-C stops it"
+    )
+    asyncio.run(until_stopped())
+    # Stopped: from here to the process's end (interpreter shutdown included,
+    # which would restore the default, fatal, handlers) further signals are ignored.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+    print("newsdesk serve: stopped; the deployment is paused")
 
 
 def main(sources_file: str) -> int:

@@ -26,6 +26,7 @@ from newsdesk.tasks.store import dedup_rebuild, file_state, http_cache, load, ou
 from newsdesk.tasks.web import crawl, fetch, frontier
 from newsdesk.tasks.web.listings import WebItem
 from newsdesk.tasks.web.pages import Item, extraction_pool
+from newsdesk.tasks.words import in_words, plural
 
 
 def _database_unreachable(task, task_run, state) -> bool:
@@ -65,9 +66,11 @@ def discover_web(run_id: int, source: sources.Source, trusted: frozenset[str]) -
         # A listing that cannot be read is the source failing, not one bad item.
         logger.warning("source %s: listing %s %s: %s", source.name, problem.locator, problem.outcome, problem.reason)
     if not found.items:
-        logger.warning("source %s listed no article URL (%d problems)", source.name, len(found.problems))
+        logger.warning("source %s listed no article URL (%s)", source.name, plural(len(found.problems), "problem"))
     else:
-        logger.info("source %s: %d URLs, %d problems", source.name, len(found.items), len(found.problems))
+        logger.info(
+            "source %s: %s, %s", source.name, plural(len(found.items), "URL"), plural(len(found.problems), "problem")
+        )
     return found
 
 
@@ -113,6 +116,7 @@ def fetch_batch(
         http_cache.validators(engine, [item.url for item in to_fetch]),
         {url: version.content_sha256 for url, version in stored.items()},
         extraction_pool(settings.extract_processes),
+        source=source_name,
     )
     return _logged(Batch([*(Unchanged(url) for url in fresh), *prepared]))
 
@@ -152,11 +156,15 @@ def skip_unchanged(run_id: int, source_name: str, chunk_no: int, files: list[Fil
     NEWSDESK_FILE_CHECK=content: then every file is read and hashed)."""
     if Settings.from_env().file_check == "content":
         get_run_logger().info(
-            "source %s: %d files listed, all to be read (NEWSDESK_FILE_CHECK=content)", source_name, len(files)
+            "source %s: %s listed, all to be read (NEWSDESK_FILE_CHECK=content)",
+            source_name,
+            plural(len(files), "file"),
         )
         return files
     to_read = file_state.skip_unchanged(get_engine(), run_id=run_id, source=source_name, entries=files)
-    get_run_logger().info("source %s: %d files listed, %d new or changed", source_name, len(files), len(to_read))
+    get_run_logger().info(
+        "source %s: %s listed, %d new or changed", source_name, plural(len(files), "file"), len(to_read)
+    )
     return to_read
 
 
@@ -165,7 +173,7 @@ def load_batch(run_id: int, source_name: str, batch_no: int, batch: Batch[Item])
     """Dedup and load one batch in one transaction (retried whole: it is atomic)."""
     thresholds = Thresholds.from_settings(Settings.from_env())
     counts = load.load_batch(get_engine(), run_id=run_id, source=source_name, items=batch.items, thresholds=thresholds)
-    get_run_logger().info("source %s batch %d: %s", source_name, batch_no, dict(counts))
+    get_run_logger().info("source %s batch %d: %s", source_name, batch_no, in_words(counts))
     return counts
 
 
@@ -185,7 +193,7 @@ def reprocess_batch(run_id: int, batch_no: int, document_ids: list[int]) -> Coun
     """Re-clean one batch of stored documents and write what changed, in one transaction."""
     thresholds = Thresholds.from_settings(Settings.from_env())
     counts = reprocess.reprocess_batch(get_engine(), run_id=run_id, document_ids=document_ids, thresholds=thresholds)
-    get_run_logger().info("batch %d: %s", batch_no, dict(counts))
+    get_run_logger().info("batch %d: %s", batch_no, in_words(counts))
     return counts
 
 
@@ -194,5 +202,5 @@ def rebuild_stories(run_id: int) -> Counter:
     """Recompute every story in one transaction (retried whole: it is atomic)."""
     thresholds = Thresholds.from_settings(Settings.from_env())
     counts = dedup_rebuild.rebuild(get_engine(), run_id=run_id, thresholds=thresholds)
-    get_run_logger().info("rebuilt stories with %s: %s", thresholds, dict(counts))
+    get_run_logger().info("rebuilt stories with %s: %s", thresholds, in_words(counts))
     return counts

@@ -204,8 +204,13 @@ def test_newsdesk_serve_registers_the_daily_deployment_on_the_configured_schedul
         assert deployment.work_pool_name is None  # served by the process, not by a worker
 
         assert not deployment.paused
+        assert "sources:sources.toml" in deployment.tags and "newsdesk" in deployment.tags
         serve.send_signal(signal.SIGTERM)  # what `docker stop` sends
+        time.sleep(0.3)
+        serve.send_signal(signal.SIGTERM)  # and an impatient operator, again
         assert serve.wait(timeout=30) == 0, (tmp_path / "serve.log").read_text()[-3000:]
+        output = (tmp_path / "serve.log").read_text()
+        assert "Traceback" not in output and "Warning" not in output, output[-3000:]
         assert _read_deployment("ingest/daily-ingest").paused  # nobody serves it now
     finally:
         if serve.poll() is None:

@@ -90,6 +90,9 @@ class RunLease:
     id: int
     connection: Connection
     record: RunRecord | None = None  # the finished run, once it is closed
+    # Set by the flow before the run ends: ("failed", why) for a run that went
+    # through but failed items or sources; None leaves it `completed`.
+    verdict: tuple[str, str] | None = None
 
     def close(self) -> None:
         # Closing a pooled connection only returns it to the pool, where its
@@ -152,11 +155,61 @@ def recorded_run(engine: Engine, *, flow_run_id, sources_file: str | None, kind:
         lease.record = finish_run(engine, lease.id, status="failed", error=f"{type(exc).__name__}: {exc}")
         raise
     else:
+        status, error = lease.verdict or ("completed", None)
         lease.record = dataclasses.replace(
-            finish_run(engine, lease.id, status="completed"), sources=counts_by_source(engine, lease.id)
+            finish_run(engine, lease.id, status=status, error=error), sources=counts_by_source(engine, lease.id)
         )
     finally:
         lease.close()
+
+
+@dataclass(frozen=True)
+class SourceFailure:
+    """A source that failed outright in a run: its listing could not be read,
+    or every item it listed failed."""
+
+    source: str
+    locator: str  # the listing's URL (or folder), else the first failed item
+    reason: str
+
+
+@dataclass(frozen=True)
+class RunHealth:
+    """What went wrong in a run, as the operator must see it."""
+
+    failing_sources: list[SourceFailure]
+    n_failed: int
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failing_sources) or self.n_failed > 0
+
+
+def health(engine: Engine, run_id: int) -> RunHealth:
+    """Failed items, and the sources that failed outright, with the first reason each."""
+    with engine.connect() as conn:
+        sources = conn.execute(
+            sa.text("SELECT source, n_discovered, n_failed FROM newsdesk.ingest_run_sources WHERE run_id = :id"),
+            {"id": run_id},
+        ).all()
+        first_failures = {
+            row.source: row
+            for row in conn.execute(
+                sa.text(
+                    "SELECT DISTINCT ON (source) source, locator, stage, reason FROM newsdesk.rejections"
+                    " WHERE run_id = :id AND outcome = 'failed' ORDER BY source, (stage = 'discover') DESC, id"
+                ),
+                {"id": run_id},
+            )
+        }
+    failing = []
+    for source, n_discovered, n_failed in sorted(sources):
+        first = first_failures.get(source)
+        if first is None:
+            continue
+        if first.stage == "discover" or n_failed == n_discovered:
+            failing.append(SourceFailure(source, first.locator, first.reason))
+    return RunHealth(failing, sum(row.n_failed for row in sources))
 
 
 def register_sources(engine: Engine, run_id: int, names: list[str]) -> None:

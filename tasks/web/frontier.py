@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections import Counter
 from collections.abc import Coroutine, Iterable
 from concurrent.futures import Executor
 from typing import Any, TypeVar
@@ -43,6 +44,7 @@ class Frontier:
         self.settings = settings
         self.engine = engine
         self.trusted_hosts: set[str] = set()
+        self.fetched: Counter[str] = Counter()  # pages answered, per source: the run's progress
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="newsdesk-frontier", daemon=True)
         self._thread.start()
@@ -88,16 +90,23 @@ class Frontier:
         validators: dict[str, tuple[str | None, str | None]],
         stored: dict[str, str],
         pool: Executor | None,
+        source: str = "",
     ) -> list[Item]:
         """Fetch each page (conditional GET with its `validators`) and prepare
         it as soon as it arrives, in `pool` when given; `stored` maps URLs to
         the hash of their stored version. One outcome per item, in order."""
-        return self.call(self._fetch_and_prepare(items, validators, stored, pool))
+        return self.call(self._fetch_and_prepare(items, validators, stored, pool, source))
 
-    async def _fetch_and_prepare(self, items, validators, stored, pool) -> list[Item]:
+    async def _fetch_and_prepare(self, items, validators, stored, pool, source: str) -> list[Item]:
         loop = asyncio.get_running_loop()
 
         async def one(item: WebItem) -> Item:
+            try:
+                return await fetched_and_prepared(item)
+            finally:
+                self.fetched[source] += 1
+
+        async def fetched_and_prepared(item: WebItem) -> Item:
             etag, last_modified = validators.get(item.url, (None, None))
             try:
                 fetched = await fetch.fetch(self.politeness, item.url, etag=etag, last_modified=last_modified)
@@ -161,6 +170,12 @@ def frontier_for(run_id: int, settings: fetch.FetchSettings, engine: Engine) -> 
         if frontier is None:
             frontier = _frontiers[run_id] = Frontier(settings, engine)
         return frontier
+
+
+def pages_fetched(run_id: int, source: str) -> int:
+    """Pages of `source` answered so far by the run's frontier in this process."""
+    frontier = _frontiers.get(run_id)
+    return frontier.fetched[source] if frontier is not None else 0
 
 
 def close_frontier(run_id: int) -> Frontier | None:

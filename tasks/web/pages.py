@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import os
 import threading
 from concurrent.futures import Executor, ProcessPoolExecutor
 
@@ -63,8 +64,15 @@ def extraction_pool(processes: int) -> Executor | None:
         return _pool
 
 
+# Extraction yields the CPU to the fetching: a request whose turn has come must
+# not wait behind a page being cleaned, or it reaches its host late.
+EXTRACTION_NICENESS = 10
+
+
 def _warm() -> None:
-    """Import the extractor once per worker, when the pool starts, not on the first page."""
+    """Lower the worker's priority, and import the extractor once per worker,
+    when the pool starts, not on the first page."""
+    os.nice(EXTRACTION_NICENESS)
     import trafilatura  # noqa: F401
 
     from newsdesk.tasks.extract import prepare  # noqa: F401
