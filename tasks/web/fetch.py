@@ -201,7 +201,13 @@ class Politeness:
             async with (
                 self.slot(origin),
                 asyncio.timeout(self.settings.response_deadline),
-                self.client.stream("GET", f"{origin}/robots.txt", headers=headers, follow_redirects=True) as response,
+                self.client.stream(
+                    "GET",
+                    f"{origin}/robots.txt",
+                    headers=headers,
+                    follow_redirects=True,
+                    extensions={"trace": self.tracer(origin)},
+                ) as response,
             ):
                 status = response.status_code
                 body = await read_body(response, ROBOTS_MAX_BYTES) if status == 200 else b""
@@ -258,12 +264,26 @@ class Politeness:
                 if wait > 0:
                     await asyncio.sleep(wait)
             async with self._global:
-                # A late start of the request before (a busy loop, a wait for a
-                # global permit) must not bring this one closer to it.
-                while delay > 0 and (gap := self._last_start.get(origin, -delay) + delay - time.monotonic()) > 0:
-                    await asyncio.sleep(gap)
-                self._last_start[origin] = time.monotonic()
                 yield
+
+    def tracer(self, origin: str) -> Callable[[str, dict], Awaitable[None]]:
+        """An httpcore trace hook for a request to `origin` that holds its
+        headers until a full delay after the last ones sent to that origin in
+        this process. The spacing is thus kept at the moment bytes leave, not
+        when the request was scheduled: a slow connection setup or a busy loop
+        before it cannot bring two requests closer together."""
+
+        async def trace(event: str, info: dict) -> None:
+            if event != "http11.send_request_headers.started":
+                return
+            delay = self._delay(origin)
+            if delay > 0:
+                delay += self.settings.spacing_margin
+                while (gap := self._last_start.get(origin, -delay) + delay - time.monotonic()) > 0:
+                    await asyncio.sleep(gap)
+            self._last_start[origin] = time.monotonic()
+
+        return trace
 
     async def _local_spacing(self, origin: str, delay: float) -> float:
         now = time.monotonic()
@@ -415,7 +435,8 @@ async def _get(politeness: Politeness, url: str, headers: dict, accept: tuple[st
     settings = politeness.settings
     current = url
     for _hop in range(settings.max_redirects + 1):
-        async with politeness.client.stream("GET", current, headers=headers) as response:
+        trace = politeness.tracer(_origin(current))
+        async with politeness.client.stream("GET", current, headers=headers, extensions={"trace": trace}) as response:
             status = response.status_code
             if status in (301, 302, 303, 307, 308) and "location" in response.headers:
                 target = urljoin(current, response.headers["location"])  # its scheme checked by the client's hook
