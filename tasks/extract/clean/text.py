@@ -31,11 +31,14 @@ def article_from_paragraphs(paras: list[Para], known: dict) -> Article:
     paras = residue.drop_breadcrumbs(paras)
     paras = residue.cut_at_end_mark(paras)
     paras = residue.take_label_lines(paras, found)
+    paras = residue.strip_prompts(paras)
     paras = residue.drop_furniture(paras)
     paras = residue.drop_trailing_copyright(paras)
     paras = residue.drop_trailing_headlines(paras)
+    paras = residue.drop_trailing_labels(paras)
     paras = residue.take_header_lines(paras, found)
     paras = _take_title(paras, found)
+    paras = residue.join_broken_sentences(paras)
     values = found.values
     return Article(
         body=paragraphs.join(paras),
