@@ -545,25 +545,6 @@ def _drop_related_label(paras: list[Para]) -> list[Para]:
     return paras
 
 
-# --- labels left without what they introduced ------------------------------------
-
-_TRAILING_LABEL_WORDS = 6
-
-
-def drop_trailing_labels(paras: list[Para]) -> list[Para]:
-    """A short line ending in a colon closing the text ("Mehr Themen:",
-    "Quellenangaben:", "Read more:"): what it introduced was a list of links,
-    and it is gone."""
-    while (
-        len(paras) > 1
-        and paras[-1].kind in ("p", "heading")
-        and paras[-1].text.endswith(":")
-        and len(paras[-1].text.split()) <= _TRAILING_LABEL_WORDS
-    ):
-        paras = paras[:-1]
-    return paras
-
-
 # --- prompts stuck to the end of a sentence --------------------------------------
 
 _PROMPT_SUFFIX = re.compile(r"\s*(?:click to tweet|tweet this!?|tweet)\s*$", re.I)

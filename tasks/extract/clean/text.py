@@ -35,7 +35,6 @@ def article_from_paragraphs(paras: list[Para], known: dict) -> Article:
     paras = residue.drop_furniture(paras)
     paras = residue.drop_trailing_copyright(paras)
     paras = residue.drop_trailing_headlines(paras)
-    paras = residue.drop_trailing_labels(paras)
     paras = residue.take_header_lines(paras, found)
     paras = _take_title(paras, found)
     paras = residue.join_broken_sentences(paras)
