@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from newsdesk.tasks.extract.clean import markup, paragraphs, residue
+from newsdesk.tasks.extract.clean import language, markup, paragraphs, residue
 from newsdesk.tasks.extract.clean.dates import parse_date
 from newsdesk.tasks.extract.clean.frontmatter import split_front_matter
 from newsdesk.tasks.extract.clean.paragraphs import Para
@@ -39,15 +39,16 @@ def article_from_paragraphs(paras: list[Para], known: dict) -> Article:
     paras = _take_title(paras, found)
     paras = residue.join_broken_sentences(paras)
     values = found.values
+    body = paragraphs.join(paras)
     return Article(
-        body=paragraphs.join(paras),
+        body=body,
         title=_one_line(values.get("title")),
         summary=_one_line(values.get("summary")),
         published=parse_date(values.get("published"), strict=False),
         author=_one_line(values.get("author")),
         source_name=_one_line(values.get("source_name")),
         url=_one_line(values.get("url")),
-        language=_one_line(values.get("language")),
+        language=language.identify(body, values.get("language")),
     )
 
 
