@@ -565,6 +565,7 @@ def strip_prompts(paras: list[Para]) -> list[Para]:
 
 # --- paragraphs broken in the middle of a sentence -------------------------------
 
+
 def join_broken_sentences(paras: list[Para]) -> list[Para]:
     """Two paragraphs that are one sentence cut in two ("... before an English
     crowd" / "that's hissing ..."): pages that break a paragraph with a block
