@@ -414,8 +414,8 @@ def is_furniture(text: str) -> bool:
 
 
 def drop_furniture(paras: list[Para]) -> list[Para]:
-    """Furniture lines, and "Don't miss"/"Related" boxes in the middle of the
-    text: the label and the headlines under it."""
+    """Furniture lines and consent notices, and "Don't miss"/"Related" boxes
+    in the middle of the text: the label and the headlines under it."""
     kept: list[Para] = []
     skipping = 0
     for para in paras:
@@ -428,7 +428,7 @@ def drop_furniture(paras: list[Para]) -> list[Para]:
         if para.kind in ("p", "heading") and len(label) <= _LABEL_MAX_CHARS and _RELATED_LABEL.match(label):
             skipping = _RELATED_BOX_LINES
             continue
-        if para.kind == "p" and is_furniture(para.text):
+        if para.kind == "p" and (is_furniture(para.text) or is_consent_notice(para.text)):
             continue
         kept.append(para)
     return kept if kept else paras
@@ -586,3 +586,48 @@ def join_broken_sentences(paras: list[Para]) -> list[Para]:
             continue
         joined.append(para)
     return joined
+
+
+# --- cookie and consent notices -----------------------------------------------------
+
+# The site speaking about its own cookies, in the languages newsdesk meets most.
+_CONSENT = re.compile(
+    r"\b(?:we use cookies|we and our partners use cookies|(?:site|website|page) uses cookies|how we use cookies"
+    r"|(?:accept|allow) (?:all |the |our |youtube |third-party )?cookies|use of cookies|cookie (?:policy|settings|preferences|consent)"
+    r"|wir (?:verwenden|nutzen|setzen) cookies|(?:seite|website|webseite) (?:verwendet|nutzt) cookies|verwendung von cookies"
+    r"|nous utilisons des cookies|utilise des cookies|utilizamos cookies|usamos cookies|utilizziamo (?:i )?cookie"
+    r"|używamy (?:plików )?cookies)",
+    re.I,
+)
+_CONSENT_ACTION = re.compile(
+    r"\b(?:accept(?:ing)?|agree|consent|allow|reject|decline|manage|settings|preferences|ok|continuing to use"
+    r"|akzeptieren|zustimmen|stimmst|stimmen sie|einverstanden|einwilligung|einstellungen|ablehnen|zulassen|konfigurieren"
+    r"|accepter|acceptez|refuser|paramètres|consentement|aceptar|aceptas|rechazar|configuración|consentimiento"
+    r"|accetta|accetto|rifiuta|consenso|akceptuj|zgod[ayę])\b",
+    re.I,
+)
+_CONSENT_MAX_WORDS = 120
+# The buttons and headings of a consent box: "Accept all", "Einstellungen".
+_BUTTON_WORDS = 4
+
+
+def is_consent_notice(text: str) -> bool:
+    """A cookie or consent notice: the site saying it uses cookies and asking
+    the reader to accept, refuse or set them. An article about cookies does
+    not ask."""
+    if len(text) > 1200 or "ookie" not in text:
+        return False
+    return (
+        len(text.split()) <= _CONSENT_MAX_WORDS and bool(_CONSENT.search(text)) and bool(_CONSENT_ACTION.search(text))
+    )
+
+
+def is_consent_wall(paras: list[Para]) -> bool:
+    """Text that is a consent notice and its buttons, and nothing else."""
+    notices = 0
+    for para in paras:
+        if is_consent_notice(para.text):
+            notices += 1
+        elif para.kind == "end" or len(para.text.split()) > _BUTTON_WORDS:
+            return False
+    return notices > 0

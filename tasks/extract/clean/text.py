@@ -8,7 +8,7 @@ from newsdesk.tasks.extract.clean import language, markup, paragraphs, residue
 from newsdesk.tasks.extract.clean.dates import parse_date
 from newsdesk.tasks.extract.clean.frontmatter import split_front_matter
 from newsdesk.tasks.extract.clean.paragraphs import Para
-from newsdesk.tasks.records import Article
+from newsdesk.tasks.records import Article, Rejected
 
 _TITLE_MAX_WORDS = 25
 
@@ -24,6 +24,10 @@ def clean_text(text: str, *, markdown: bool = True, known: dict | None = None) -
 
 
 def article_from_paragraphs(paras: list[Para], known: dict) -> Article:
+    """An article from paragraphs and the metadata found outside them;
+    `Rejected` when the text is a cookie wall and nothing else."""
+    if residue.is_consent_wall(paras):
+        raise Rejected("clean", "cookie wall: the text is a consent notice and nothing else")
     found = residue.Found()
     for key, value in known.items():
         found.add(key, value)
