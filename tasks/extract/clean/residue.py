@@ -413,11 +413,17 @@ def is_furniture(text: str) -> bool:
     return any(words <= limit and pattern.search(text) for pattern, limit in _FURNITURE)
 
 
+_NETWORK_ONLY = re.compile(rf"^(?:{_NETWORKS})$", re.I)
+
+
 def drop_furniture(paras: list[Para]) -> list[Para]:
-    """Furniture lines and consent notices, and "Don't miss"/"Related" boxes
-    in the middle of the text: the label and the headlines under it."""
+    """Furniture lines and consent notices (a heading or a list item too: a
+    share bar is often a heading over a list of networks), and "Don't
+    miss"/"Related" boxes in the middle of the text: the label and the
+    headlines under it."""
     kept: list[Para] = []
     skipping = 0
+    in_share_bar = False
     for para in paras:
         if skipping and para.kind == "p" and is_headline(para.text.rstrip("|").strip()):
             skipping -= 1
@@ -428,8 +434,14 @@ def drop_furniture(paras: list[Para]) -> list[Para]:
         if para.kind in ("p", "heading") and len(label) <= _LABEL_MAX_CHARS and _RELATED_LABEL.match(label):
             skipping = _RELATED_BOX_LINES
             continue
-        if para.kind == "p" and (is_furniture(para.text) or is_consent_notice(para.text)):
+        text = _unbulleted(para)
+        # One network per line, under a share label or another furniture line.
+        if in_share_bar and _NETWORK_ONLY.match(text):
             continue
+        if para.kind != "end" and (is_furniture(text) or is_consent_notice(text)):
+            in_share_bar = True
+            continue
+        in_share_bar = False
         kept.append(para)
     return kept if kept else paras
 
