@@ -413,7 +413,8 @@ def is_furniture(text: str) -> bool:
     return any(words <= limit and pattern.search(text) for pattern, limit in _FURNITURE)
 
 
-_NETWORK_ONLY = re.compile(rf"^(?:{_NETWORKS})$", re.I)
+# One share button per line; "Copy" and "More" buttons, and bare bullets, with them.
+_NETWORK_ONLY = re.compile(rf"^[-*•\s]*(?:{_NETWORKS}|copy|more|share)?$", re.I)
 
 
 def drop_furniture(paras: list[Para]) -> list[Para]:
@@ -582,7 +583,8 @@ def join_broken_sentences(paras: list[Para]) -> list[Para]:
     """Two paragraphs that are one sentence cut in two ("... before an English
     crowd" / "that's hissing ..."): pages that break a paragraph with a block
     element or a blank line mid-sentence. The first ends in a lower-case letter
-    or a comma, the second starts with a lower-case letter; both are prose."""
+    or a comma, the second starts with a lower-case letter; the second is
+    prose, the first prose or a list item it continues."""
     if len(paras) < 2:
         return paras
     joined = [paras[0]]
@@ -590,11 +592,11 @@ def join_broken_sentences(paras: list[Para]) -> list[Para]:
         last = joined[-1]
         if (
             para.kind == "p"
-            and last.kind == "p"
+            and last.kind in ("p", "list")
             and para.text[:1].islower()
             and (last.text[-1:] == "," or last.text[-1:].islower())
         ):
-            joined[-1] = Para(f"{last.text} {para.text}", "p")
+            joined[-1] = Para(f"{last.text} {para.text}", last.kind)
             continue
         joined.append(para)
     return joined
