@@ -136,6 +136,7 @@ def _extract_page(html: str, url: str | None, *, favor_precision: bool) -> Artic
 # Past this many characters a paragraph that is no link is prose, not a label.
 _NOT_A_LABEL = 120
 _LINKED_SHARE = 0.8
+_ANY_LINK = re.compile(r"<a[\s>]", re.I)
 _LINK = re.compile(r"<a\b[^>]*>(.*?)</a\s*>", re.I | re.S)
 _TAG = re.compile(r"<[^>]*>")
 _NO_SPACE = re.compile(r"\s+")
@@ -154,7 +155,7 @@ def _check_not_navigation(body: str, html: str) -> None:
     link texts (glued together as in `Section 0Section 1Section 2...`), and the
     rest is short lines (a heading, a label), no prose."""
     paras = [p for p in body.split("\n\n") if p]
-    if not paras or "<a" not in html.lower() or any(_is_prose(p) for p in paras):
+    if not paras or any(_is_prose(p) for p in paras) or not _ANY_LINK.search(html):
         return
     links = link_text(html)
     linked = linked_chars = other_chars = 0
