@@ -76,7 +76,7 @@ def is_full_page(html: str) -> bool:
 
 def clean_html(html: str, *, url: str | None = None) -> Article:
     """The article of a full page or a fragment; `Rejected` when its text is
-    nothing but links."""
+    nothing but links, or a cookie wall (see `text.article_from_paragraphs`)."""
     if is_full_page(html):
         article = _clean_page(html, url)
     else:
