@@ -460,3 +460,101 @@ def test_a_related_box_in_the_middle_goes_with_its_headlines():
 def test_reporter_contact_lines_go():
     line = "Have a tip? Ana Ruiz may be reached at ana@example.org. Follow her on Twitter @anaruiz."
     assert paragraphs(clean_text(LONG + "\n\n" + SECOND + "\n\n" + line)) == [LONG, SECOND]
+
+
+# --- share bars and kin, in HTML and text alike (one rule set) ---------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Share this:",
+        "Share this: Facebook | X",
+        "Share on WhatsApp",
+        "Facebook Twitter LinkedIn E-Mail",
+        "Facebook | X | Pinterest | Print",
+        "Teilen mit:",
+        "Follow us on Instagram",
+        "Folgen Sie uns auf Facebook und Instagram",
+        "Click To Tweet",
+        "Sign up for the free daily newsletter.",
+        "Get The Times of Israel's Daily Edition by email and never miss our top stories Free Sign Up",
+        "Abonnieren Sie unseren Newsletter und verpassen Sie keine Nachricht.",
+        "© Reuters",
+        "(c) AFP",
+        "Crédits photos : Bestimage",
+        "Lea también: Impiden ingreso a Nicaragua a reportero y camarógrafo estadounidense",
+        "LE PUEDE INTERESAR: La ficha de Juan Orlando Hernández en el MDC de Nueva York",
+        "Keine Kommentare (Kommentare erscheinen erst nach unserer Freigabe)",
+        "For the latest stories and breaking news updates download the Nationnews apps for iOS and Android.",
+    ],
+)
+def test_share_bars_and_kin_go_wherever_they_are(line):
+    assert paragraphs(clean_text(LONG + "\n\n" + line + "\n\n" + SECOND)) == [LONG, SECOND]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Share this information with your doctor before the appointment, the health ministry advised on Monday.",
+        "Facebook said on Tuesday it would appeal the ruling, which it called a blow to free expression.",
+        "Twitter and Facebook removed the posts within hours of the complaint.",
+        "Follow-up visits will be scheduled for every patient who took part in the first trial.",
+        "The mayor announced the closure in a tweet.",
+        "Reuters reported the figures first, citing two people familiar with the talks.",
+        "Cookies baked by the school's pupils sold out within an hour at the fair.",
+    ],
+)
+def test_prose_about_sharing_networks_and_credits_stays(line):
+    assert paragraphs(clean_text(LONG + "\n\n" + line + "\n\n" + SECOND)) == [LONG, line, SECOND]
+
+
+def test_a_tweet_prompt_stuck_to_a_sentence_goes_and_the_sentence_stays():
+    quote = "Every online business exists in the 'space-time continuum.'"
+    assert paragraphs(clean_text(LONG + "\n\n" + quote + "Click To Tweet\n\n" + SECOND)) == [LONG, quote, SECOND]
+
+
+def test_a_share_label_takes_the_networks_listed_under_it():
+    text = LONG + "\n\nShare this:\n\n- Facebook\n\n- Twitter\n\n- WhatsApp\n\n" + SECOND
+    assert paragraphs(clean_text(text)) == [LONG, SECOND]
+
+
+def test_a_paragraph_broken_mid_sentence_is_joined():
+    first = "The hero is stretched, drawn and quartered, and tortured before an English crowd"
+    second = "that is hissing and calling for more blood, up until a point."
+    assert paragraphs(clean_text(LONG + "\n\n" + first + "\n\n" + second)) == [LONG, f"{first} {second}"]
+
+
+def test_paragraphs_that_end_and_start_as_paragraphs_stay_apart():
+    lines = ["Opponents wanted buses;", "supporters wanted rail and trams.", "Then the vote came", "Tuesday night."]
+    article = clean_text(LONG + "\n\n" + "\n\n".join(lines))
+    assert paragraphs(article) == [LONG, *lines]
+
+
+def test_a_cookie_wall_alone_is_rejected_and_a_notice_in_an_article_goes():
+    notice = (
+        "We use cookies to improve your experience. By continuing to use our site, you agree to our use of "
+        "cookies. Manage your cookie settings."
+    )
+    with pytest.raises(Rejected, match="cookie wall"):
+        clean_document(notice + "\n\nAccept all\n\nSettings", "text/plain")
+    assert paragraphs(clean_text(LONG + "\n\n" + notice + "\n\n" + SECOND)) == [LONG, SECOND]
+
+
+# --- language ---------------------------------------------------------------------
+
+GERMAN = (
+    "Der Stadtrat hat am Dienstag nach einer langen Debatte den neuen Haushalt für den Nahverkehr "
+    "beschlossen. Die Gegner wollten mehr Geld für Busse, die Befürworter setzten auf die Straßenbahn. "
+    "Die neue Linie soll in vier Jahren fertig sein."
+)
+
+
+def test_language_comes_from_the_text_as_an_iso_639_1_code():
+    assert clean_text(LONG + "\n\n" + SECOND).language == "en"
+    assert clean_text(GERMAN).language == "de"
+    # The text wins over a template's declaration...
+    assert clean_text("---\nlang: en-US\n---\n" + GERMAN).language == "de"
+    # ...which decides, normalised, when the text is too short to tell.
+    assert clean_text("---\nlang: de-AT\n---\nKurze Meldung aus Wien.").language == "de"
+    assert clean_text("---\nlanguage: EN_gb\n---\nShort item.").language == "en"

@@ -72,3 +72,8 @@ def test_004_plain_text_is_unchanged_but_for_paragraph_breaks():
     raw = next(SEEDS.glob("004_*.txt")).read_text(encoding="utf-8")
     assert article.body == "\n\n".join(line.strip() for line in raw.splitlines() if line.strip())
     assert article.title is None
+
+
+@pytest.mark.parametrize("prefix", ["000", "001", "002", "003", "004"])
+def test_every_seed_has_its_language(prefix):
+    assert seed(prefix).language == "en"

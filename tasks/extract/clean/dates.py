@@ -22,9 +22,12 @@ DATE = (
     rf"|{_WEEKDAY}{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}{_TIME}"
     rf"|{_WEEKDAY}\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+\d{{4}}{_TIME}"
     rf"|\d{{1,2}}/\d{{1,2}}/\d{{4}}{_TIME}"
+    rf"|\d{{1,2}}\.\s?\d{{1,2}}\.\s?\d{{4}}{_TIME}"
     rf"|\d{{4}}/\d{{1,2}}/\d{{1,2}}{_TIME})"
 )
 _DATE_ONLY = re.compile(rf"^{DATE}$", re.I)
+# "17.01.2021": day first, as everywhere that writes dates with dots.
+_DOTTED = re.compile(r"^\d{1,2}\.\s?\d{1,2}\.\s?\d{4}\b")
 
 
 def is_date(text: str) -> bool:
@@ -83,7 +86,9 @@ def parse_date(value: object, *, strict: bool = True) -> datetime | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", dateutil_parser.UnknownTimezoneWarning)
-            parsed = dateutil_parser.parse(text.replace(" at ", " "), tzinfos=_ZONES)
+            parsed = dateutil_parser.parse(
+                text.replace(" at ", " "), tzinfos=_ZONES, dayfirst=bool(_DOTTED.match(text))
+            )
     except (ValueError, OverflowError, TypeError):
         return None
     if not 1900 <= parsed.year <= 2100:

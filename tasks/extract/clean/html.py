@@ -1,11 +1,15 @@
 """HTML to article text: trafilatura for full pages, BeautifulSoup for fragments.
 
 Either way the text then goes through the same paragraph rules as plain text,
-so residue that the extractor leaves behind meets the same patterns.
+so residue that the extractor leaves behind meets the same patterns. Text in
+separate block elements stays separate; inline elements join as a browser
+joins them. A page whose text is nothing but links (menus, link lists) is
+rejected as navigation.
 """
 
 from __future__ import annotations
 
+import html as html_entities
 import re
 
 import trafilatura
@@ -44,7 +48,18 @@ _BLOCK = (
     "dd",
     "address",
     "hr",
+    "caption",
+    "details",
+    "summary",
+    "fieldset",
+    "legend",
+    "center",
+    "menu",
+    "dialog",
+    "hgroup",
 )
+# Table cells sit side by side: apart, on one line.
+_CELLS = ("td", "th")
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _BREAK = "\u2029"  # Unicode PARAGRAPH SEPARATOR
 # A cleaned page body shorter than this is suspect (see `_clean_page`).
@@ -60,9 +75,14 @@ def is_full_page(html: str) -> bool:
 
 
 def clean_html(html: str, *, url: str | None = None) -> Article:
+    """The article of a full page or a fragment; `Rejected` when its text is
+    nothing but links, or a cookie wall (see `text.article_from_paragraphs`)."""
     if is_full_page(html):
-        return _clean_page(html, url)
-    return article_from_paragraphs(fragment_paragraphs(html), {"url": url} if url else {})
+        article = _clean_page(html, url)
+    else:
+        article = article_from_paragraphs(fragment_paragraphs(html), {"url": url} if url else {})
+    _check_not_navigation(article.body, html)
+    return article
 
 
 def _clean_page(html: str, url: str | None) -> Article:
@@ -111,6 +131,55 @@ def _extract_page(html: str, url: str | None, *, favor_precision: bool) -> Artic
     return article_from_paragraphs(paras, {k: v for k, v in known.items() if v})
 
 
+# --- navigation only -------------------------------------------------------------
+
+# Past this many characters a paragraph that is no link is prose, not a label.
+_NOT_A_LABEL = 120
+_LINKED_SHARE = 0.8
+_ANY_LINK = re.compile(r"<a[\s>]", re.I)
+_LINK = re.compile(r"<a\b[^>]*>(.*?)</a\s*>", re.I | re.S)
+_TAG = re.compile(r"<[^>]*>")
+_NO_SPACE = re.compile(r"\s+")
+
+
+def link_text(html: str) -> str:
+    """The text of every link of the page, in order, without whitespace."""
+    return "".join(
+        _NO_SPACE.sub("", html_entities.unescape(_TAG.sub("", match.group(1)))) for match in _LINK.finditer(html)
+    )
+
+
+def _check_not_navigation(body: str, html: str) -> None:
+    """A body made of link text is a menu or a list of links, not an article:
+    most of its text (`_LINKED_SHARE`) is in paragraphs found among the page's
+    link texts (glued together as in `Section 0Section 1Section 2...`), and the
+    rest is short lines (a heading, a label), no prose."""
+    paras = [p for p in body.split("\n\n") if p]
+    if not paras or any(_is_prose(p) for p in paras) or not _ANY_LINK.search(html):
+        return
+    links = link_text(html)
+    linked = linked_chars = other_chars = 0
+    for para in paras:
+        squeezed = _NO_SPACE.sub("", para.lstrip("-*• "))
+        if squeezed and squeezed in links:
+            linked += 1
+            linked_chars += len(squeezed)
+        elif len(para) > _NOT_A_LABEL:
+            return
+        else:
+            other_chars += len(squeezed)
+    if linked and linked_chars >= _LINKED_SHARE * (linked_chars + other_chars):
+        raise Rejected("clean", f"navigation only: nothing but links ({linked} paragraphs of link text)")
+
+
+_SENTENCE_END = re.compile(r"[.!?] \S|[。！？]")
+
+
+def _is_prose(para: str) -> bool:
+    """Sentences one after another: what neither a menu nor glued links hold."""
+    return len(para) > _NOT_A_LABEL and len(_SENTENCE_END.findall(para)) >= 2
+
+
 def _page_language(html: str) -> str | None:
     match = _LANG.search(html[:4096])
     return match.group(1).lower() if match else None
@@ -130,6 +199,8 @@ def fragment_paragraphs(html: str) -> list[Para]:
     for tag in soup.find_all(_BLOCK + _HEADINGS + ("li",)):
         tag.insert_before(_BREAK)
         tag.insert_after(_BREAK)
+    for tag in soup.find_all(_CELLS):
+        tag.insert_after(" ")
     headings = {" ".join(h.get_text(" ").split()) for h in soup.find_all(_HEADINGS)}
     for tag in soup.find_all("li"):
         tag.insert(0, "- ")

@@ -58,7 +58,7 @@ def drop_breadcrumbs(paras: list[Para]) -> list[Para]:
 
 # --- label lines: "Date: 2019-12-12", "Source: DIGITIMES" ---------------------
 
-_LABEL = re.compile(r"^([A-Za-z][A-Za-z ]{0,20}?)\s*:\s*(.+)$")
+_LABEL = re.compile(r"^([^\W\d_]+(?: [^\W\d_]+){0,3}?)\s*:\s*(.+)$")
 # What each label feeds; None: recognised residue with nothing worth keeping.
 LABELS: dict[str, str | None] = {
     "title": "title",
@@ -95,8 +95,54 @@ LABELS: dict[str, str | None] = {
     "image": None,
     "credit": None,
     "photo credit": None,
+    # The same labels in the languages newsdesk meets most.
+    "quelle": "source_name",
+    "fuente": "source_name",
+    "fonte": "source_name",
+    "źródło": "source_name",
+    "bron": "source_name",
+    "autor": "author",
+    "auteur": "author",
+    "autore": "author",
+    "datum": "published",
+    "fecha": "published",
+    "veröffentlicht": "published",
+    "veröffentlicht am": "published",
+    "publié le": "published",
+    "publicado": "published",
+    "release date": "published",
+    "aktualisiert": None,
+    "aktualisiert am": None,
+    "letzte änderung": None,
+    "letzte aktualisierung": None,
+    "stand": None,
+    "last modified": None,
+    "mis à jour": None,
+    "actualizado": None,
+    "schlagwörter": None,
+    "stichwörter": None,
+    "kategorie": None,
+    "kategorien": None,
+    "rubrik": None,
+    "etiquetas": None,
+    "étiquettes": None,
+    "foto": None,
+    "fotos": None,
+    "bild": None,
 }
-_DATE_LABELS = {k for k, v in LABELS.items() if v == "published"} | {"updated", "last updated", "modified"}
+_DATE_LABELS = {k for k, v in LABELS.items() if v == "published"} | {
+    "updated",
+    "last updated",
+    "modified",
+    "aktualisiert",
+    "aktualisiert am",
+    "letzte änderung",
+    "letzte aktualisierung",
+    "stand",
+    "last modified",
+    "mis à jour",
+    "actualizado",
+}
 
 
 def parse_label(text: str) -> tuple[str, str | None, str] | None:
@@ -108,6 +154,7 @@ def parse_label(text: str) -> tuple[str, str | None, str] | None:
     if label not in LABELS:
         return None
     if label in _DATE_LABELS:
+        value = value.rstrip(".")
         return (label, LABELS[label], value) if is_date(value) else None
     # A label's value is a name or a short list, never a sentence.
     if len(value) > 120 or len(value.split()) > 12 or value.endswith((".", "!", "?")) and len(value.split()) > 3:
@@ -150,7 +197,12 @@ def _record_label(label: tuple[str, str | None, str], found: Found) -> None:
 
 # --- date lines and bylines near the top --------------------------------------
 
-_DATE_PREFIX = re.compile(r"^(?:published|posted|updated|last updated|first published|date|on)\s*:?\s*(?:on\s+)?", re.I)
+_DATE_PREFIX = re.compile(
+    r"^(?:published|posted|updated|last updated|last modified|first published|date|on|veröffentlicht|aktualisiert"
+    r"|letzte (?:änderung|aktualisierung)|stand|publié|mis à jour|publicado|actualizado|pubblicato|aggiornato)"
+    r"\s*:?\s*(?:(?:on|am|le|el|il)\s+)?",
+    re.I,
+)
 _BYLINE = re.compile(
     r"^By\s+([A-Z][\w.'’-]*(?:\s+(?:[A-Z][\w.'’-]*|de|van|von|der|da|di|al|bin|and|&))*"
     r"(?:\s*,\s*[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*)*)*)\s*$"
@@ -160,7 +212,7 @@ _PART_SEPARATOR = re.compile(r"\s+[|·•—–-]\s+")
 
 def date_line(text: str):
     """The date when the paragraph is a date and nothing more ("Published: 4 Jan 2023")."""
-    candidate = _DATE_PREFIX.sub("", text).strip()
+    candidate = _DATE_PREFIX.sub("", text).strip().rstrip(".")
     return parse_date(candidate) if is_date(candidate) else None
 
 
@@ -219,6 +271,31 @@ def cut_at_end_mark(paras: list[Para]) -> list[Para]:
 
 # --- page furniture anywhere: share bars, newsletter boxes, photo credits ------
 
+# Share targets as share bars list them, and the verb "share" in the languages
+# newsdesk meets most: a share bar reads the same on every site.
+_NETWORKS = (
+    r"facebook|twitter|x|linkedin|whatsapp|pinterest|reddit|e-?mail|mail|print|drucken|imprimer|imprimir|stampa"
+    r"|telegram|xing|flipboard|tumblr|messenger|instagram|youtube|threads|bluesky|mastodon|pocket|sms"
+    r"|copy link|link kopieren|copier le lien|copiar enlace"
+)
+_SHARE = r"share|sharing|teilen|partager|partagez|compartir|compartilhe|compartilhar|condividi|udostępnij|delen|dela"
+# What may stand between "Share" and the networks: "Share this article on", "Teilen mit:".
+_SHARE_FILLER = (
+    r"this|it|now|on|via|with|the|story|article|post|page|mit|diesen|artikel|beitrag|sur|cet|article|l'article"
+    r"|en|esto|este|artículo|su|questo|articolo|na|op"
+)
+_SIGN_UP = r"sign up|subscribe|abonnieren|anmelden|abonnez-vous|inscrivez-vous|suscríbete|suscribirse|iscriviti|assine|zapisz się"
+_NEWSLETTER = r"newsletters?|boletín|infolettre|lettre d'information"
+_READ_ALSO = (
+    r"lea también|lee también|vea también|ver también|le puede interesar|te puede interesar|lesen sie auch|lies auch"
+    r"|auch interessant|mehr zum thema|weitere artikel|leggi anche|lire aussi|à lire aussi|a lire aussi|voir aussi"
+    r"|leia também|veja também|czytaj (?:też|także)|zobacz (?:też|także)|lees ook"
+)
+_CONTINUE = (
+    r"weiter zu|weiterlesen|continue reading|keep reading|read more|leer más|seguir leyendo|lire la suite"
+    r"|continua a leggere|continuar lendo"
+)
+
 # (pattern, most words a matching line may have): past that, it is prose.
 _FURNITURE = [
     (re.compile(p, re.I), words)
@@ -227,28 +304,56 @@ _FURNITURE = [
             r"^(?:share|tweet|pin|e-?mail|print)(?: (?:this|it|the) ?(?:story|article|post|page)?)?(?: (?:on|via|with) \w+)*[.!:]?$",
             8,
         ),
+        # A share bar: "Share this: Facebook | X", "Teilen mit:", "Share on WhatsApp".
+        (rf"^(?:{_SHARE})\b(?:\s+(?:{_SHARE_FILLER})\b)*\s*[:!.|]?(?:\s*(?:{_NETWORKS})\b\s*[|·•,/]?)*$", 15),
+        # A row of network names: "Facebook Twitter LinkedIn E-Mail".
+        (rf"^(?:(?:{_NETWORKS})\b\s*[|·•,/]?\s*){{2,}}$", 12),
         (
             r"^(?:like|love|enjoy(?:ed)?) this (?:story|article|post)\b|\bshare (?:it|this) with (?:a|your) friends?\b",
             15,
         ),
         (r"^follow (?:us|@\w+|[\w ]{1,40} on (?:twitter|x|facebook|instagram|linkedin|threads|bluesky))\b", 60),
         (r"\bfollow (?:us|him|her|them|me|@\w+) on (?:twitter|x|facebook|instagram|linkedin|threads|bluesky)\b", 40),
+        (r"^(?:folg(?:e|en sie) uns|suivez[- ]nous|síguenos|seguici|siga-nos|segue-nos|obserwuj nas|volg ons)\b", 40),
+        # "Join our Telegram channel", "¡Mira lo que tiene nuestro canal de YouTube!"
+        (r"\b(?:channel|canal|kanal)\b.{0,40}\b(?:youtube|telegram|whatsapp)\b", 25),
+        (r"\bdownload (?:the|our) [\w' -]{0,40}\bapps?\b", 25),
+        (r"^click to tweet$", 3),
         (r"^(?:have|got) a (?:news )?tip\b", 40),
         (r"^[\w' &-]{0,40}\bnewsletter$", 6),
         (r"^(?:sign up|subscribe)\b", 30),
-        (r"\b(?:sign up|subscribe)\b.{0,80}\bnewsletters?\b|\bnewsletters?\b.{0,80}\b(?:sign up|subscribe)\b", 30),
-        (r"\bclick here\b", 30),
+        (rf"\b(?:{_SIGN_UP})\b.{{0,80}}\b(?:{_NEWSLETTER})\b|\b(?:{_NEWSLETTER})\b.{{0,80}}\b(?:{_SIGN_UP})\b", 40),
+        # A line that ends in the sign-up button: "... never miss our top stories Free Sign Up".
+        (r"\b(?:sign up|subscribe|abonnieren)(?: here| now| today| for free)?[.!]?$", 20),
+        (
+            r"\bclick here\b|\b(?:hier klicken|klicken sie hier|cliquez ici|haga clic aquí|haz clic aquí|clic aquí"
+            r"|clicca qui|clique aqui|kliknij tutaj)\b",
+            30,
+        ),
         (r"^(?:\d+ )?comments?$|^(?:leave|post|add|write) a (?:comment|reply)\b|^tell us what you think", 10),
+        (
+            r"^(?:keine kommentare|kein kommentar|kommentare?|kommentar schreiben|aucun commentaire|commentaires?"
+            r"|sin comentarios|comentarios?|nessun commento|commenti|no comments)\b(?:\s*\(.*\))?$",
+            10,
+        ),
+        (r"^(?:loading|wird geladen|chargement|cargando|caricamento)\s*(?:\.{1,3}|…)?$", 3),
         (
             r"^(?:advertisement|sponsored(?: content)?|story continues below(?: advertisement)?|skip (?:ad|advertisement))$",
             4,
         ),
+        (r"^\*?(?:werbung|anzeige|publicidad|publicité)\s*[.:*]|\baffiliate[- ]links?\b|\benthält werbung\b", 40),
         (r"^(?:photo|photograph|image|picture|illustration|graphic|video)s?(?: credit)?\s*[:|]", 30),
+        (r"^\(?(?:foto|fotos|bild|bilder|fotografía|crédits?(?: photos?)?|crédito|créditos|credit|copyright)\s*:", 20),
         (
             r"^\(?(?:photo|image|picture)s? (?:by|courtesy(?: of)?|credit)\b|\b(?:photo|image|picture)s?\s*(?:©|\(c\)|credit\s*:)",
             30,
         ),
+        # A wire or photo credit standing alone ("© Reuters") or closing a caption ("... | © Springer").
+        (r"(?:^|[|(/–]\s*)(?:©|\(c\))\s*[\w .&/-]{1,40}\)?\.?$", 25),
+        (r"\((?:foto|photo|bild|image|crédito|credit)s?\s*:[^)]{1,80}\)\.?$", 30),
         (r"^also on [\w.-]+\.[a-z]{2,}\s", 25),
+        (rf"^(?:{_READ_ALSO})\b", 30),
+        (rf"^[.…\s]*(?:{_CONTINUE})\b", 10),
         # Headlines tagged with their section: "Plague fears grow [INSIGHT]".
         (r"(?-i:\[[A-Z][A-Z ]{2,15}\])\s*\|?$", 25),
         # Sign-offs: "Reporting by ...; editing by ...", "X contributed to this report."
@@ -275,15 +380,19 @@ _FURNITURE = [
 # the start only), or a phrase anywhere. Keep them in step with the list above.
 # Matched against the lower-cased start of the line (case-insensitive matching is slow).
 _FURNITURE_START = re.compile(
-    r"\W*(?:share|tweet|pin|e-?mail|print|like|love|enjoy|follow|have|got|sign|subscribe|\d+ comment|comment|leave"
+    r"[\W_]*(?:share|tweet|pin|e-?mail|print|like|love|enjoy|follow|have|got|sign|subscribe|\d+ comment|comment|leave"
     r"|post|add|write|tell|advertisement|sponsored|story|skip|photo|image|picture|illustration|graphic|video|also"
     r"|reporting|writing|editing|additional|compiled|produced|if|this|updated|posted|published|last|read|see"
-    r"|related|more|\w[\w ]{0,20}:\s*https?://)"
+    r"|related|more|click|loading|keine|kein|kommentar|aucun|comment|sin|nessun|no comments|wird|chargement|cargando"
+    r"|caricamento|werbung|anzeige|publicidad|publicité|foto|bild|crédit|credit|copyright|©|\(c\)|folg|suivez"
+    rf"|síguenos|seguici|siga|segue|obserwuj|volg|{_SHARE}|{_NETWORKS}|{_READ_ALSO}|{_CONTINUE}"
+    r"|\w[\w ]{0,20}:\s*https?://)"
 )
 # Searched in the lower-cased text: case-insensitive matching is several times slower.
 _FURNITURE_ANYWHERE = re.compile(
-    r"share (?:it|this) with|follow (?:us|him|her|them|me|@)|newsletter|sign up|subscribe|click here|contributed"
-    r"|©|\(c\)|credit\s*:|\["
+    r"share (?:it|this) with|follow (?:us|him|her|them|me|@)|newsletter|sign up|subscribe|abonnieren|click here"
+    r"|contributed|©|\(c\)|credit\s*:|\[|boletín|infolettre|lettre d'information|channel|canal|kanal|download"
+    r"|affiliate|werbung|klick|cliquez|clic|clicca|clique|kliknij|\((?:foto|photo|bild|image|crédito|credit)"
 )
 _FURNITURE_MAX_CHARS = 800
 
@@ -304,21 +413,36 @@ def is_furniture(text: str) -> bool:
     return any(words <= limit and pattern.search(text) for pattern, limit in _FURNITURE)
 
 
+# One share button per line; "Copy" and "More" buttons, and bare bullets, with them.
+_NETWORK_ONLY = re.compile(rf"^[-*•\s]*(?:{_NETWORKS}|copy|more|share)?$", re.I)
+
+
 def drop_furniture(paras: list[Para]) -> list[Para]:
-    """Furniture lines, and "Don't miss"/"Related" boxes in the middle of the
-    text: the label and the headlines under it."""
+    """Furniture lines and consent notices (a heading or a list item too: a
+    share bar is often a heading over a list of networks), and "Don't
+    miss"/"Related" boxes in the middle of the text: the label and the
+    headlines under it."""
     kept: list[Para] = []
     skipping = 0
+    in_share_bar = False
     for para in paras:
         if skipping and para.kind == "p" and is_headline(para.text.rstrip("|").strip()):
             skipping -= 1
             continue
         skipping = 0
-        if para.kind in ("p", "heading") and len(para.text) <= _LABEL_MAX_CHARS and _RELATED_LABEL.match(para.text):
+        # A label may sit in a table cell: "| Weitere Artikel zum Thema |".
+        label = para.text.strip("| ")
+        if para.kind in ("p", "heading") and len(label) <= _LABEL_MAX_CHARS and _RELATED_LABEL.match(label):
             skipping = _RELATED_BOX_LINES
             continue
-        if para.kind == "p" and is_furniture(para.text):
+        text = _unbulleted(para)
+        # One network per line, under a share label or another furniture line.
+        if in_share_bar and _NETWORK_ONLY.match(text):
             continue
+        if para.kind != "end" and (is_furniture(text) or is_consent_notice(text)):
+            in_share_bar = True
+            continue
+        in_share_bar = False
         kept.append(para)
     return kept if kept else paras
 
@@ -346,7 +470,14 @@ _RELATED_LABEL = re.compile(
     r"^(?:more|don[’']?t miss|related(?: (?:articles?|stories|news|posts|coverage|content|links|reading))?|read (?:more|also|next)"
     r"|see also|also read|more (?:from|on|stories|news|in|like this)\b.*|recommended(?: for you| stories)?"
     r"|you (?:may|might) also like|most (?:read|popular|viewed)|latest(?: news| stories)?|trending(?: now)?"
-    r"|top stories|further reading|what to read next)\s*:?$",
+    r"|top stories|further reading|what to read next|latest articles"
+    # The same in the languages newsdesk meets most.
+    r"|weitere (?:[\w-]+ )?(?:artikel|themen|beiträge|nachrichten|meldungen)\b.*|mehr (?:themen|zum thema)\b.*"
+    r"|top-?themen\b.*|zum weiterlesen|lesen sie auch\b.*|das könnte sie auch interessieren|meistgelesen"
+    r"|meist-?(?:gelesen|diskutiert|kommentiert)|kommentierte artikel|vorschau auf den nächsten artikel"
+    r"|noticias relacionadas|artículos relacionados|más noticias|más leídas|te puede interesar|le puede interesar"
+    r"|articles similaires|sur le même sujet|(?:à |a )?lire aussi|articoli correlati|leggi anche|leia também"
+    r"|veja também|czytaj (?:też|także)|zobacz (?:też|także))\s*:?$",
     re.I,
 )
 _TERMINAL = (".", ",", ";", ":", "…", "!")
@@ -425,3 +556,92 @@ def _drop_related_label(paras: list[Para]) -> list[Para]:
         if _RELATED_LABEL.match(paras[-1].text) or (rest and _RELATED_LABEL.match(label) and len(rest.split()) <= 15):
             return paras[:-1]
     return paras
+
+
+# --- prompts stuck to the end of a sentence --------------------------------------
+
+_PROMPT_SUFFIX = re.compile(r"\s*(?:click to tweet|tweet this!?|tweet)\s*$", re.I)
+_PROMPT_HINT = re.compile(r"(?:tweet|Tweet|TWEET)!?\s*$")
+
+
+def strip_prompts(paras: list[Para]) -> list[Para]:
+    """ "... in the 'space-time continuum.'Click To Tweet": a click-to-tweet box
+    repeats a sentence and adds a button; the button goes, the sentence stays.
+    Only after a sentence end, so "... said in a tweet" stays."""
+    for para in paras:
+        if _PROMPT_HINT.search(para.text) and (match := _PROMPT_SUFFIX.search(para.text)):
+            before = para.text[: match.start()]
+            if before.rstrip("'\"”’)").endswith((".", "!", "?")) or "click" in match.group(0).lower():
+                para.text = before.rstrip()
+    return [p for p in paras if p.text or p.kind == "end"]
+
+
+# --- paragraphs broken in the middle of a sentence -------------------------------
+
+
+def join_broken_sentences(paras: list[Para]) -> list[Para]:
+    """Two paragraphs that are one sentence cut in two ("... before an English
+    crowd" / "that's hissing ..."): pages that break a paragraph with a block
+    element or a blank line mid-sentence. The first ends in a lower-case letter
+    or a comma, the second starts with a lower-case letter; the second is
+    prose, the first prose or a list item it continues."""
+    if len(paras) < 2:
+        return paras
+    joined = [paras[0]]
+    for para in paras[1:]:
+        last = joined[-1]
+        if (
+            para.kind == "p"
+            and last.kind in ("p", "list")
+            and para.text[:1].islower()
+            and (last.text[-1:] == "," or last.text[-1:].islower())
+        ):
+            joined[-1] = Para(f"{last.text} {para.text}", last.kind)
+            continue
+        joined.append(para)
+    return joined
+
+
+# --- cookie and consent notices -----------------------------------------------------
+
+# The site speaking about its own cookies, in the languages newsdesk meets most.
+_CONSENT = re.compile(
+    r"\b(?:we use cookies|we and our partners use cookies|(?:site|website|page) uses cookies|how we use cookies"
+    r"|(?:accept|allow) (?:all |the |our |youtube |third-party )?cookies|use of cookies|cookie (?:policy|settings|preferences|consent)"
+    r"|wir (?:verwenden|nutzen|setzen) cookies|(?:seite|website|webseite) (?:verwendet|nutzt) cookies|verwendung von cookies"
+    r"|nous utilisons des cookies|utilise des cookies|utilizamos cookies|usamos cookies|utilizziamo (?:i )?cookie"
+    r"|używamy (?:plików )?cookies)",
+    re.I,
+)
+_CONSENT_ACTION = re.compile(
+    r"\b(?:accept(?:ing)?|agree|consent|allow|reject|decline|manage|settings|preferences|ok|continuing to use"
+    r"|akzeptieren|zustimmen|stimmst|stimmen sie|einverstanden|einwilligung|einstellungen|ablehnen|zulassen|konfigurieren"
+    r"|accepter|acceptez|refuser|paramètres|consentement|aceptar|aceptas|rechazar|configuración|consentimiento"
+    r"|accetta|accetto|rifiuta|consenso|akceptuj|zgod[ayę])\b",
+    re.I,
+)
+_CONSENT_MAX_WORDS = 120
+# The buttons and headings of a consent box: "Accept all", "Einstellungen".
+_BUTTON_WORDS = 4
+
+
+def is_consent_notice(text: str) -> bool:
+    """A cookie or consent notice: the site saying it uses cookies and asking
+    the reader to accept, refuse or set them. An article about cookies does
+    not ask."""
+    if len(text) > 1200 or "ookie" not in text:
+        return False
+    return (
+        len(text.split()) <= _CONSENT_MAX_WORDS and bool(_CONSENT.search(text)) and bool(_CONSENT_ACTION.search(text))
+    )
+
+
+def is_consent_wall(paras: list[Para]) -> bool:
+    """Text that is a consent notice and its buttons, and nothing else."""
+    notices = 0
+    for para in paras:
+        if is_consent_notice(para.text):
+            notices += 1
+        elif para.kind == "end" or len(para.text.split()) > _BUTTON_WORDS:
+            return False
+    return notices > 0

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from newsdesk.tasks.extract.clean import markup, paragraphs, residue
+from newsdesk.tasks.extract.clean import language, markup, paragraphs, residue
 from newsdesk.tasks.extract.clean.dates import parse_date
 from newsdesk.tasks.extract.clean.frontmatter import split_front_matter
 from newsdesk.tasks.extract.clean.paragraphs import Para
-from newsdesk.tasks.records import Article
+from newsdesk.tasks.records import Article, Rejected
 
 _TITLE_MAX_WORDS = 25
 
@@ -24,6 +24,10 @@ def clean_text(text: str, *, markdown: bool = True, known: dict | None = None) -
 
 
 def article_from_paragraphs(paras: list[Para], known: dict) -> Article:
+    """An article from paragraphs and the metadata found outside them;
+    `Rejected` when the text is a cookie wall and nothing else."""
+    if residue.is_consent_wall(paras):
+        raise Rejected("clean", "cookie wall: the text is a consent notice and nothing else")
     found = residue.Found()
     for key, value in known.items():
         found.add(key, value)
@@ -31,21 +35,24 @@ def article_from_paragraphs(paras: list[Para], known: dict) -> Article:
     paras = residue.drop_breadcrumbs(paras)
     paras = residue.cut_at_end_mark(paras)
     paras = residue.take_label_lines(paras, found)
+    paras = residue.strip_prompts(paras)
     paras = residue.drop_furniture(paras)
     paras = residue.drop_trailing_copyright(paras)
     paras = residue.drop_trailing_headlines(paras)
     paras = residue.take_header_lines(paras, found)
     paras = _take_title(paras, found)
+    paras = residue.join_broken_sentences(paras)
     values = found.values
+    body = paragraphs.join(paras)
     return Article(
-        body=paragraphs.join(paras),
+        body=body,
         title=_one_line(values.get("title")),
         summary=_one_line(values.get("summary")),
         published=parse_date(values.get("published"), strict=False),
         author=_one_line(values.get("author")),
         source_name=_one_line(values.get("source_name")),
         url=_one_line(values.get("url")),
-        language=_one_line(values.get("language")),
+        language=language.identify(body, values.get("language")),
     )
 
 

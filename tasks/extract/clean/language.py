@@ -1,0 +1,55 @@
+"""The language of an article: ISO 639-1, lower case ("en", not "en-US").
+
+What the text itself says wins over what the document declares: templates
+declare `<html lang="en">` on pages written in German. py3langid (a naive Bayes
+model over byte n-grams, shipped inside the package: nothing is downloaded)
+reads the first `SAMPLE_CHARS` characters of the body; the declared language
+decides only when the body is too short to tell or the model is unsure.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+# Measured on the 495 pages of bench/data/extraction-eval: the first 600
+# characters give the language the first 3,000 give on every page, at 0.4 ms.
+SAMPLE_CHARS = 600
+# Below this many characters the model guesses; a declared language is better.
+_SHORT = 200
+# A probability (normalised over the languages) below this is a guess too.
+_UNSURE = 0.5
+_CODE = re.compile(r"^\s*([A-Za-z]{2})(?:$|[-_\s])")
+
+
+def normalise(code: object) -> str | None:
+    """ "en-US", "EN", "en_GB" -> "en"; None for what is not an ISO 639-1 code."""
+    if not isinstance(code, str):
+        return None
+    match = _CODE.match(code)
+    return match.group(1).lower() if match else None
+
+
+@cache
+def _identifier() -> LanguageIdentifier:
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    # Only the languages that have an ISO 639-1 code (the model also knows
+    # languages with three-letter codes only, such as "ary" or "hbo").
+    identifier.set_languages([code for code in identifier.labels if len(code) == 2])
+    return identifier
+
+
+def identify(text: str, declared: object = None) -> str | None:
+    """The language of `text`, given what the document declared (or None)."""
+    stated = normalise(declared)
+    sample = text[:SAMPLE_CHARS]
+    if len(sample.strip()) < _SHORT and stated:
+        return stated
+    if not sample.strip():
+        return None
+    found, probability = _identifier().classify(sample)
+    if probability < _UNSURE and stated:
+        return stated
+    return str(found)
