@@ -69,7 +69,7 @@ def ingest(sources_file: str = "seeds/sources.toml", batch_size: int | None = No
     Failed when any item failed or a source failed outright (what was loaded
     stays loaded); either way its state message carries the headline counts and
     its result is the run record with counts per source (called directly, a
-    Failed run raises `IngestFailed`, which holds the record)."""
+    Failed run raises `runs.IngestFailed`, which holds the record)."""
     logger = get_run_logger()
     settings = Settings.from_env()
     batch_size = batch_size or settings.batch_size
@@ -95,22 +95,11 @@ def ingest(sources_file: str = "seeds/sources.toml", batch_size: int | None = No
         headline = _headline(run.record)
         if health is not None and health.failed:
             message = f"{_failure_message(health)} | {headline}"
-            return Failed(message=message, data=IngestFailed(message, run.record))
+            return Failed(message=message, data=runs.IngestFailed(message, run.record))
         return Completed(message=headline, data=run.record)
     finally:
         if run is not None and run.record is not None:
             _announce(run.record, health)
-
-
-class IngestFailed(Exception):
-    """A run that went through but failed items or whole sources; `record` is its run record."""
-
-    def __init__(self, message: str, record: runs.RunRecord):
-        super().__init__(message, record)
-        self.record = record
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 def _headline(record: runs.RunRecord) -> str:

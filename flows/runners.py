@@ -24,6 +24,7 @@ from prefect.task_runners import TaskRunner
 from prefect_dask import DaskTaskRunner
 
 from newsdesk.config import Settings
+from newsdesk.tasks.store.runs import IngestFailed
 
 
 class NewsdeskDaskTaskRunner(DaskTaskRunner):
@@ -88,8 +89,6 @@ def run_tags(sources_file: str | None) -> list[str]:
 
 def record_of(state: State) -> Any:
     """A finished run's record; the error when the run stopped on one."""
-    from newsdesk.flows.ingest import IngestFailed
-
     result = state.result(raise_on_failure=False)
     if isinstance(result, IngestFailed):
         return result.record

@@ -83,6 +83,17 @@ class RunRecord(Counts):
         return cls(**{k: v for k, v in row.items() if k in names}, sources=sources or [])
 
 
+class IngestFailed(Exception):
+    """A run that went through but failed items or whole sources; `record` is its run record."""
+
+    def __init__(self, message: str, record: RunRecord):
+        super().__init__(message, record)
+        self.record = record
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 @dataclass
 class RunLease:
     """An open run: its id, and the connection holding its liveness lock."""
