@@ -193,7 +193,6 @@ def _extract(args) -> int:
 
 
 def _runs(args) -> int:
-
     rows = history(get_engine(), limit=args.limit)
     if not rows:
         print("No runs yet: try `newsdesk ingest`.")
@@ -201,6 +200,8 @@ def _runs(args) -> int:
     columns = [
         "id",
         "status",
+        "kind",
+        "sources_file",
         "started_at",
         "finished_at",
         "n_discovered",
@@ -214,10 +215,18 @@ def _runs(args) -> int:
     print(
         _table(
             [c.removeprefix("n_") for c in columns],
-            [[_short_time(row[c]) if c.endswith("_at") else row[c] for c in columns] for row in rows],
+            [[_cell(c, row[c]) for c in columns] for row in rows],
         )
     )
     return 0
+
+
+def _cell(column: str, value):
+    if column.endswith("_at"):
+        return _short_time(value)
+    if column == "sources_file" and value:
+        return Path(value).name  # the folder is in ingest_runs; the name tells runs apart
+    return value
 
 
 def _status(args) -> int:
