@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.helpers import ROOT, SEEDS
+from tests.helpers import ROOT, SEEDS, run_ingest
 
 NEWSDESK = str(Path(sys.executable).with_name("newsdesk"))
 
@@ -83,7 +83,6 @@ def test_ingest_and_runs_on_the_embedded_database(tmp_path):
 
 def test_status_shows_the_last_run_per_source_and_who_keeps_failing(db, corpus, prefect_server, capsys):
     from newsdesk.cli import main
-    from newsdesk.flows.ingest import ingest
     from tests.texts import distinct_story
 
     corpus.write("a.txt", distinct_story(1))
@@ -92,10 +91,10 @@ def test_status_shows_the_last_run_per_source_and_who_keeps_failing(db, corpus, 
         '[[source]]\nname = "gone"\nkind = "files"\npath = "no-such-folder"\n',
     )
     for _n in range(2):
-        ingest(sources_file=str(corpus.sources))
+        run_ingest(corpus.sources)
         capsys.readouterr()
         assert main(["status"]) == 0  # failing twice is not yet "repeatedly"
-    ingest(sources_file=str(corpus.sources))
+    run_ingest(corpus.sources)
     capsys.readouterr()
     assert main(["status"]) == 1
     out = capsys.readouterr().out

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from newsdesk.config import Settings
+from newsdesk.flows.runners import record_of
 from tests.helpers import SEEDS, fetch, refusing_inserts
 from tests.texts import distinct_story
 
@@ -132,9 +133,12 @@ def test_on_dask_a_refused_batch_fails_alone_and_the_next_loads(db, corpus, dask
         corpus.write(f"{i}.txt", distinct_story(i))
     corpus.configure()
     with refusing_inserts(db, "/3.txt"):
-        record = ingest.with_options(task_runner=dask_runner(cluster))(sources_file=str(corpus.sources), batch_size=2)
-    # Batch 2 (2.txt, 3.txt) is refused; batch 3 still loads after it.
-    assert record["status"] == "completed"
+        state = ingest.with_options(task_runner=dask_runner(cluster))(
+            sources_file=str(corpus.sources), batch_size=2, return_state=True
+        )
+    record = record_of(state)
+    # Batch 2 (2.txt, 3.txt) is refused; batch 3 still loads after it. Items failed: the run is Failed.
+    assert state.is_failed() and record["status"] == "failed"
     assert (record["n_discovered"], record["n_inserted"], record["n_failed"]) == (6, 4, 2)
     loaded = {r["locator"].rsplit("/", 1)[1] for r in fetch(db, "SELECT locator FROM newsdesk.articles")}
     assert loaded == {"0.txt", "1.txt", "4.txt", "5.txt"}

@@ -550,7 +550,7 @@ def test_slow_hanging_and_failing_servers_end_each_item_with_an_outcome(db, tmp_
     # The run did not wait for the pages that take a minute or more to answer.
     assert not {"/a/" + p for p in pages_of("hang", "drip")} & set(site.done)
     assert {"/a/" + p for p in pages_of("fine")} <= set(site.done)
-    assert first["status"] == "completed"
+    assert first["status"] == "failed"  # items failed: the run says so
     loaded, failing = pages_of("fine", "slow", "flaky"), pages_of("hang", "error", "reset", "cut", "drip")
     assert (first["n_discovered"], first["n_inserted"], first["n_failed"], first["n_rejected"]) == (
         66,
@@ -612,7 +612,7 @@ def test_a_robots_txt_that_never_finishes_fails_its_pages_for_the_next_run(db, t
     urls = ", ".join(f'"{site.url("/a/" + p)}"' for p in pages)
     sources.write_text(f'[[source]]\nname = "pages"\nkind = "page"\nurls = [{urls}]\n')
     record = run(sources)
-    assert record["status"] == "completed"
+    assert record["status"] == "failed"
     # An unreachable robots.txt (RFC 9309) means nothing may be fetched, but it
     # is not a refusal: the pages fail, with what happened, and the next run tries again.
     assert (record["n_discovered"], record["n_failed"]) == (3, 3)

@@ -78,7 +78,7 @@ def test_an_unreachable_robots_txt_fails_the_pages_with_what_happened(db, tmp_pa
         path = _sources(tmp_path, web)
         path.write_text(path.read_text() + f'[[source]]\nname = "dead"\nkind = "feed"\nurl = "{dead}"\n')
         record = run_ingest(path)
-    assert record["status"] == "completed"
+    assert record["status"] == "failed"  # two sources failed outright
     problems = fetch(db, "SELECT source, outcome, stage, reason FROM newsdesk.rejections ORDER BY source")
     assert [(p["source"], p["outcome"], p["stage"], p["reason"]) for p in problems] == [
         ("dead", "failed", "discover", "robots.txt unreachable: connection refused"),

@@ -137,7 +137,7 @@ def test_sources_that_cannot_be_read_are_recorded(db, corpus):
         '[[source]]\nname = "gone"\nkind = "files"\npath = "no-such-folder"\n',
     )
     record = run(corpus.sources)
-    assert record["status"] == "completed"
+    assert record["status"] == "failed"  # a source failed outright; the other's items are loaded
     by_source = {row["source"]: row for row in record["sources"]}
     assert by_source["local"]["n_inserted"] == 1
     assert by_source["gone"]["n_failed"] == 1
@@ -255,6 +255,7 @@ def test_the_run_publishes_its_counts_and_rejections_as_artifacts(db, corpus):
     assert rows == [
         {
             "source": "local",
+            "health": "rejections",
             "discovered": 2,
             "inserted": 1,
             "duplicate": 0,
@@ -262,7 +263,18 @@ def test_the_run_publishes_its_counts_and_rejections_as_artifacts(db, corpus):
             "unchanged": 0,
             "rejected": 1,
             "failed": 0,
-        }
+        },
+        {
+            "source": "(total)",
+            "health": "rejections",
+            "discovered": 2,
+            "inserted": 1,
+            "duplicate": 0,
+            "updated": 0,
+            "unchanged": 0,
+            "rejected": 1,
+            "failed": 0,
+        },
     ]
     rejections = found["ingest-rejections"]
     assert rejections.type == "markdown" and "empty.txt" in rejections.data and "empty file" in rejections.data
@@ -308,7 +320,7 @@ def test_a_batch_the_database_refuses_fails_alone_and_the_run_goes_on(db, corpus
     corpus.configure()
     with refusing_inserts(db, "/3.txt"):
         record = run(corpus.sources, batch_size=2)
-    assert record["status"] == "completed"
+    assert record["status"] == "failed"  # items failed, the others loaded
     assert (record["n_discovered"], record["n_inserted"], record["n_failed"]) == (6, 4, 2)
     assert_counts_add_up(record)
     failed = fetch(db, "SELECT locator, stage, reason FROM newsdesk.rejections ORDER BY locator")

@@ -24,6 +24,9 @@ def upgrade() -> None:
         COMMENT ON TABLE newsdesk.host_schedule IS
             'Per web origin (scheme://host:port): the earliest start of its next request. Each fetch claims its start'
             ' and moves this on by the delay, in one statement, so runs and workers share the spacing.';
+        COMMENT ON COLUMN newsdesk.host_schedule.origin IS 'scheme://host:port of a web site, as requested.';
+        COMMENT ON COLUMN newsdesk.host_schedule.next_at IS
+            'The earliest time (the database''s clock) the next request to the origin may start.';
         """
     )
 
