@@ -221,6 +221,15 @@ def _runs(args) -> int:
     return 0
 
 
+def _health(row) -> str:
+    """A source's health in a run, as the run's `ingest-counts` artifact shows it."""
+    if row["status"] == "crashed":
+        return "crashed"
+    if row["n_failed"]:
+        return "failing"
+    return "rejections" if row["n_rejected"] else "ok"
+
+
 def _cell(column: str, value):
     if column.endswith("_at"):
         return _short_time(value)
@@ -239,12 +248,12 @@ def _status(args) -> int:
     counts = ("discovered", "inserted", "duplicate", "updated", "unchanged", "rejected", "failed")
     print(
         _table(
-            ["source", "last run", "status", "started_at", *counts, "last good run"],
+            ["source", "last run", "health", "started_at", *counts, "last good run"],
             [
                 [
                     s.source,
                     s.last["run_id"],
-                    s.last["status"],
+                    _health(s.last),
                     _short_time(s.last["started_at"]),
                     *(s.last[f"n_{c}"] for c in counts),
                     _short_time(s.last_good_at) or "never",

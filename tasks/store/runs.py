@@ -336,5 +336,8 @@ def source_status(engine: Engine) -> list[SourceStatus]:
 
 
 def _went_wrong(run: dict) -> bool:
+    """Whether a source went wrong in a run: its own items failed, it found items
+    and loaded none, or the run crashed. A run that is `failed` because another
+    source failed does not count against this one."""
     loaded = run["n_inserted"] + run["n_duplicate"] + run["n_updated"] + run["n_unchanged"]
-    return run["status"] != "completed" or run["n_failed"] > 0 or (run["n_discovered"] > 0 and loaded == 0)
+    return run["status"] == "crashed" or run["n_failed"] > 0 or (run["n_discovered"] > 0 and loaded == 0)
