@@ -100,7 +100,7 @@ def page_metadata(html: str) -> PageMetadata:
     for item in items:
         _take_json_ld(item, found)
     # Candidates for the publication time, best first; a full timestamp wins over a bare day.
-    candidates = [(metas.get(key) or [None])[0] for key in _PUBLISHED_META]
+    candidates: list[object] = [metas[key][0] for key in _PUBLISHED_META if key in metas]
     candidates += [item.get("datePublished") for item in items if _types(item) & _ARTICLE_TYPES]
     candidates += [item.get("datePublished") for item in items if not _types(item) & _NOT_THE_PAGE]
     for tag in _TIME_TAG.findall(html):
@@ -188,10 +188,10 @@ def _names(value: object, *, person_only: bool) -> list[str]:
 _ZONED = re.compile(r"(?:\dZ|[+-]\d{2}:?\d{2}|\b(?:UTC|GMT|[ECMP][SD]T)\b)\s*$", re.I)
 
 
-def _rank(value: str) -> int:
+def _rank(value: object) -> int:
     if date_precision(value) != "datetime":
         return 2
-    return 0 if _ZONED.search(value) else 1
+    return 0 if _ZONED.search(str(value)) else 1
 
 
 def _parse(value: object) -> datetime | None:

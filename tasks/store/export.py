@@ -72,7 +72,10 @@ def write(out: TextIO, records: Iterator[dict], fmt: str) -> int:
         writer.writerow(COLUMNS)
         for record in records:
             writer.writerow(
-                [json.dumps(v, ensure_ascii=False) if isinstance(v, list) else _value(v) for v in map(record.get, COLUMNS)]
+                [
+                    json.dumps(v, ensure_ascii=False) if isinstance(v, list) else _value(v)
+                    for v in map(record.get, COLUMNS)
+                ]
             )
             n += 1
     else:
