@@ -14,6 +14,7 @@ from newsdesk.config import TASK_RUNNERS, Settings
 from newsdesk.database import get_engine, psql_path, redact, resolve_url
 from newsdesk.tasks.files import prepare_file
 from newsdesk.tasks.records import Prepared, Problem
+from newsdesk.tasks.store import export
 from newsdesk.tasks.store.runs import FAILING_RUNS, history, source_status
 
 DEFAULT_SOURCES = "seeds/sources.toml"
@@ -118,8 +119,6 @@ def _dedup(args) -> int:
 
 
 def _export(args) -> int:
-    from newsdesk.tasks.store import export
-
     records = export.rows(get_engine(), since=args.since, canonical=args.canonical)
     n = export.write(sys.stdout, records, args.format)
     print(f"{n} articles", file=sys.stderr)

@@ -649,7 +649,7 @@ def publisher_domain(url: str | None) -> str | None:
 
 # ---------------------------------------------------------------- title
 
-_SUFFIX = re.compile(r"^(?P<title>.+?)\s+(?:[-|–—·»:]|::)\s+(?P<site>[^-|–—·»]{2,60})$")
+_SUFFIX = re.compile(r"^(?P<title>.+)\s(?:[-|–—·»:]|::)\s(?P<site>(?:(?!\s(?:[-|–—·»:]|::)\s).){2,60})$")
 _ALNUM = re.compile(r"[\W_]+")
 
 
