@@ -1,4 +1,4 @@
-"""The `newsdesk` command: ingest, extract, reprocess, dedup, serve, runs, status, psql."""
+"""The `newsdesk` command: ingest, extract, reprocess, dedup, serve, runs, status, export, psql."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from datetime import date
 from pathlib import Path
 
 from newsdesk import __version__
@@ -13,6 +14,7 @@ from newsdesk.config import TASK_RUNNERS, Settings
 from newsdesk.database import get_engine, psql_path, redact, resolve_url
 from newsdesk.tasks.files import prepare_file
 from newsdesk.tasks.records import Prepared, Problem
+from newsdesk.tasks.store import export
 from newsdesk.tasks.store.runs import FAILING_RUNS, history, source_status
 
 DEFAULT_SOURCES = "seeds/sources.toml"
@@ -72,6 +74,14 @@ def main(argv: list[str] | None = None) -> int:
     status = commands.add_parser("status", help="last run per source, and sources failing repeatedly")
     status.set_defaults(handler=_status)
 
+    export = commands.add_parser("export", help="current articles as CSV or JSON Lines on standard output")
+    export.add_argument("--format", choices=("csv", "jsonl"), default="jsonl")
+    export.add_argument(
+        "--since", type=date.fromisoformat, metavar="DATE", help="only articles loaded on or after this day (UTC)"
+    )
+    export.add_argument("--canonical", action="store_true", help="one article per story: its canonical one")
+    export.set_defaults(handler=_export)
+
     # Listed for --help; main() hands its arguments to psql untouched.
     commands.add_parser("psql", help="psql on the configured (or embedded) database; arguments go to psql")
 
@@ -106,6 +116,13 @@ def _dedup(args) -> int:
     from newsdesk.flows.dedup import rebuild_dedup
 
     return _run_and_summarise(rebuild_dedup, "dedup rebuild")
+
+
+def _export(args) -> int:
+    records = export.rows(get_engine(), since=args.since, canonical=args.canonical)
+    n = export.write(sys.stdout, records, args.format)
+    print(f"{n} articles", file=sys.stderr)
+    return 0
 
 
 def _serve(args) -> int:
@@ -170,8 +187,14 @@ def _extract(args) -> int:
             "path": path,
             "title": article.title,
             "published": article.published.isoformat() if article.published else None,
+            "published_precision": article.published_precision,
             "author": article.author,
+            "authors": article.authors,
             "source_name": article.source_name,
+            "publisher": article.source_name,
+            "publisher_domain": article.publisher_domain,
+            "keywords": article.keywords,
+            "section": article.section,
             "summary": article.summary,
             "url": article.url,
             "language": article.language,
@@ -284,6 +307,8 @@ def _psql(psql_args: list[str]) -> int:
         return 1
     if url.password:
         os.environ["PGPASSWORD"] = url.password
+    # Table names without the schema prefix: newsdesk's first, then public.
+    os.environ["PGOPTIONS"] = f"{os.environ.get('PGOPTIONS', '')} -c search_path=newsdesk,public".strip()
     target = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
     os.execv(str(program), [str(program), target, *psql_args])
     return 0  # not reached

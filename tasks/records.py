@@ -85,8 +85,15 @@ class Article:
     author: str | None = None
     source_name: str | None = None  # the publisher named by the document itself
     url: str | None = None
-    language: str | None = None
+    language: str | None = None  # ISO 639-1 once finished (tasks.extract.metadata)
     extra: dict[str, str] = field(default_factory=dict)
+    # 'datetime' when `published` holds the time of day the document gives,
+    # 'date' when it gives only the day (then `published` is that day's midnight UTC).
+    published_precision: str | None = None
+    authors: list[str] = field(default_factory=list)  # person names; `author` is them joined
+    publisher_domain: str | None = None  # registered domain of `url`
+    keywords: list[str] = field(default_factory=list)  # as the page declares them
+    section: str | None = None
 
 
 @dataclass(slots=True)

@@ -89,9 +89,11 @@ def test_full_text_search_and_the_daily_and_run_views(db):
     hits = fetch(
         db,
         """
-        SELECT title, ts_rank(search, q) AS rank
-        FROM newsdesk.articles_canonical, websearch_to_tsquery('english', 'semiconductors "supply chain"') AS q
-        WHERE search @@ q ORDER BY rank DESC""",
+        SELECT title, ts_rank(search, query.q) AS rank
+        FROM newsdesk.articles_canonical,
+             (SELECT websearch_to_tsquery('english', 'semiconductors "supply chain"')
+                     || websearch_to_tsquery('simple', 'semiconductors "supply chain"') AS q) AS query
+        WHERE search @@ query.q ORDER BY rank DESC""",
     )
     assert hits and all(h["rank"] > 0 for h in hits)
     assert not fetch(db, "SELECT 1 FROM newsdesk.articles WHERE search @@ websearch_to_tsquery('english', 'zeppelin')")
@@ -110,6 +112,10 @@ def test_full_text_search_and_the_daily_and_run_views(db):
         " FROM newsdesk.daily_counts WHERE source = 'seeds'",
     )
     assert (days[0]["articles"], days[0]["stories"], days[0]["rewrites"]) == (5, 4, 1)
+    undated = fetch(db, "SELECT count(*) AS n FROM newsdesk.articles WHERE published_at IS NULL")[0]["n"]
+    assert fetch(db, "SELECT n_articles, n_undated FROM newsdesk.daily_counts WHERE day IS NULL") == [
+        {"n_articles": undated, "n_undated": undated}
+    ]
     dated = fetch(db, "SELECT day, n_articles FROM newsdesk.daily_counts WHERE day = '2019-12-12'")
     assert dated == [{"day": dated[0]["day"], "n_articles": 1}]
 

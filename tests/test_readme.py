@@ -20,9 +20,24 @@ def test_the_readme_shows_both_commands_first():
     assert len(QUERIES) >= 4
 
 
+# The seeds are English; one German page shows the per-language search query at work.
+GERMAN_PAGE = (
+    '<!doctype html><html lang="de"><head><title>Halbleiter für Europa</title>'
+    '<meta property="article:published_time" content="2024-05-02T09:15:00+02:00"></head><body><article>'
+    "<h1>Halbleiter für Europa</h1><p>Die Europäische Union will die Produktion von Halbleitern in den kommenden"
+    " Jahren verdoppeln und fördert dafür neue Fabriken in Sachsen, Irland und Italien.</p><p>Hersteller und"
+    " Forschungsinstitute begrüßten den Plan, verlangten aber schnellere Genehmigungen und mehr Fachkräfte.</p>"
+    "</article></body></html>"
+)
+
+
 @pytest.fixture(scope="module")
-def loaded(engine):
+def loaded(engine, tmp_path_factory):
     from newsdesk.flows.ingest import ingest
+
+    german = tmp_path_factory.mktemp("german")
+    (german / "halbleiter.html").write_text(GERMAN_PAGE, encoding="utf-8")
+    (german / "sources.toml").write_text('[[source]]\nname = "de"\nkind = "files"\npath = "."\n', encoding="utf-8")
 
     with engine.begin() as conn:
         conn.execute(
@@ -33,6 +48,7 @@ def loaded(engine):
             )
         )
     ingest(sources_file=str(SEEDS / "sources.toml"))
+    ingest(sources_file=str(german / "sources.toml"))
     return engine
 
 

@@ -1,17 +1,20 @@
 """A raw document to a `Prepared` record, or the `Problem` that stopped it.
 
 The one path from bytes to a loadable article: decode, clean, fill what the
-page lacks from its listing, fingerprint. Ingest (files and web pages),
+page lacks from its listing, normalise the metadata (`metadata.finish`), fingerprint. Ingest (files and web pages),
 reprocess and `newsdesk extract` all go through `prepare`. Pure: it reads
 nothing but the record it is given.
 """
 
 from __future__ import annotations
 
+from datetime import time, timedelta
+
 from newsdesk.tasks.dedup import signature
 from newsdesk.tasks.extract.clean import clean_document
 from newsdesk.tasks.extract.decode import check_not_binary, declared_charset, decode
 from newsdesk.tasks.extract.fingerprint import hash_of_normalised, normalised_body
+from newsdesk.tasks.extract.metadata import finish
 from newsdesk.tasks.records import Article, ListingHints, Prepared, Problem, RawDocument, Rejected
 
 
@@ -29,6 +32,7 @@ def prepare(document: RawDocument) -> Prepared | Problem:
         article = clean_document(text, document.media_type, url=document.url)
         if document.hints is not None:
             _fill_from_listing(article, document.hints)
+        finish(article, html=text if document.media_type == "text/html" else None)
         stage = "fingerprint"
         # One normalisation serves both the exact hash and the dedup signature.
         normalised = normalised_body(article.body)
@@ -45,6 +49,12 @@ def prepare(document: RawDocument) -> Prepared | Problem:
 def _fill_from_listing(article: Article, hints: ListingHints) -> None:
     """The feed or sitemap entry fills the metadata the page itself lacks."""
     article.title = article.title or hints.title
-    article.published = article.published or hints.published
+    if article.published is None and hints.published is not None:
+        # Feed dates carry a time; a sitemap's bare day arrives as midnight UTC.
+        article.published = hints.published
+        midnight = (
+            hints.published.utcoffset() == timedelta(0) and hints.published.timetz().replace(tzinfo=None) == time()
+        )
+        article.published_precision = "date" if midnight else "datetime"
     article.author = article.author or hints.author
     article.summary = article.summary or hints.summary

@@ -3,7 +3,8 @@
 After a threshold change (or a better matcher) the links already stored were
 decided under the old rules. A rebuild empties the key index and places every
 current article again, oldest first, exactly as a load would have placed it:
-the first article of each story becomes its canonical one. It runs in one
+the first article of each story becomes its canonical one, and `story_facts`
+is rewritten. It runs in one
 transaction under the load lock, so readers see the old clusters or the new
 ones, never a mix, and loads wait for it. Running it twice changes nothing
 the second time.
@@ -19,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from newsdesk.tasks.dedup import match, signature
 from newsdesk.tasks.dedup.match import Link, Text, Thresholds
-from newsdesk.tasks.store import dedup_index
+from newsdesk.tasks.store import dedup_index, story_facts
 from newsdesk.tasks.store.lock import hold_load_lock
 from newsdesk.tasks.store.outcomes import add_counts
 
@@ -37,6 +38,7 @@ def rebuild(engine: Engine, *, run_id: int, thresholds: Thresholds, chunk: int =
         while rows := _next_chunk(conn, after, chunk):
             after = rows[-1][0]
             counts += _place_chunk(conn, rows, thresholds)
+        story_facts.rebuild(conn)
         add_counts(conn, run_id, RUN_SOURCE, counts)
     return +counts
 

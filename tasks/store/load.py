@@ -4,7 +4,7 @@ Decides each item's outcome against what is stored: `unchanged` (same raw
 content as the current version of its locator), `updated` (new content for a
 known locator), `duplicate` (an exact or near copy or a rewrite of a stored or
 earlier article, see `tasks.dedup`) or `inserted`; and writes documents,
-articles, rejections and the run's counts together, so a batch is either loaded whole or not at all.
+articles, the touched stories' `story_facts` rows, rejections and the run's counts together, so a batch is either loaded whole or not at all.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from newsdesk.tasks.dedup.match import Thresholds
 from newsdesk.tasks.records import Prepared, Problem, Unchanged
-from newsdesk.tasks.store import file_state, http_cache
+from newsdesk.tasks.store import file_state, http_cache, story_facts
 from newsdesk.tasks.store.lock import hold_load_lock
 from newsdesk.tasks.store.outcomes import add_counts, record_problems
 from newsdesk.tasks.store.pgcopy import copy_rows
@@ -86,6 +86,7 @@ def _load(
         )
     copy_rows(conn, "newsdesk.documents", DOCUMENT_COLUMNS, documents)
     copy_rows(conn, "newsdesk.articles", ARTICLE_COLUMNS, articles)
+    story_facts.refresh(conn, [link.story_id for link in links] + [before.story_id for before in previous if before])
     http_cache.remember(conn, ((p.document.locator, p.document.etag, p.document.last_modified, None) for p in prepared))
     record_problems(conn, run_id, source, problems)
     return +counts  # only the outcomes that occurred

@@ -4,8 +4,8 @@ Each document goes through the same `prepare` as at ingest, with the listing
 metadata stored beside it. A document whose cleaned article now differs gets a
 new article version (`updated`); one that comes out the same is `unchanged`;
 one the current cleaner refuses is `rejected` (and one it fails on `failed`)
-and keeps its old article. One transaction per batch, under the same lock as
-loads.
+and keeps its old article. The touched stories' `story_facts` rows are
+rewritten. One transaction per batch, under the same lock as loads.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine, RowMapping
 from newsdesk.tasks.dedup.match import Thresholds
 from newsdesk.tasks.extract.prepare import prepare
 from newsdesk.tasks.records import ListingHints, Prepared, Problem, RawDocument
+from newsdesk.tasks.store import story_facts
 from newsdesk.tasks.store.lock import hold_load_lock
 from newsdesk.tasks.store.outcomes import add_counts, record_problems
 from newsdesk.tasks.store.pgcopy import copy_rows
@@ -26,7 +27,21 @@ from newsdesk.tasks.store.rows import ARTICLE_COLUMNS, article_row, next_ids
 from newsdesk.tasks.store.versions import StoredVersion
 
 # The article fields cleaning produces: a version is new when any of them changes.
-_FIELDS = ("title", "summary", "body", "published", "author", "source_name", "url", "language")
+_FIELDS = (
+    "title",
+    "summary",
+    "body",
+    "published",
+    "published_precision",
+    "author",
+    "authors",
+    "source_name",
+    "publisher_domain",
+    "url",
+    "language",
+    "keywords",
+    "section",
+)
 
 Row = RowMapping
 
@@ -47,7 +62,8 @@ def reprocess_batch(
                 sa.text(
                     "SELECT d.id AS document_id, d.locator, d.media_type, d.content_sha256, d.fetched_at, d.raw, d.listing, a.id,"
                     " a.version, a.story_id, a.duplicate_of, a.ingested_from, a.title, a.summary, a.body,"
-                    " a.published_at, a.author, a.source_name, a.url, a.language"
+                    " a.published_at, a.published_precision, a.author, a.authors, a.publisher AS source_name,"
+                    " a.publisher_domain, a.url, a.language, a.keywords, a.section"
                     " FROM newsdesk.documents d JOIN newsdesk.articles a ON a.document_id = d.id AND a.is_current"
                     " WHERE d.id = ANY(:ids) ORDER BY d.id"
                 ),
@@ -125,3 +141,4 @@ def _write_versions(conn: Connection, run_id: int, changed: list[tuple[Row, Prep
         for (row, item), article_id, link in zip(changed, ids, links)
     ]
     copy_rows(conn, "newsdesk.articles", ARTICLE_COLUMNS, articles)
+    story_facts.refresh(conn, [row["story_id"] for row, _ in changed] + [link.story_id for link in links])

@@ -94,3 +94,17 @@ def parse_date(value: object, *, strict: bool = True) -> datetime | None:
     if not 1900 <= parsed.year <= 2100:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+_HAS_TIME = re.compile(r"\d{1,2}[:.]\d{2}|T\d{2}")
+
+
+def date_precision(value: object) -> str | None:
+    """'datetime' when a date value gives the time of day, 'date' when it gives only the day, None for no value."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return "datetime"
+    if isinstance(value, date):
+        return "date"
+    return "datetime" if _HAS_TIME.search(str(value)) else "date"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from newsdesk.tasks.extract.clean import language, markup, paragraphs, residue
-from newsdesk.tasks.extract.clean.dates import parse_date
+from newsdesk.tasks.extract.clean.dates import date_precision, parse_date
 from newsdesk.tasks.extract.clean.frontmatter import split_front_matter
 from newsdesk.tasks.extract.clean.paragraphs import Para
 from newsdesk.tasks.records import Article, Rejected
@@ -44,11 +44,13 @@ def article_from_paragraphs(paras: list[Para], known: dict) -> Article:
     paras = residue.join_broken_sentences(paras)
     values = found.values
     body = paragraphs.join(paras)
+    published = parse_date(values.get("published"), strict=False)
     return Article(
         body=body,
         title=_one_line(values.get("title")),
         summary=_one_line(values.get("summary")),
-        published=parse_date(values.get("published"), strict=False),
+        published=published,
+        published_precision=date_precision(values.get("published")) if published else None,
         author=_one_line(values.get("author")),
         source_name=_one_line(values.get("source_name")),
         url=_one_line(values.get("url")),

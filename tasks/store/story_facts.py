@@ -1,0 +1,58 @@
+"""The per-story table `story_facts`, kept in step with the articles.
+
+Every load and reprocess rewrites the rows of the stories it touched, in its
+own transaction, with one statement over those stories' current articles (an
+index lookup by story); a dedup rebuild rewrites the whole table. So `stories`
+and the views over it answer from an indexed table, never by aggregating all
+articles. The row is what migration 0009's `STORY_FACTS_SELECT` computes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+_COLUMNS = (
+    "story_id, canonical_id, title, n_articles, publishers, sources, dup_kinds, first_published_at,"
+    " first_published_precision, first_published_id, first_published_day, first_seen_at, last_seen_at"
+)
+_SELECT = """
+SELECT a.story_id,
+       (array_agg(a.id ORDER BY a.duplicate_of IS NOT NULL, a.id))[1],
+       coalesce(min(a.title) FILTER (WHERE a.duplicate_of IS NULL), min(a.title)),
+       count(*),
+       array_remove(array_agg(DISTINCT a.publisher ORDER BY a.publisher), NULL),
+       array_agg(DISTINCT a.ingested_from ORDER BY a.ingested_from),
+       array_remove(array_agg(DISTINCT a.dup_kind ORDER BY a.dup_kind), NULL),
+       min(a.published_at),
+       (array_agg(a.published_precision ORDER BY a.published_at, a.id) FILTER (WHERE a.published_at IS NOT NULL))[1],
+       (array_agg(a.id ORDER BY a.published_at, a.id) FILTER (WHERE a.published_at IS NOT NULL))[1],
+       min(a.published_day),
+       min(a.created_at),
+       max(a.created_at)
+FROM newsdesk.articles a
+WHERE a.is_current
+"""
+
+
+def refresh(conn: Connection, story_ids: Iterable[int | None]) -> None:
+    """Rewrite the rows of these stories from their current articles (a story left with none loses its row)."""
+    ids = sorted({story_id for story_id in story_ids if story_id is not None})
+    if not ids:
+        return
+    params = {"ids": ids}
+    conn.execute(sa.text("DELETE FROM newsdesk.story_facts WHERE story_id = ANY(:ids)"), params)
+    conn.execute(
+        sa.text(
+            f"INSERT INTO newsdesk.story_facts ({_COLUMNS}) {_SELECT} AND a.story_id = ANY(:ids) GROUP BY a.story_id"
+        ),
+        params,
+    )
+
+
+def rebuild(conn: Connection) -> None:
+    """Rewrite the whole table (after a dedup rebuild moved articles between stories)."""
+    conn.execute(sa.text("DELETE FROM newsdesk.story_facts"))
+    conn.execute(sa.text(f"INSERT INTO newsdesk.story_facts ({_COLUMNS}) {_SELECT} GROUP BY a.story_id"))
