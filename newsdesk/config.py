@@ -44,7 +44,7 @@ class Settings:
     dask_address: str | None = None
     dask_workers: int = 2
     # How a rerun tells an unchanged file: "stat" (size and modification time, file unread)
-    # or "content" (every file read and hashed; see tasks/file_state.py).
+    # or "content" (every file read and hashed; see tasks/store/file_state.py).
     file_check: str = "stat"
 
     @classmethod

@@ -186,7 +186,7 @@ def backend_gone(admin, pid: int) -> bool:
 
 
 def run_lock_held(admin, run_id: int) -> bool:
-    """Whether a session still holds the liveness lock of run `run_id` (see tasks/runs.py)."""
+    """Whether a session still holds the liveness lock of run `run_id` (see tasks/store/runs.py)."""
     with admin.connect() as conn:
         return bool(
             conn.scalar(

@@ -3,7 +3,7 @@
 Pure logic: `signature` fingerprints a cleaned article once, in the clean step;
 `match.place` decides each article's story against stored candidates and the
 articles before it in its batch. The database side (the key index, candidate
-queries) is `tasks.dedup_store`.
+queries) is `tasks.store.dedup_index`, and `tasks.store.placement` joins the two.
 """
 
 from __future__ import annotations
