@@ -32,7 +32,7 @@ class Settings:
     allow_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     # Pages fetched and not yet loaded, across all web sources of a run: bounds memory.
     pages_in_flight: int = 2000
-    # Processes extracting fetched pages beside the fetching; 0 extracts in the fetch step's thread.
+    # Processes extracting fetched pages beside the fetching; 0: one thread of this process instead.
     extract_processes: int = field(default_factory=lambda: os.cpu_count() or 1)
     # Dedup thresholds (see tasks/dedup/match.py); change them, then `newsdesk dedup --rebuild`.
     near_threshold: float = 0.5

@@ -89,12 +89,12 @@ class Frontier:
         items: list[WebItem],
         validators: dict[str, tuple[str | None, str | None]],
         stored: dict[str, str],
-        pool: Executor | None,
+        pool: Executor,
         source: str = "",
     ) -> list[Item]:
         """Fetch each page (conditional GET with its `validators`) and prepare
-        it as soon as it arrives, in `pool` when given; `stored` maps URLs to
-        the hash of their stored version. One outcome per item, in order."""
+        it in `pool` as soon as it arrives; `stored` maps URLs to the hash of
+        their stored version. One outcome per item, in order."""
         return self.call(self._fetch_and_prepare(items, validators, stored, pool, source))
 
     async def _fetch_and_prepare(self, items, validators, stored, pool, source: str) -> list[Item]:
@@ -118,8 +118,6 @@ class Frontier:
                 return Problem(item.url, "failed", "fetch", f"{type(exc).__name__}: {exc}")
             if fetched.not_modified:
                 return Unchanged(item.url)
-            if pool is None:
-                return prepare_page(item, fetched, stored_sha256=stored.get(item.url))
             try:
                 return await loop.run_in_executor(pool, _prepare_page, item, fetched, stored.get(item.url))
             except Exception as exc:  # the extraction process died: this page fails

@@ -7,7 +7,7 @@ import hashlib
 import multiprocessing
 import os
 import threading
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 
 from newsdesk.tasks.extract.prepare import prepare
 from newsdesk.tasks.records import Prepared, Problem, RawDocument, Unchanged
@@ -47,14 +47,20 @@ _pool_size = 0
 _pool_lock = threading.Lock()
 
 
-def extraction_pool(processes: int) -> Executor | None:
+_threads: Executor | None = None
+
+
+def extraction_pool(processes: int) -> Executor:
     """A pool of `processes` worker processes for `prepare_page`, kept for the
-    life of this process; None (prepare in the calling thread) for 0, or in a
-    daemon process (a Dask worker), which may not start processes of its own.
-    Extraction is CPU-bound Python: threads would share one core."""
-    global _pool, _pool_size
+    life of this process. For 0, or in a daemon process (a Dask worker, which
+    may not start processes of its own), a thread beside the fetching instead:
+    extraction is CPU-bound Python, and threads share one core."""
+    global _pool, _pool_size, _threads
     if processes <= 0 or multiprocessing.current_process().daemon:
-        return None
+        with _pool_lock:
+            if _threads is None:
+                _threads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsdesk-extract")
+            return _threads
     with _pool_lock:
         if _pool is None or _pool_size != processes:
             # forkserver: the workers do not inherit this process's threads (Prefect's, the frontier's).
