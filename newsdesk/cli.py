@@ -13,7 +13,7 @@ from newsdesk import __version__
 from newsdesk.config import TASK_RUNNERS, Settings
 from newsdesk.database import get_engine, psql_path, redact, resolve_url
 from newsdesk.tasks.files import prepare_file
-from newsdesk.tasks.records import Prepared, Problem
+from newsdesk.tasks.records import OUTCOMES, Prepared, Problem
 from newsdesk.tasks.store import export
 from newsdesk.tasks.store.runs import FAILING_RUNS, history, source_status
 
@@ -227,13 +227,7 @@ def _runs(args) -> int:
         "sources_file",
         "started_at",
         "finished_at",
-        "n_discovered",
-        "n_inserted",
-        "n_duplicate",
-        "n_updated",
-        "n_unchanged",
-        "n_rejected",
-        "n_failed",
+        *(f"n_{outcome}" for outcome in ("discovered", *OUTCOMES)),
     ]
     print(
         _table(
