@@ -169,7 +169,6 @@ class Politeness:
     spacing: Spacing | None = None
     robots_cache: RobotsCache | None = None
     robots: dict[str, Protego | RobotsUnreachable | None] = field(default_factory=dict)
-    robots_requests: int = 0
     _robots_locks: dict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
     _host_slots: dict[str, asyncio.Semaphore] = field(default_factory=dict)
     _next_start: dict[str, float] = field(default_factory=dict)
@@ -196,7 +195,6 @@ class Politeness:
             headers["If-None-Match"] = cached.etag
         if cached is not None and cached.last_modified:
             headers["If-Modified-Since"] = cached.last_modified
-        self.robots_requests += 1
         try:
             async with (
                 self.slot(origin),

@@ -76,10 +76,6 @@ class Frontier:
         """Hosts of the operator's own URLs: connected to as written."""
         self.trusted_hosts.update(host.lower() for host in hosts)
 
-    @property
-    def robots_requests(self) -> int:
-        return self.politeness.robots_requests
-
     def discover(self, source: Source) -> crawl.Discovery:
         """The article URLs a page, feed or sitemap source lists."""
         return self.call(crawl.discover(self.politeness, source, self.engine, self.settings))
@@ -176,13 +172,12 @@ def pages_fetched(run_id: int, source: str) -> int:
     return frontier.fetched[source] if frontier is not None else 0
 
 
-def close_frontier(run_id: int) -> Frontier | None:
-    """Close the run's frontier in this process, if it has one; it is returned for its figures."""
+def close_frontier(run_id: int) -> None:
+    """Close the run's frontier in this process, if it has one."""
     with _frontiers_lock:
         frontier = _frontiers.pop(run_id, None)
     if frontier is not None:
         frontier.close()
-    return frontier
 
 
 def hosts_of(source: Source) -> set[str]:
