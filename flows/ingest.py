@@ -24,7 +24,6 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import Any, cast
@@ -49,9 +48,21 @@ from newsdesk.flows.runners import parallel_slots
 from newsdesk.tasks.files import FileEntry, list_files
 from newsdesk.tasks.records import OUTCOMES, Batch
 from newsdesk.tasks.sources import WEB_KINDS, Source, SourceError, load_sources
-from newsdesk.tasks.steps import clean_batch, discover_web, fetch_batch, load_batch, record_failures, skip_unchanged
+from newsdesk.tasks.steps import (
+    clean_batch,
+    discover_web,
+    fetch_web_batch,
+    load_batch,
+    load_web_batch,
+    record_failures,
+    record_web_failures,
+    skip_unchanged,
+)
 from newsdesk.tasks.store import runs
 from newsdesk.tasks.web import frontier
+from newsdesk.tasks.web.fetch import FetchSettings
+from newsdesk.tasks.web.pages import extraction_pool
+from newsdesk.tasks.web.pipeline import WebBatch, WebPipeline
 from newsdesk.tasks.words import in_words, plural
 
 # Files listed and checked against the stored ones per query (one `discover` task run each).
@@ -121,11 +132,11 @@ def _failure_message(health: runs.RunHealth) -> str:
 
 class _Progress:
     """The run's progress in the Prefect UI and the logs. Each source weighs
-    the same; once its items are counted (a web source after discovery, a
-    files source at the end of its listing), its share follows its items
-    fetched (or cleaned) and loaded; before that, each loaded batch moves it
-    half of the way left, so the bar moves and never overshoots. Sources
-    report from their own threads; a reporter thread shows the figure every
+    the same; once its items are counted (a web source once listed), its
+    share follows its items fetched and loaded; before that (and for a files
+    source, whose listing streams), each loaded batch moves it half of the way
+    left, so the bar moves and never overshoots. Sources report from their own
+    threads; a reporter thread shows the figure every
     few seconds and logs it at least every 30 s."""
 
     SHOW_EVERY = 5.0
@@ -133,7 +144,7 @@ class _Progress:
 
     def __init__(self, sources: list[Source]):
         self.names = [source.name for source in sources]
-        self.total: dict[str, int] = {}
+        self.listed: Callable[[str], int | None] = lambda source: None
         self.loaded: dict[str, int] = dict.fromkeys(self.names, 0)
         self.batches: dict[str, float] = dict.fromkeys(self.names, 0.0)
         self.done: set[str] = set()
@@ -148,9 +159,9 @@ class _Progress:
             ),
         )
 
-    def counted(self, source: str, n_items: int) -> None:
-        with self._lock:
-            self.total[source] = n_items
+    def follow(self, fetched: Callable[[str], int], listed: Callable[[str], int | None]) -> None:
+        """Follow the web sources' items: pages fetched, and items counted once listed (None before)."""
+        self.fetched, self.listed = fetched, listed
 
     def batch_settled(self, source: str, n_items: int) -> None:
         with self._lock:
@@ -165,7 +176,7 @@ class _Progress:
         with self._lock:
             shares = []
             for name in self.names:
-                total = self.total.get(name)
+                total = self.listed(name)
                 if name in self.done:
                     shares.append(1.0)
                 elif total:
@@ -177,7 +188,7 @@ class _Progress:
 
     def summary(self) -> str:
         with self._lock:
-            counted = sum(self.total.values())
+            counted = sum(self.listed(name) or 0 for name in self.names)
             loaded = sum(self.loaded.values())
             fetched = sum(self.fetched(name) for name in self.names)
         return (
@@ -240,84 +251,88 @@ def _announce(record: runs.RunRecord, health: runs.RunHealth | None) -> None:
 
 
 def _ingest_all(run_id: int, sources: list[Source], batch_size: int, settings: Settings, progress: _Progress) -> None:
-    """Web sources side by side, one flow thread each (their tasks hand the
-    fetching to the run's frontier); files sources meanwhile, in turn."""
+    """Web sources in a thread of the flow, all at once through the run's
+    frontier; files sources meanwhile, in turn."""
     web = [source for source in sources if source.kind in WEB_KINDS]
-    trusted = frozenset(host for source in web for host in frontier.hosts_of(source))
-    budget = _PageBudget(settings.pages_in_flight)
-    progress.fetched = partial(frontier.pages_fetched, run_id)
-    with ThreadPoolExecutor(max_workers=max(len(web), 1), thread_name_prefix="newsdesk-source") as threads:
-        # Each thread runs in a copy of the flow's context, so its task runs belong to this flow run.
-        running = [
-            threads.submit(
-                contextvars.copy_context().run,
-                _ingest_web_source,
-                run_id,
-                source,
-                batch_size,
-                trusted,
-                budget,
-                progress,
-            )
-            for source in web
-        ]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsdesk-web") as thread:
+        # The thread runs in a copy of the flow's context, so its task runs belong to this flow run.
+        crawling = thread.submit(
+            contextvars.copy_context().run, _ingest_web, run_id, web, batch_size, settings, progress
+        )
         for source in sources:
             if source.kind not in WEB_KINDS:
                 _process(
                     run_id, source, _files_to_read(run_id, source, batch_size), _clean_step, parallel_slots(), progress
                 )
                 progress.source_done(source.name)
-        for done in running:
-            done.result()
+        crawling.result()
 
 
 def _clean_step(source: Source, batch_no: int, batch: list) -> PrefectFuture:
     return clean_batch.submit(source.name, batch_no, Batch(batch))
 
 
-def _ingest_web_source(
-    run_id: int, source: Source, batch_size: int, trusted: frozenset[str], budget: _PageBudget, progress: _Progress
-) -> None:
+def _ingest_web(run_id: int, web: list[Source], batch_size: int, settings: Settings, progress: _Progress) -> None:
+    """Every web source through the run's web pipeline (`tasks.web.pipeline`):
+    a `discover-web` task run follows the listings while `fetch-web-batch-<n>`
+    takes each batch of prepared pages, and `load-web-batch-<n>` loads it
+    while the next one is taken. A bug here fails the sources not yet done,
+    never the run."""
+    if not web:
+        return
+    pipeline = frontier.open_pipeline(
+        run_id,
+        web,
+        get_engine(settings),
+        FetchSettings.from_settings(settings),
+        extraction_pool(settings.extract_processes),
+        settings.pages_in_flight,
+    )
+    progress.follow(pipeline.fetched, pipeline.listed)
     try:
-        found = discover_web(run_id, source, trusted)
-        progress.counted(source.name, len(found.items) + len(found.problems))
-        if found.problems:
-            load_batch(run_id, source.name, 0, Batch(found.problems))
-
-        def fetch_step(source: Source, batch_no: int, batch: list) -> PrefectFuture:
-            return fetch_batch.submit(run_id, source.name, batch_no, Batch(batch), trusted)
-
-        # Two batches of a source in flight: the next is fetched while the last one loads.
-        _process(run_id, source, _chunks(found.items, batch_size), fetch_step, 2, progress, budget)
-    except Exception as exc:  # a bug or a lost connection: this source fails, the others go on
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsdesk-listings") as thread:
+            listing = thread.submit(contextvars.copy_context().run, discover_web, run_id)
+            loading = None
+            batch_no = 0
+            while not pipeline.exhausted():
+                batch_no += 1
+                batch = fetch_web_batch(run_id, batch_no, batch_size)
+                if not batch.parts:
+                    continue
+                future = load_web_batch.submit(run_id, batch_no, batch)
+                if loading:
+                    _settle_web(run_id, pipeline, *loading, progress)
+                loading = (batch, future)
+            if loading:
+                _settle_web(run_id, pipeline, *loading, progress)
+            listing.result()
+    except Exception as exc:  # a bug or a lost connection: the sources not done fail, the run goes on
         reason = f"{type(exc).__name__}: {exc}"
-        get_run_logger().error("source %s failed: %s", source.name, reason)
-        record_failures(run_id, source.name, 0, [source.locator], "discover", reason)
+        unfinished = [source for source in web if not pipeline.source_finished(source.name)]
+        get_run_logger().error("web sources failed: %s", reason)
+        record_web_failures(run_id, 0, [(s.name, [s.locator]) for s in unfinished], "discover", reason)
     finally:
-        progress.source_done(source.name)
+        for source in web:
+            progress.source_done(source.name)
 
 
-class _PageBudget:
-    """Pages fetched and not yet loaded, across all sources: a batch waits for
-    room before it is fetched, so memory holds the batches in flight, not
-    everything the listings named."""
-
-    def __init__(self, capacity: int):
-        self.capacity = capacity
-        self.free = capacity
-        self._changed = threading.Condition()
-
-    def take(self, n: int) -> int:
-        n = min(n, self.capacity)
-        with self._changed:
-            self._changed.wait_for(lambda: self.free >= n)
-            self.free -= n
-        return n
-
-    def give(self, n: int) -> None:
-        with self._changed:
-            self.free += n
-            self._changed.notify_all()
+def _settle_web(
+    run_id: int, pipeline: WebPipeline, batch: WebBatch, loaded: PrefectFuture, progress: _Progress
+) -> None:
+    """Wait for a web batch's load; if it could not be loaded, its items become `failed`."""
+    try:
+        outcome = loaded.result(raise_on_failure=False)
+    except Exception as exc:  # the load never ran: its Dask worker died
+        outcome = exc
+    if isinstance(outcome, BaseException):
+        reason = f"batch {batch.number} not loaded: {type(outcome).__name__}: {outcome}"
+        get_run_logger().error("web %s", reason)
+        record_web_failures(run_id, batch.number, batch.locators(), "load", reason)
+    pipeline.settled(batch)
+    for name, items in batch.parts:
+        progress.batch_settled(name, len(items))
+        if pipeline.source_finished(name):
+            progress.source_done(name)
 
 
 def _files_to_read(run_id: int, source: Source, batch_size: int) -> Iterator[list[FileEntry]]:
@@ -352,11 +367,10 @@ def _process(
     step: Callable[[Source, int, list], PrefectFuture],
     slots: int,
     progress: _Progress,
-    budget: _PageBudget | None = None,
 ) -> None:
     """Submit `step` (clean or fetch) then `load_batch` for each batch: the next
     batch is prepared while the last one loads, so memory holds a few batches,
-    never the source (with `budget`, also a bounded number of pages in all).
+    never the source.
 
     Loads go one after another in discovery order, so the first copy of a story
     seen is the one that becomes canonical, run after run. Each waits for the
@@ -364,31 +378,24 @@ def _process(
     a failed load must not stop the next (its items become `failed` in
     `_settle`), and threads and Dask workers then order them alike."""
     preparing: deque = deque()
-    loading = None  # (batch number, its locators, the future of its load, pages taken from the budget)
+    loading = None  # (batch number, its locators, the future of its load)
     for batch_no, batch in enumerate(batches, start=1):
         # As many cleans at once as the runner has CPU slots: one in threads
         # (cleaning is CPU-bound Python, and threads running it side by side
         # only fight over the GIL), one per worker process otherwise.
         while len(preparing) >= slots:
             preparing.popleft().wait()
-        taken = budget.take(len(batch)) if budget else 0
         # A future: Prefect hands its result to the load when it is done.
         prepared: Any = step(source, batch_no, batch)
         preparing.append(prepared)
         if loading:
-            _settle(run_id, source.name, *loading[:3])
-            _release(budget, loading[3], progress, source.name, len(loading[1]))
-        locators = [item.path if isinstance(item, FileEntry) else item.url for item in batch]
-        loading = (batch_no, locators, load_batch.submit(run_id, source.name, batch_no, prepared), taken)
+            _settle(run_id, source.name, *loading)
+            progress.batch_settled(source.name, len(loading[1]))
+        locators = [item.path for item in batch]
+        loading = (batch_no, locators, load_batch.submit(run_id, source.name, batch_no, prepared))
     if loading:
-        _settle(run_id, source.name, *loading[:3])
-        _release(budget, loading[3], progress, source.name, len(loading[1]))
-
-
-def _release(budget: _PageBudget | None, taken: int, progress: _Progress, source: str, n_items: int) -> None:
-    if budget:
-        budget.give(taken)
-    progress.batch_settled(source, n_items)
+        _settle(run_id, source.name, *loading)
+        progress.batch_settled(source.name, len(loading[1]))
 
 
 def _settle(run_id: int, source_name: str, batch_no: int, batch: list[str], loaded) -> None:

@@ -24,7 +24,7 @@ class Settings:
     user_agent: str | None = None  # None: newsdesk/<version> and a pointer to the project
     per_host: int = 2
     host_delay: float = 0.25
-    fetch_concurrency: int = 16
+    fetch_concurrency: int = 64
     fetch_timeout: float = 30.0
     fetch_deadline: float = 120.0
     fetch_retries: int = 3
@@ -58,7 +58,7 @@ class Settings:
             user_agent=env.get("NEWSDESK_USER_AGENT") or None,
             per_host=_positive_int(env, "NEWSDESK_PER_HOST", 2),
             host_delay=_non_negative_float(env, "NEWSDESK_HOST_DELAY", 0.25),
-            fetch_concurrency=_positive_int(env, "NEWSDESK_FETCH_CONCURRENCY", 16),
+            fetch_concurrency=_positive_int(env, "NEWSDESK_FETCH_CONCURRENCY", 64),
             fetch_timeout=_non_negative_float(env, "NEWSDESK_FETCH_TIMEOUT", 30.0),
             fetch_deadline=_positive_float(env, "NEWSDESK_FETCH_DEADLINE", 120.0),
             fetch_retries=int(_non_negative_float(env, "NEWSDESK_FETCH_RETRIES", 3)),

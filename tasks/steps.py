@@ -18,14 +18,13 @@ from prefect.tasks import exponential_backoff
 
 from newsdesk.config import Settings
 from newsdesk.database import get_engine
-from newsdesk.tasks import sources
 from newsdesk.tasks.dedup.match import Thresholds
 from newsdesk.tasks.files import FileEntry, prepare_file
-from newsdesk.tasks.records import Batch, Problem, Unchanged
-from newsdesk.tasks.store import dedup_rebuild, file_state, http_cache, load, outcomes, reprocess, versions
-from newsdesk.tasks.web import crawl, fetch, frontier
-from newsdesk.tasks.web.listings import WebItem
-from newsdesk.tasks.web.pages import Item, extraction_pool
+from newsdesk.tasks.records import Batch, Problem
+from newsdesk.tasks.store import dedup_rebuild, file_state, load, outcomes, reprocess, versions
+from newsdesk.tasks.web import frontier
+from newsdesk.tasks.web.pages import Item
+from newsdesk.tasks.web.pipeline import WebBatch
 from newsdesk.tasks.words import in_words, plural
 
 
@@ -47,31 +46,33 @@ def _database_unreachable(task, task_run, state) -> bool:
     )
 
 
-def _frontier(run_id: int, trusted: frozenset[str]) -> frontier.Frontier:
-    """The run's frontier in this process (shared by every web task of the run here)."""
-    front = frontier.frontier_for(run_id, fetch.FetchSettings.from_settings(Settings.from_env()), get_engine())
-    front.trust(trusted)
-    return front
-
-
-@task(name="discover-web", task_run_name="discover-{source.name}", cache_policy=NO_CACHE)
-def discover_web(run_id: int, source: sources.Source, trusted: frozenset[str]) -> crawl.Discovery:
-    """The article URLs a page, feed or sitemap source lists (feeds and
-    sitemaps fetched with conditional GETs through the run's frontier; retried
-    inside the fetcher). `trusted`: the hosts of the operator's own URLs."""
-    found = _frontier(run_id, trusted).discover(source)
+@task(name="discover-web", task_run_name="discover-web", cache_policy=NO_CACHE)
+def discover_web(run_id: int) -> dict[str, tuple[int, int]]:
+    """Follow the listing of every web source of the run (feeds and sitemaps
+    fetched with conditional GETs through the run's frontier, which started
+    them all at once): each source's count of URLs and problems is logged as
+    its listing comes in, a listing that could not be read as a WARNING. Ends
+    when every source is listed; the pages are fetched meanwhile."""
     logger = get_run_logger()
-    listing = {problem.locator: problem for problem in found.problems if problem.stage == "discover"}
-    for problem in list(listing.values())[:PROBLEMS_LOGGED]:
-        # A listing that cannot be read is the source failing, not one bad item.
-        logger.warning("source %s: listing %s %s: %s", source.name, problem.locator, problem.outcome, problem.reason)
-    if not found.items:
-        logger.warning("source %s listed no article URL (%s)", source.name, plural(len(found.problems), "problem"))
-    else:
-        logger.info(
-            "source %s: %s, %s", source.name, plural(len(found.items), "URL"), plural(len(found.problems), "problem")
-        )
-    return found
+    listed: dict[str, tuple[int, int]] = {}
+    for source, found in frontier.pipeline_of(run_id).listings():
+        listing = {problem.locator: problem for problem in found.problems if problem.stage == "discover"}
+        for problem in list(listing.values())[:PROBLEMS_LOGGED]:
+            # A listing that cannot be read is the source failing, not one bad item.
+            logger.warning(
+                "source %s: listing %s %s: %s", source.name, problem.locator, problem.outcome, problem.reason
+            )
+        if not found.items:
+            logger.warning("source %s listed no article URL (%s)", source.name, plural(len(found.problems), "problem"))
+        else:
+            logger.info(
+                "source %s: %s, %s",
+                source.name,
+                plural(len(found.items), "URL"),
+                plural(len(found.problems), "problem"),
+            )
+        listed[source.name] = (len(found.items), len(found.problems))
+    return listed
 
 
 @task(name="clean", task_run_name="clean-{source_name}-batch-{batch_no}", cache_policy=NO_CACHE)
@@ -97,28 +98,18 @@ def clean_batch(source_name: str, batch_no: int, listed: Batch[FileEntry]) -> Ba
     )
 
 
-@task(name="fetch", task_run_name="fetch-{source_name}-batch-{batch_no}", cache_policy=NO_CACHE)
-def fetch_batch(
-    run_id: int, source_name: str, batch_no: int, listed: Batch[WebItem], trusted: frozenset[str]
-) -> Batch[Item]:
-    """Fetch a batch of pages through the run's frontier (politely, with
-    conditional GETs and retries per URL) and clean and fingerprint each as it
-    arrives, in the extraction processes."""
-    items = listed.items
-    engine = get_engine()
-    settings = Settings.from_env()
-    stored = versions.stored_versions(engine, [item.url for item in items])
-    # A listing that dates its entries lets us skip pages stored since they last changed.
-    fresh = {i.url for i in items if i.url in stored and i.changed_at and stored[i.url].fetched_at >= i.changed_at}
-    to_fetch = [item for item in items if item.url not in fresh]
-    prepared = _frontier(run_id, trusted).fetch_and_prepare(
-        to_fetch,
-        http_cache.validators(engine, [item.url for item in to_fetch]),
-        {url: version.content_sha256 for url, version in stored.items()},
-        extraction_pool(settings.extract_processes),
-        source=source_name,
+@task(name="fetch-web", task_run_name="fetch-web-batch-{batch_no}", cache_policy=NO_CACHE)
+def fetch_web_batch(run_id: int, batch_no: int, batch_size: int) -> WebBatch:
+    """Wait for the next batch of pages fetched (politely, with conditional
+    GETs and retries per URL) and prepared by the run's web pipeline, which
+    fetches continuously: up to `batch_size` items, each source's in its
+    listing's order (see `tasks.web.pipeline`)."""
+    batch = frontier.pipeline_of(run_id).next_batch(batch_size)
+    _log_problems([item for _, items in batch.parts for item in items])
+    get_run_logger().info(
+        "batch %d: %s of %s", batch_no, plural(len(batch), "item"), plural(len(batch.parts), "source")
     )
-    return _logged(Batch([*(Unchanged(url) for url in fresh), *prepared]))
+    return batch
 
 
 # Problems logged one by one per batch; one line counts the rest (all of them are
@@ -128,15 +119,19 @@ PROBLEMS_LOGGED = 20
 
 
 def _logged(batch: Batch[Item]) -> Batch[Item]:
+    _log_problems(batch.items)
+    return batch
+
+
+def _log_problems(items: list[Item]) -> None:
     logger = get_run_logger()
-    problems = [item for item in batch.items if isinstance(item, Problem)]
+    problems = [item for item in items if isinstance(item, Problem)]
     for item in problems[:PROBLEMS_LOGGED]:
         logger.warning("%s %s at %s: %s", item.outcome, item.locator, item.stage, item.reason)
     if len(problems) > PROBLEMS_LOGGED:
         logger.warning(
             "…and %d more rejected or failed in this batch (see newsdesk.rejections)", len(problems) - PROBLEMS_LOGGED
         )
-    return batch
 
 
 # Database work: retried when the connection is the problem, with backoff and jitter.
@@ -177,6 +172,23 @@ def load_batch(run_id: int, source_name: str, batch_no: int, batch: Batch[Item])
     return counts
 
 
+@task(name="load-web", task_run_name="load-web-batch-{batch_no}", **_DATABASE_RETRIES)
+def load_web_batch(run_id: int, batch_no: int, batch: WebBatch) -> Counter:
+    """Dedup and load one batch of web pages, of one or more sources, in one
+    transaction (retried whole: it is atomic); each source's counts are its own."""
+    thresholds = Thresholds.from_settings(Settings.from_env())
+    by_source = load.load_parts(get_engine(), run_id=run_id, parts=batch.parts, thresholds=thresholds)
+    counts: Counter = sum(by_source.values(), Counter())
+    get_run_logger().info(
+        "batch %d: %s of %s: %s",
+        batch_no,
+        plural(len(batch), "item"),
+        plural(len(by_source), "source"),
+        in_words(counts),
+    )
+    return counts
+
+
 @task(name="record-failures", task_run_name="record-failures-{source_name}-batch-{batch_no}", **_DATABASE_RETRIES)
 def record_failures(
     run_id: int, source_name: str, batch_no: int, locators: list[str], stage: str, reason: str
@@ -186,6 +198,19 @@ def record_failures(
     return outcomes.record_failed_batch(
         get_engine(), run_id=run_id, source=source_name, locators=locators, stage=stage, reason=reason
     )
+
+
+@task(name="record-failures", task_run_name="record-failures-web-batch-{batch_no}", **_DATABASE_RETRIES)
+def record_web_failures(
+    run_id: int, batch_no: int, locators: list[tuple[str, list[str]]], stage: str, reason: str
+) -> Counter:
+    """`record_failures` for a web batch: each source's items become `failed`."""
+    counts: Counter = Counter()
+    for source, of_source in locators:
+        counts += outcomes.record_failed_batch(
+            get_engine(), run_id=run_id, source=source, locators=of_source, stage=stage, reason=reason
+        )
+    return counts
 
 
 @task(name="reprocess", task_run_name="reprocess-batch-{batch_no}", **_DATABASE_RETRIES)

@@ -42,6 +42,25 @@ def load_batch(
     return counts
 
 
+def load_parts(
+    engine: Engine,
+    *,
+    run_id: int,
+    parts: Sequence[tuple[str, Sequence[Prepared | Problem | Unchanged]]],
+    thresholds: Thresholds = Thresholds(),
+) -> dict[str, Counter]:
+    """Load a batch whose items come from several sources (`parts`: each
+    source's items, in its order) in one transaction; the counts per source."""
+    counts: dict[str, Counter] = {}
+    with engine.begin() as conn:
+        hold_load_lock(conn)
+        for source, items in parts:
+            part = _load(conn, run_id, source, items, thresholds)
+            add_counts(conn, run_id, source, part)
+            counts[source] = counts.get(source, Counter()) + part
+    return counts
+
+
 def _load(
     conn: Connection, run_id: int, source: str, items: Sequence[Prepared | Problem | Unchanged], thresholds: Thresholds
 ) -> Counter:

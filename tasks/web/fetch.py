@@ -83,7 +83,7 @@ class FetchSettings:
     # server that notes it late, must still see the delay between two requests.
     spacing_margin: float = 0.02
     max_crawl_delay: float = 30.0  # a robots.txt Crawl-delay is honoured up to this
-    global_limit: int = 16
+    global_limit: int = 64
     retries: int = 3
     backoff: float = 1.0  # first retry after about this many seconds, doubling
     max_retry_after: float = 60.0

@@ -17,9 +17,9 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections import Counter
-from collections.abc import Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from concurrent.futures import Executor
+from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -29,10 +29,11 @@ from sqlalchemy.engine import Engine
 
 from newsdesk.tasks.records import Problem, Rejected, Unchanged
 from newsdesk.tasks.sources import Source
-from newsdesk.tasks.store import host_schedule, http_cache
+from newsdesk.tasks.store import host_schedule, http_cache, versions
 from newsdesk.tasks.web import crawl, fetch
 from newsdesk.tasks.web.listings import WebItem
 from newsdesk.tasks.web.pages import Item, prepare_page
+from newsdesk.tasks.web.pipeline import Stored, WebPipeline
 
 T = TypeVar("T")
 
@@ -44,7 +45,6 @@ class Frontier:
         self.settings = settings
         self.engine = engine
         self.trusted_hosts: set[str] = set()
-        self.fetched: Counter[str] = Counter()  # pages answered, per source: the run's progress
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="newsdesk-frontier", daemon=True)
         self._thread.start()
@@ -72,54 +72,42 @@ class Frontier:
         """Run `coroutine` on the frontier's loop; block this thread until it ends."""
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
+    def call_soon(self, function: Callable[..., Any], *args: Any) -> None:
+        """Schedule `function(*args)` on the frontier's loop, from any thread."""
+        self._loop.call_soon_threadsafe(function, *args)
+
     def trust(self, hosts: Iterable[str]) -> None:
         """Hosts of the operator's own URLs: connected to as written."""
         self.trusted_hosts.update(host.lower() for host in hosts)
 
-    def discover(self, source: Source) -> crawl.Discovery:
-        """The article URLs a page, feed or sitemap source lists."""
-        return self.call(crawl.discover(self.politeness, source, self.engine, self.settings))
+    async def discover(self, source: Source) -> crawl.Discovery:
+        """The article URLs a page, feed or sitemap source lists (on the loop)."""
+        return await crawl.discover(self.politeness, source, self.engine, self.settings)
 
-    def fetch_and_prepare(
+    async def page(
         self,
-        items: list[WebItem],
-        validators: dict[str, tuple[str | None, str | None]],
-        stored: dict[str, str],
+        item: WebItem,
+        validators: tuple[str | None, str | None],
+        stored_sha256: str | None,
         pool: Executor,
-        source: str = "",
-    ) -> list[Item]:
-        """Fetch each page (conditional GET with its `validators`) and prepare
-        it in `pool` as soon as it arrives; `stored` maps URLs to the hash of
-        their stored version. One outcome per item, in order."""
-        return self.call(self._fetch_and_prepare(items, validators, stored, pool, source))
-
-    async def _fetch_and_prepare(self, items, validators, stored, pool, source: str) -> list[Item]:
-        loop = asyncio.get_running_loop()
-
-        async def one(item: WebItem) -> Item:
-            try:
-                return await fetched_and_prepared(item)
-            finally:
-                self.fetched[source] += 1
-
-        async def fetched_and_prepared(item: WebItem) -> Item:
-            etag, last_modified = validators.get(item.url, (None, None))
-            try:
-                fetched = await fetch.fetch(self.politeness, item.url, etag=etag, last_modified=last_modified)
-            except Rejected as rejected:
-                return Problem(item.url, "rejected", "fetch", rejected.reason)
-            except fetch.FetchFailed as failed:
-                return Problem(item.url, "failed", "fetch", failed.reason)
-            except Exception as exc:  # a bug or a library failure: this page fails, the batch goes on
-                return Problem(item.url, "failed", "fetch", f"{type(exc).__name__}: {exc}")
-            if fetched.not_modified:
-                return Unchanged(item.url)
-            try:
-                return await loop.run_in_executor(pool, _prepare_page, item, fetched, stored.get(item.url))
-            except Exception as exc:  # the extraction process died: this page fails
-                return Problem(item.url, "failed", "clean", f"{type(exc).__name__}: {exc}")
-
-        return list(await asyncio.gather(*(one(item) for item in items)))
+    ) -> Item:
+        """Fetch one page (a conditional GET with its stored `validators`) and
+        prepare it in `pool` (on the loop): its outcome, never an exception."""
+        etag, last_modified = validators
+        try:
+            fetched = await fetch.fetch(self.politeness, item.url, etag=etag, last_modified=last_modified)
+        except Rejected as rejected:
+            return Problem(item.url, "rejected", "fetch", rejected.reason)
+        except fetch.FetchFailed as failed:
+            return Problem(item.url, "failed", "fetch", failed.reason)
+        except Exception as exc:  # a bug or a library failure: this page fails, the run goes on
+            return Problem(item.url, "failed", "fetch", f"{type(exc).__name__}: {exc}")
+        if fetched.not_modified:
+            return Unchanged(item.url)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, _prepare_page, item, fetched, stored_sha256)
+        except Exception as exc:  # the extraction process died: this page fails
+            return Problem(item.url, "failed", "clean", f"{type(exc).__name__}: {exc}")
 
     def close(self) -> None:
         async def shut() -> None:
@@ -166,17 +154,56 @@ def frontier_for(run_id: int, settings: fetch.FetchSettings, engine: Engine) -> 
         return frontier
 
 
-def pages_fetched(run_id: int, source: str) -> int:
-    """Pages of `source` answered so far by the run's frontier in this process."""
-    frontier = _frontiers.get(run_id)
-    return frontier.fetched[source] if frontier is not None else 0
+_pipelines: dict[int, WebPipeline] = {}
+
+
+def open_pipeline(
+    run_id: int,
+    sources: Sequence[Source],
+    engine: Engine,
+    settings: fetch.FetchSettings,
+    pool: Executor,
+    pages_in_flight: int,
+) -> WebPipeline:
+    """Start listing, fetching and preparing the run's web `sources` on its
+    frontier in this process (see `pipeline`); the pipeline is returned and
+    kept as the run's (`pipeline_of`). Their hosts are trusted as written."""
+    front = frontier_for(run_id, settings, engine)
+    front.trust(host for source in sources for host in hosts_of(source))
+    web = WebPipeline(front, sources, partial(_stored, engine), pool, pages_in_flight)
+    front.call(web.start())
+    _pipelines[run_id] = web
+    return web
+
+
+def pipeline_of(run_id: int) -> WebPipeline:
+    """The web pipeline of run `run_id` in this process (`open_pipeline`)."""
+    return _pipelines[run_id]
+
+
+def _stored(engine: Engine, urls: list[str]) -> dict[str, Stored]:
+    if not urls:
+        return {}
+    stored = versions.stored_versions(engine, urls)
+    validators = http_cache.validators(engine, urls)
+    return {
+        url: Stored(
+            stored[url].content_sha256 if url in stored else None,
+            stored[url].fetched_at if url in stored else None,
+            *validators.get(url, (None, None)),
+        )
+        for url in stored.keys() | validators.keys()
+    }
 
 
 def close_frontier(run_id: int) -> None:
-    """Close the run's frontier in this process, if it has one."""
+    """Close the run's frontier in this process, if it has one (and stop its pipeline's work)."""
     with _frontiers_lock:
         frontier = _frontiers.pop(run_id, None)
+        web = _pipelines.pop(run_id, None)
     if frontier is not None:
+        if web is not None:
+            frontier.call(web.cancel())
         frontier.close()
 
 
