@@ -75,6 +75,12 @@ class Site:
         times = sorted(t for t, _ in self.log)
         return min((b - a for a, b in zip(times, times[1:])), default=None)
 
+    def closest_pair(self) -> str:
+        """The two requests closest together, with their arrival times: for a report."""
+        log = sorted(self.log)
+        (a, path_a), (b, path_b) = min(zip(log, log[1:]), key=lambda pair: pair[1][0] - pair[0][0])
+        return f"{path_a} then {path_b} at {a:.3f} and {b:.3f} (monotonic)"
+
     def pages_requested(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for _, path in self.log:

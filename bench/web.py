@@ -5,18 +5,22 @@ Three shapes of day (`bench.sites`): 20 sites x 30 pages, 200 sites x 5 pages,
 latency per response. Each shape is ingested by `newsdesk ingest` in a child
 process, as a user runs it, into a fresh database; so is a day of one site
 with one page, and the difference is the shape's *marginal* wall time
-(start-up cancels out).
+(start-up cancels out). Each day runs `--repeat` times (3) and the medians
+are compared: on a 2-core machine one run can be a second or two off.
+The sites run at a higher priority than newsdesk, as other machines would
+not share its cores (see SITES_NICENESS).
 
 The bound is what newsdesk's own politeness allows with both cores in use:
 a site's requests (robots.txt, feed, pages) one host delay apart with every
 site served side by side, or the extraction CPU of all pages spread over the
 cores, whichever is longer, plus one round trip. The extraction CPU per page
-is measured here, in this run. Printed per shape: marginal wall time, bound,
+is measured here, in this run, in a warm extraction worker, over benchmark
+pages it has not seen. Printed per shape: marginal wall time, bound,
 their ratio, robots.txt requests per site, and the closest two requests to
 one site (against the delay). Reference, same rules: Scrapy 2.19 took 2.0-2.6x
 the bound on 20 x 30 (issue #13).
 
-    python -m bench.web [--shapes 20x30,200x5,1x200] [--json FILE]
+    python -m bench.web [--shapes 20x30,200x5,1x200] [--repeat 3] [--json FILE]
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,24 +48,40 @@ GOAL = 1.3
 SHAPES = ((20, 30), (200, 5), (1, 200))
 
 
-def extraction_cpu_per_page(n: int = 60) -> float:
-    """CPU seconds to prepare one real page (decode, clean, fingerprint), in this process."""
+# Pages an extraction worker prepares before it is measured: what a worker
+# does once (imports, each language's word list, models read on first use)
+# is behind it, as it is a few pages into a day.
+WARM_PAGES = 20
+
+
+def extraction_cpu_per_page() -> float:
+    """CPU seconds to prepare one page (decode, clean, fingerprint), as an
+    extraction worker of a run does it: in a worker of the same kind of pool,
+    warmed on WARM_PAGES pages, then over the other benchmark pages once each
+    (a day's pages are new to it, not the same few again, which caches would
+    flatter)."""
+    from newsdesk.tasks.web.pages import extraction_pool
+
+    return extraction_pool(1).submit(_cpu_per_page).result()
+
+
+def _cpu_per_page() -> float:
     from newsdesk.tasks.web.fetch import Fetched
     from newsdesk.tasks.web.listings import WebItem
     from newsdesk.tasks.web.pages import prepare_page
 
-    pages = real_pages(n)
-    # A first pass warms the imports and the caches a long run has warm (each
-    # language's word-frequency table is read once per process): steady state is measured.
-    for page in pages:
-        prepare_page(
-            WebItem("http://warm.example/"), Fetched("http://warm.example/", "http://warm.example/", False, page)
-        )
-    start = time.process_time()
-    for i, page in enumerate(pages):
-        url = f"http://cpu.example/{i}"
+    pages = real_pages()
+
+    def prepare(page: bytes, url: str) -> None:
         prepare_page(WebItem(url), Fetched(url, url, False, page))
-    return (time.process_time() - start) / len(pages)
+
+    for i, page in enumerate(pages[-WARM_PAGES:]):
+        prepare(page, f"http://warm.example/{i}")
+    measured = pages[:-WARM_PAGES]
+    start = time.process_time()
+    for i, page in enumerate(measured):
+        prepare(page, f"http://cpu.example/{i}")
+    return (time.process_time() - start) / len(measured)
 
 
 def bound(sites: int, pages: int, cpu_per_page: float, cores: int) -> float:
@@ -85,6 +106,7 @@ def run_day(database_url: str, sites: int, pages: int, newsdesk: Path) -> dict:
             text=True,
             env=env,
             cwd=newsdesk.parents[2],
+            preexec_fn=_as_a_user_runs_it,
         )
         wall = time.perf_counter() - start
         # Exit 1 is a run with failed items: still a run to measure, and the counts say how many.
@@ -93,6 +115,9 @@ def run_day(database_url: str, sites: int, pages: int, newsdesk: Path) -> dict:
         with engine_for_url(url).connect() as conn:
             row = conn.execute(sa.text("SELECT * FROM newsdesk.ingest_runs ORDER BY id DESC LIMIT 1")).mappings().one()
         gaps = [gap for site in web.sites if (gap := site.closest_gap()) is not None]
+        for site in web.sites:
+            if (gap := site.closest_gap()) is not None and gap < DELAY:
+                print(f"  {site.address}: two requests {gap:.3f} s apart: {site.closest_pair()}", flush=True)
         fetched = [n for site in web.sites for n in site.pages_requested().values()]
         return {
             "sites": sites,
@@ -108,9 +133,34 @@ def run_day(database_url: str, sites: int, pages: int, newsdesk: Path) -> dict:
         }
 
 
+# The simulated sites stand for other machines: they run at a higher priority
+# than newsdesk (which runs at the ordinary one), so that a busy machine does
+# not make them note a request's arrival late, nor answer it late.
+SITES_NICENESS = -10
+
+
+def _as_a_user_runs_it() -> None:
+    os.setpriority(os.PRIO_PROCESS, 0, 0)
+
+
+def _raise_priority() -> bool:
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, SITES_NICENESS)
+    except PermissionError:
+        return False
+    return True
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shapes", default=",".join(f"{s}x{p}" for s, p in SHAPES))
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of each day (and of the one-page day); medians are compared"
+    )
     parser.add_argument("--json", type=Path, help="write the figures here as JSON")
     parser.add_argument(
         "--newsdesk",
@@ -121,27 +171,48 @@ def main() -> None:
     args = parser.parse_args()
     shapes = [tuple(int(n) for n in shape.split("x")) for shape in args.shapes.split(",")]
     cores = os.cpu_count() or 1
+    if not _raise_priority():
+        print("note: the simulated sites run at newsdesk's own priority (raising it needs CAP_SYS_NICE)")
     cpu_per_page = extraction_cpu_per_page()
     print(f"extraction CPU {cpu_per_page * 1000:.1f} ms a page, {cores} cores; delay {DELAY} s, latency {LATENCY} s")
     results: dict = {"cpu_per_page_ms": round(cpu_per_page * 1000, 2), "cores": cores, "shapes": []}
     with database_server() as database_url:
-        baseline = run_day(database_url, 1, 1, args.newsdesk)
-        print(f"one site, one page: {baseline['seconds']:.2f} s (start-up, subtracted below)", flush=True)
-        results["baseline_seconds"] = baseline["seconds"]
-        print(f"{'shape':>8} {'marginal':>9} {'bound':>7} {'ratio':>6} {'robots/site':>12} {'closest gap':>12} loaded")
+        baselines = [run_day(database_url, 1, 1, args.newsdesk)["seconds"] for _ in range(args.repeat)]
+        baseline = _median(baselines)
+        print(
+            f"one site, one page: {baseline:.2f} s, median of {', '.join(f'{b:.2f}' for b in baselines)}"
+            " (start-up, subtracted below)",
+            flush=True,
+        )
+        results["baseline_seconds"] = baselines
+        print(
+            f"{'shape':>8} {'marginal':>9} {'bound':>7} {'ratio':>6} {'(runs)':>18} {'robots/site':>12}"
+            f" {'closest gap':>12} loaded"
+        )
         for sites, pages in shapes:
-            day = run_day(database_url, sites, pages, args.newsdesk)
-            marginal = day["seconds"] - baseline["seconds"]
+            days = [run_day(database_url, sites, pages, args.newsdesk) for _ in range(args.repeat)]
+            marginals = [day["seconds"] - baseline for day in days]
+            marginal = _median(marginals)
             limit = bound(sites, pages, cpu_per_page, cores)
             ratio = marginal / limit
             goal = f"(goal <= {GOAL}x)" if (sites, pages) != (1, 200) else ""
+            runs = "/".join(f"{m / limit:.2f}" for m in marginals)
+            robots = max(day["robots_per_site"] for day in days)
+            gap = min(day["closest_gap"] for day in days)
+            loaded = "/".join(str(day["loaded"]) for day in days)
             print(
-                f"{sites:>4}x{pages:<3} {marginal:>8.2f}s {limit:>6.2f}s {ratio:>5.2f}x {day['robots_per_site']:>12}"
-                f" {day['closest_gap']:>11}s {day['loaded']}/{sites * pages} {goal}",
+                f"{sites:>4}x{pages:<3} {marginal:>8.2f}s {limit:>6.2f}s {ratio:>5.2f}x {runs:>18} {robots:>12}"
+                f" {gap:>11}s {loaded} of {sites * pages} {goal}",
                 flush=True,
             )
             results["shapes"].append(
-                {**day, "marginal": round(marginal, 2), "bound": round(limit, 2), "ratio": round(ratio, 2)}
+                {
+                    "runs": days,
+                    "marginal": round(marginal, 2),
+                    "bound": round(limit, 2),
+                    "ratio": round(ratio, 2),
+                    "ratios": [round(m / limit, 2) for m in marginals],
+                }
             )
     print("Scrapy 2.19 (news-please's crawler), same rules, 20x30: 2.0-2.6x the bound (reference from issue #13)")
     if args.json:

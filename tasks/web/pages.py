@@ -67,6 +67,10 @@ def extraction_pool(processes: int) -> Executor:
             context = multiprocessing.get_context("forkserver")
             _pool = ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_warm)
             _pool_size = processes
+            # The workers start (and import the extractor) now, while the listings
+            # are read, not when the first page arrives.
+            for _ in range(processes):
+                _pool.submit(os.getpid)
         return _pool
 
 
