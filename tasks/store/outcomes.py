@@ -13,6 +13,11 @@ from newsdesk.tasks.records import OUTCOMES, Problem
 
 
 def record_problems(conn: Connection, run_id: int, source: str, problems: Sequence[Problem]) -> None:
+    record_source_problems(conn, run_id, [(source, problem) for problem in problems])
+
+
+def record_source_problems(conn: Connection, run_id: int, problems: Sequence[tuple[str, Problem]]) -> None:
+    """A `rejections` row for each problem, of the source it is paired with."""
     if not problems:
         return
     conn.execute(
@@ -29,19 +34,27 @@ def record_problems(conn: Connection, run_id: int, source: str, problems: Sequen
                 "stage": p.stage,
                 "reason": p.reason,
             }
-            for p in problems
+            for source, p in problems
         ],
     )
 
 
 def add_counts(conn: Connection, run_id: int, source: str, counts: Counter) -> None:
     """Add a batch's outcome counts to its run and to the run's row for the source."""
-    values = {f"n_{outcome}": counts.get(outcome, 0) for outcome in OUTCOMES}
-    values["n_discovered"] = sum(values.values())
-    assignments = ", ".join(f"{column} = {column} + :{column}" for column in values)
+    add_counts_by_source(conn, run_id, {source: counts})
+
+
+def add_counts_by_source(conn: Connection, run_id: int, counts: dict[str, Counter]) -> None:
+    """Add a batch's outcome counts, per source, to its run and to the run's row for each source."""
+    if not counts:
+        return
+    rows = [_count_values(of_source) for of_source in counts.values()]
+    total = {column: sum(row[column] for row in rows) for column in rows[0]}
+    assignments = ", ".join(f"{column} = {column} + :{column}" for column in total)
     conn.execute(
-        sa.text(f"UPDATE newsdesk.ingest_runs SET {assignments} WHERE id = :run_id"), {**values, "run_id": run_id}
+        sa.text(f"UPDATE newsdesk.ingest_runs SET {assignments} WHERE id = :run_id"), {**total, "run_id": run_id}
     )
+    values = rows[0]
     columns = ", ".join(values)
     placeholders = ", ".join(f":{column}" for column in values)
     updates = ", ".join(f"{column} = newsdesk.ingest_run_sources.{column} + EXCLUDED.{column}" for column in values)
@@ -50,8 +63,14 @@ def add_counts(conn: Connection, run_id: int, source: str, counts: Counter) -> N
             f"INSERT INTO newsdesk.ingest_run_sources (run_id, source, {columns}) VALUES (:run_id, :source, {placeholders})"
             f" ON CONFLICT (run_id, source) DO UPDATE SET {updates}"
         ),
-        {**values, "run_id": run_id, "source": source},
+        [{**row, "run_id": run_id, "source": source} for source, row in zip(counts, rows)],
     )
+
+
+def _count_values(counts: Counter) -> dict[str, int]:
+    values = {f"n_{outcome}": counts.get(outcome, 0) for outcome in OUTCOMES}
+    values["n_discovered"] = sum(values.values())
+    return values
 
 
 def record_failed_batch(

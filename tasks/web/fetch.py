@@ -148,10 +148,11 @@ class RobotsCache(Protocol):
     async def save(self, origin: str, etag: str | None, last_modified: str | None, body: bytes | None) -> None: ...
 
 
-# Claims the next request start on an origin, `delay` after the one before:
-# the seconds to wait until it. The default keeps the schedule in this process;
-# `tasks.store.host_schedule` keeps it in PostgreSQL, shared by runs and workers.
-Spacing = Callable[[str, float], Awaitable[float]]
+# Asks, as a request to an origin is about to leave, whether it may start now
+# (`delay` after the last granted start, whichever process made it): 0 when
+# granted, else the seconds to wait before asking again. newsdesk's is
+# `tasks.store.host_schedule`, in PostgreSQL, shared by runs and workers.
+Departure = Callable[[str, float], Awaitable[float]]
 
 # RFC 9309, 2.4: a cached robots.txt is used for at most a day.
 ROBOTS_MAX_AGE = 24 * 3600.0
@@ -160,13 +161,13 @@ ROBOTS_MAX_AGE = 24 * 3600.0
 @dataclass
 class Politeness:
     """Per-host state shared by every request of a run in this process: robots.txt
-    read once per host, request starts spaced by the host's delay (through
-    `spacing`, which may be shared with other processes), at most `per_host`
-    requests at once to a host and `global_limit` in all."""
+    read once per host, request starts spaced by the host's delay (in this
+    process, and through `departure` with other processes), at most
+    `per_host` requests at once to a host and `global_limit` in all."""
 
     client: httpx.AsyncClient
     settings: FetchSettings
-    spacing: Spacing | None = None
+    departure: Departure | None = None
     robots_cache: RobotsCache | None = None
     robots: dict[str, Protego | RobotsUnreachable | None] = field(default_factory=dict)
     _robots_locks: dict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
@@ -257,8 +258,7 @@ class Politeness:
         async with host_slot:
             delay = self._delay(origin)
             if delay > 0:
-                delay += self.settings.spacing_margin
-                wait = await (self.spacing or self._local_spacing)(origin, delay)
+                wait = self._local_turn(origin, delay + self.settings.spacing_margin)
                 if wait > 0:
                     await asyncio.sleep(wait)
             async with self._global:
@@ -267,23 +267,33 @@ class Politeness:
     def tracer(self, origin: str) -> Callable[[str, dict], Awaitable[None]]:
         """An httpcore trace hook for a request to `origin` that holds its
         headers until a full delay after the last ones sent to that origin in
-        this process. The spacing is thus kept at the moment bytes leave, not
-        when the request was scheduled: a slow connection setup or a busy loop
+        this process, and until `departure` grants the start (other processes'
+        requests). The spacing is thus kept at the moment bytes leave, not when
+        the request was scheduled: a slow connection setup or a busy loop
         before it cannot bring two requests closer together."""
 
         async def trace(event: str, info: dict) -> None:
             if event != "http11.send_request_headers.started":
                 return
             delay = self._delay(origin)
-            if delay > 0:
-                delay += self.settings.spacing_margin
+            if delay <= 0:
+                return
+            delay += self.settings.spacing_margin
+            while True:
                 while (gap := self._last_start.get(origin, -delay) + delay - time.monotonic()) > 0:
                     await asyncio.sleep(gap)
+                wait = await self.departure(origin, delay) if self.departure else 0.0
+                if wait <= 0:
+                    break
+                await asyncio.sleep(wait)
             self._last_start[origin] = time.monotonic()
 
         return trace
 
-    async def _local_spacing(self, origin: str, delay: float) -> float:
+    def _local_turn(self, origin: str, delay: float) -> float:
+        """This process's next turn on `origin`, `delay` after the last one
+        handed out: the seconds until it (its requests queue here, each
+        waiting for its turn before it takes a permit of the global limit)."""
         now = time.monotonic()
         start = max(now, self._next_start.get(origin, now))
         self._next_start[origin] = start + delay

@@ -3,20 +3,20 @@
 An event loop in its own thread holds one HTTP client and one `Politeness`:
 per origin, robots.txt read once per run (revalidated against the copy kept
 in `http_cache`, which stands in for at most a day when the site cannot be
-reached), request starts spaced through `host_schedule` in PostgreSQL (so
-concurrent runs and workers keep the spacing too), at most `per_host`
-requests at once to an origin and `global_limit` in all. The Prefect tasks of
-every source hand it their work from their own threads and wait for the
-answer: sources proceed side by side, each host at its own pace, and a slow
-host delays only its own items. Pages are handed to the extraction pool as
-they arrive, so extraction runs beside the fetching.
+reached), request starts spaced in this process and, as each request
+leaves, through `host_schedule` in PostgreSQL (so concurrent runs and
+workers keep the spacing too), at most `per_host` requests at once to an
+origin and `global_limit` in all. A run's `WebPipeline` (`pipeline`) lists
+every web source on it at once and fetches their pages side by side, each
+host at its own pace, so a slow host delays only its own items. Pages are
+handed to the extraction pool as they arrive, so extraction runs beside the
+fetching.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from concurrent.futures import Executor
 from functools import partial
@@ -45,6 +45,7 @@ class Frontier:
         self.settings = settings
         self.engine = engine
         self.trusted_hosts: set[str] = set()
+        self.schedule = host_schedule.HostSchedule(engine)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="newsdesk-frontier", daemon=True)
         self._thread.start()
@@ -58,15 +59,8 @@ class Frontier:
         await asyncio.get_running_loop().getaddrinfo("127.0.0.1", 80)
         client = fetch.client(self.settings, self.trusted_hosts)
         return fetch.Politeness(
-            client, self.settings, spacing=self._claim_in_postgres, robots_cache=_RobotsInPostgres(self.engine)
+            client, self.settings, departure=self.schedule.ask, robots_cache=_RobotsInPostgres(self.engine)
         )
-
-    async def _claim_in_postgres(self, origin: str, delay: float) -> float:
-        # The wait counts from when the claim was made, not from when its answer
-        # came back: a slow hand-back from the thread must not make the request late.
-        asked = time.monotonic()
-        wait = await asyncio.to_thread(host_schedule.claim_start, self.engine, origin, delay)
-        return wait - (time.monotonic() - asked)
 
     def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run `coroutine` on the frontier's loop; block this thread until it ends."""
@@ -112,6 +106,7 @@ class Frontier:
     def close(self) -> None:
         async def shut() -> None:
             await self.politeness.client.aclose()
+            await self.schedule.close()
 
         try:
             self.call(shut())
