@@ -4,14 +4,18 @@ Every address in 127.0.0.0/8 is this machine, so each site gets an address of
 its own (a host of its own for politeness) and a real HTTP server. A site
 serves robots.txt, an RSS feed listing its pages, and the pages: real article
 pages from the extraction benchmark. Every response comes after `latency`
-seconds, and every request's arrival is logged per site, so a run's
+seconds, and every request's arrival is logged per site (as the kernel
+stamped it, so a busy machine does not make it late), so a run's
 politeness can be checked from the server's side: how many robots.txt
 requests a site got, and how close together two requests to it came.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -63,9 +67,9 @@ class Site:
             return 200, "text/html; charset=utf-8", self.pages[int(path[6:])]
         return 404, "text/plain", b"not found"
 
-    def record(self, path: str) -> None:
+    def record(self, path: str, arrived: float) -> None:
         with self._lock:
-            self.log.append((time.monotonic(), path))
+            self.log.append((arrived, path))
 
     def requests_to(self, path: str) -> int:
         return sum(1 for _, p in self.log if p == path)
@@ -79,7 +83,7 @@ class Site:
         """The two requests closest together, with their arrival times: for a report."""
         log = sorted(self.log)
         (a, path_a), (b, path_b) = min(zip(log, log[1:]), key=lambda pair: pair[1][0] - pair[0][0])
-        return f"{path_a} then {path_b} at {a:.3f} and {b:.3f} (monotonic)"
+        return f"{path_a} then {path_b} at {a:.3f} and {b:.3f} (epoch seconds)"
 
     def pages_requested(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -91,8 +95,12 @@ class Site:
 
 def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        def setup(self) -> None:
+            super().setup()
+            self.arrived = _arrival(self.request)
+
         def do_GET(self) -> None:  # noqa: N802 (the http.server interface)
-            site.record(self.path)
+            site.record(self.path, self.arrived)
             time.sleep(site.latency)
             status, content_type, body = site.answer(self.path)
             self.send_response(status)
@@ -105,6 +113,36 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
             pass
 
     return Handler
+
+
+# Linux's SO_TIMESTAMPNS (asm-generic; Python's socket module does not name it):
+# the kernel stamps each packet as it arrives, and recvmsg hands the stamp over.
+SO_TIMESTAMPNS = 35
+
+
+def _arrival(connection: socket.socket) -> float:
+    """When the request's first bytes reached this machine (the kernel's stamp,
+    wall-clock seconds), however late this busy process gets to read them; the
+    time now where the kernel gives no stamp. One request per connection
+    (HTTP/1.0), so this is the request's arrival."""
+    try:
+        _, ancillary, _, _ = connection.recvmsg(1, socket.CMSG_SPACE(16), socket.MSG_PEEK)
+    except OSError:
+        return time.time()
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
+            seconds, nanoseconds = struct.unpack("qq", data[:16])
+            return seconds + nanoseconds / 1e9
+    return time.time()
+
+
+class _StampingServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def server_bind(self) -> None:
+        super().server_bind()
+        with contextlib.suppress(OSError):  # accepted connections inherit it
+            self.socket.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
 
 
 class SimulatedWeb:
@@ -120,8 +158,7 @@ class SimulatedWeb:
 
     def __enter__(self) -> SimulatedWeb:
         for site in self.sites:
-            site.server = ThreadingHTTPServer((site.address, 0), _handler(site))
-            site.server.daemon_threads = True
+            site.server = _StampingServer((site.address, 0), _handler(site))
             threading.Thread(target=site.server.serve_forever, daemon=True).start()
         return self
 

@@ -29,12 +29,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -102,21 +102,25 @@ def run_day(database_url: str, sites: int, pages: int, newsdesk: Path) -> dict:
         env.pop("PREFECT_API_URL", None)  # a temporary API of its own, as a new user's run starts
         env["NEWSDESK_HOST_DELAY"] = str(DELAY)
         env["NEWSDESK_ALLOW_NETWORKS"] = ""  # the pages sit on their feed's own host: nothing to open
-        cpu_before = _children_cpu()
         start = time.perf_counter()
-        child = subprocess.run(
-            [str(newsdesk), "ingest", "--sources", str(folder / "sources.toml")],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=newsdesk.parents[2],
-            preexec_fn=_as_a_user_runs_it,
-        )
+        with (
+            subprocess.Popen(
+                [str(newsdesk), "ingest", "--sources", str(folder / "sources.toml")],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+                cwd=newsdesk.parents[2],
+                preexec_fn=_as_a_user_runs_it,
+            ) as child,
+            _TreeCpu(child.pid) as tree,
+        ):
+            stdout, stderr = child.communicate()
         wall = time.perf_counter() - start
-        cpu = _children_cpu() - cpu_before  # newsdesk, its extraction workers and its Prefect server
+        cpu = tree.seconds()  # newsdesk, its extraction workers and its Prefect server
         # Exit 1 is a run with failed items: still a run to measure, and the counts say how many.
         if child.returncode not in (0, 1):
-            sys.exit(f"ingest failed:\n{child.stdout[-3000:]}\n{child.stderr[-3000:]}")
+            sys.exit(f"ingest failed:\n{stdout[-3000:]}\n{stderr[-3000:]}")
         with engine_for_url(url).connect() as conn:
             row = conn.execute(sa.text("SELECT * FROM newsdesk.ingest_runs ORDER BY id DESC LIMIT 1")).mappings().one()
         gaps = [gap for site in web.sites if (gap := site.closest_gap()) is not None]
@@ -157,9 +161,54 @@ def _raise_priority() -> bool:
     return True
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+class _TreeCpu:
+    """CPU time of a process and all its descendants (extraction workers under
+    a forkserver, a Prefect server), read from /proc twice a second while it
+    runs: descendants that no one waits for never reach rusage."""
+
+    EVERY = 0.5
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.last: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> _TreeCpu:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def seconds(self) -> float:
+        return sum(self.last.values())
+
+    def _sample(self) -> None:
+        tick = os.sysconf("SC_CLK_TCK")
+        while not self._stop.wait(self.EVERY):
+            parents: dict[int, int] = {}
+            used: dict[int, float] = {}
+            for entry in os.listdir("/proc"):
+                if not entry.isdigit():
+                    continue
+                try:
+                    fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                parents[int(entry)] = int(fields[1])
+                used[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+            tree = {self.pid}
+            grew = True
+            while grew:
+                grew = False
+                for pid, parent in parents.items():
+                    if parent in tree and pid not in tree:
+                        tree.add(pid)
+                        grew = True
+            for pid in tree & used.keys():
+                self.last[pid] = used[pid]
 
 
 def _median(values: list[float]) -> float:

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import Any, cast
@@ -300,6 +301,9 @@ def _ingest_web(run_id: int, web: list[Source], batch_size: int, settings: Setti
                 if not batch.parts:
                     continue
                 future = load_web_batch.submit(run_id, batch_no, batch)
+                # Its pages leave the flight as soon as it is loaded, not when the
+                # flow gets to it: the next batch may be waiting for their room.
+                future.add_done_callback(partial(_release, pipeline, batch))
                 if loading:
                     _settle_web(run_id, pipeline, *loading, progress)
                 loading = (batch, future)
@@ -314,6 +318,10 @@ def _ingest_web(run_id: int, web: list[Source], batch_size: int, settings: Setti
     finally:
         for source in web:
             progress.source_done(source.name)
+
+
+def _release(pipeline: WebPipeline, batch: WebBatch, _load: PrefectFuture) -> None:
+    pipeline.release(batch)
 
 
 def _settle_web(

@@ -111,3 +111,39 @@ def test_two_runs_at_once_keep_the_spacing_of_a_shared_slow_host(db, tmp_path, p
         # ...and never two request starts closer than the delay.
         assert site.closest_gap() >= DELAY, site.closest_gap()
     assert len(fetch(db, "SELECT id FROM newsdesk.articles WHERE is_current")) == 8
+
+
+def test_many_small_sources_share_batches_and_every_page_loads_once(db, tmp_path, polite, monkeypatch):
+    """Task runs scale with batches, not sources: one `discover-web` follows
+    every listing, and each `fetch-web-batch-<n>`/`load-web-batch-<n>` pair
+    carries pages of many sources. Pages in flight are few (3 in all), so the
+    pipeline must keep loading to keep fetching; every page still loads once."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    monkeypatch.setenv("NEWSDESK_PAGES_IN_FLIGHT", "3")
+    with SimulatedWeb(12, 2, latency=0.01) as web:
+        record = run_ingest(_sources(tmp_path, web))
+        assert (record["n_discovered"], record["n_rejected"], record["n_failed"]) == (24, 0, 0)
+        assert record["n_inserted"] + record["n_duplicate"] == 24
+        for site in web.sites:
+            assert sorted(site.pages_requested().values()) == [1, 1], site.address
+            assert site.closest_gap() >= DELAY, (site.address, site.closest_gap())
+
+    async def task_run_names():
+        async with get_client() as client:
+            runs = await client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[record["flow_run_id"]]))
+            )
+            return [r.name for r in runs]
+
+    names = asyncio.run(task_run_names())
+    assert names.count("discover-web") == 1
+    fetches = [name for name in names if name.startswith("fetch-web-batch-")]
+    loads = [name for name in names if name.startswith("load-web-batch-")]
+    assert 1 <= len(loads) <= len(fetches) < 12, names
+    assert not [name for name in names if name.startswith(("discover-site", "fetch-site", "load-site"))], names
+    sources = fetch(db, "SELECT source, n_discovered FROM newsdesk.ingest_run_sources ORDER BY source")
+    assert [row["n_discovered"] for row in sources] == [2] * 12

@@ -184,3 +184,41 @@ def test_migrations_go_down_to_the_first_and_up_again(db):
     [row] = fetch(db, "SELECT version_num FROM newsdesk.alembic_version")
     assert row["version_num"] == "0010"
     assert fetch(db, "SELECT count(*) AS n FROM newsdesk.run_history")[0]["n"] == 0
+
+
+def test_a_batch_of_several_sources_counts_each_and_loads_in_their_order(db):
+    """A web batch (`load.load_parts`): each source's counts are its own; a
+    story in two sources is canonical in the first; a URL both list is
+    loaded by the first and is unchanged for the second."""
+    run_id = new_run(db)
+    counts = load.load_parts(
+        db,
+        run_id=run_id,
+        parts=[
+            ("first", [prepared("/a", "one story told here"), prepared("/shared", "a page both sources list")]),
+            (
+                "second",
+                [
+                    prepared("/b", "one story told here"),
+                    prepared("/shared", "a page both sources list"),
+                    Problem("/c", "rejected", "fetch", "HTTP 404"),
+                ],
+            ),
+            ("third", []),
+        ],
+    )
+    assert counts == {
+        "first": {"inserted": 2},
+        "second": {"duplicate": 1, "unchanged": 1, "rejected": 1},
+        "third": {},
+    }
+    rows = fetch(db, "SELECT source, n_discovered FROM newsdesk.ingest_run_sources WHERE run_id = :id", id=run_id)
+    assert {row["source"]: row["n_discovered"] for row in rows} == {"first": 2, "second": 3, "third": 0}
+    [b] = fetch(
+        db,
+        "SELECT a.duplicate_of, c.locator FROM newsdesk.articles a JOIN newsdesk.articles c"
+        " ON c.id = a.duplicate_of WHERE a.locator = '/b'",
+    )
+    assert b["locator"] == "/a"
+    [run] = fetch(db, "SELECT n_discovered, n_inserted FROM newsdesk.ingest_runs WHERE id = :id", id=run_id)
+    assert (run["n_discovered"], run["n_inserted"]) == (5, 2)

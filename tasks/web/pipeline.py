@@ -120,6 +120,7 @@ class WebPipeline:
         self._waiting = 0  # pages waiting for a permit
         self._tasks: set[asyncio.Task] = set()
         self._batches = 0
+        self._released: set[int] = set()
         self._started = time.monotonic()
         self._last_cut = self._started
 
@@ -258,12 +259,21 @@ class WebPipeline:
             self._last_cut = time.monotonic()
             return WebBatch(self._batches, parts, permits)
 
+    def release(self, batch: WebBatch) -> None:
+        """A batch's load is over, whatever its outcome: its pages leave the
+        flight, and more can be fetched. From any thread; once per batch counts."""
+        with self._changed:
+            if batch.number in self._released:
+                return
+            self._released.add(batch.number)
+        self.frontier.call_soon(self._release, batch.permits)
+
     def settled(self, batch: WebBatch) -> None:
-        """A batch's load is over (loaded, or its items recorded failed): its pages leave the flight."""
+        """A batch's load is over and its outcome recorded (loaded, or its items failed)."""
+        self.release(batch)
         with self._changed:
             for name, items in batch.parts:
                 self._states[name].settled += len(items)
-        self.frontier.call_soon(self._release, batch.permits)
 
     def source_finished(self, name: str) -> bool:
         """Whether every item of source `name` has been listed and its load is over."""
