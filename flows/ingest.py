@@ -1,17 +1,18 @@
 """The ingest flow: every source in a sources.toml, discovered, cleaned,
 deduplicated and loaded into PostgreSQL, with a row in `newsdesk.ingest_runs`.
 
-Web sources go side by side, each in a thread of the flow, all through one
-crawl frontier per run (`tasks.web.frontier`): a slow host holds up only its
-own items. Files sources are read meanwhile, one after another.
+Web sources go side by side, all through the run's web pipeline on one crawl
+frontier (`tasks.web.frontier`, `tasks.web.pipeline`): a slow host holds up
+only its own items. Files sources are read meanwhile, one after another.
 
 Operators see one flow run per ingest, named by its start time; task runs per
-source and listing chunk (`discover-<source>-<n>`, 5,000 files each; web
-sources `discover-<source>`) and per batch (`clean-<source>-batch-<n>`,
-`fetch-<source>-batch-<n>`, `load-<source>-batch-<n>`); a table artifact of
-counts per source and outcome;
-a markdown artifact listing rejections; a progress artifact; and at the end an
-event `newsdesk.ingest.completed` (or `.failed`) carrying the run's counts.
+files source and listing chunk (`discover-<source>-<n>`, 5,000 files each) and
+per batch (`clean-<source>-batch-<n>`, `load-<source>-batch-<n>`); for the web
+sources together, `discover-web` (every listing, as it comes in) and per batch
+of pages of any sources (`fetch-web-batch-<n>`, `load-web-batch-<n>`); a table
+artifact of counts per source and outcome; a markdown artifact listing
+rejections; a progress artifact; and at the end an event
+`newsdesk.ingest.completed` (or `.failed`) carrying the run's counts.
 """
 
 from __future__ import annotations

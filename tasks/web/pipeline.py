@@ -86,6 +86,7 @@ class _SourceState:
     window: asyncio.Semaphore
     outcomes: list[Item | None] = field(default_factory=list)
     held: list[bool] = field(default_factory=list)  # whether outcome i holds a page in flight
+    urls: list[str] = field(default_factory=list)  # each outcome's URL
     listed: bool = False
     ready: int = 0  # outcomes[:ready] are all known
     taken: int = 0  # outcomes[:taken] are handed to loads
@@ -139,6 +140,32 @@ class WebPipeline:
         task.add_done_callback(self._tasks.discard)
 
     async def _run_source(self, state: _SourceState) -> None:
+        try:
+            await self._list_and_fetch(state)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug: this source's items not yet under way fail, the run goes on
+            self._fail(state, f"{type(exc).__name__}: {exc}")
+
+    def _fail(self, state: _SourceState, reason: str) -> None:
+        """End a source that broke: listed (with the failure) if it was not,
+        and each of its pages never started is `failed` with the reason."""
+        source = state.source
+        failure = Problem(source.locator, "failed", "discover", reason)
+        with self._changed:
+            listed = state.listed
+            if not listed:
+                state.outcomes = [failure]
+                state.held = [False]
+                state.listed = True
+            for index, outcome in enumerate(state.outcomes):
+                if outcome is None and not state.held[index]:
+                    state.outcomes[index] = Problem(state.urls[index], "failed", "fetch", reason)
+            self._advance(state)
+        if not listed:
+            self._listings.put((source, Discovery(problems=[failure])))
+
+    async def _list_and_fetch(self, state: _SourceState) -> None:
         source = state.source
         try:
             found = await self.frontier.discover(source)
@@ -155,6 +182,7 @@ class WebPipeline:
         with self._changed:
             state.outcomes = [*found.problems, *([None] * len(items))]
             state.held = [False] * len(state.outcomes)
+            state.urls = [problem.locator for problem in found.problems] + [item.url for item in items]
             for index, item in enumerate(items):
                 if _fresh(item, stored.get(item.url)):
                     state.outcomes[offset + index] = Unchanged(item.url)
