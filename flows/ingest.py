@@ -289,6 +289,7 @@ def _ingest_web(run_id: int, web: list[Source], batch_size: int, settings: Setti
         FetchSettings.from_settings(settings),
         extraction_pool(settings.extract_processes),
         settings.pages_in_flight,
+        batch_size,
     )
     progress.follow(pipeline.fetched, pipeline.listed)
     try:

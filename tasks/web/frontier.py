@@ -33,7 +33,7 @@ from newsdesk.tasks.store import host_schedule, http_cache, versions
 from newsdesk.tasks.web import crawl, fetch
 from newsdesk.tasks.web.listings import WebItem
 from newsdesk.tasks.web.pages import Item, prepare_page
-from newsdesk.tasks.web.pipeline import Stored, WebPipeline
+from newsdesk.tasks.web.pipeline import Stored, WebPipeline, source_window
 
 T = TypeVar("T")
 
@@ -159,13 +159,15 @@ def open_pipeline(
     settings: fetch.FetchSettings,
     pool: Executor,
     pages_in_flight: int,
+    batch_size: int,
 ) -> WebPipeline:
     """Start listing, fetching and preparing the run's web `sources` on its
     frontier in this process (see `pipeline`); the pipeline is returned and
     kept as the run's (`pipeline_of`). Their hosts are trusted as written."""
     front = frontier_for(run_id, settings, engine)
     front.trust(host for source in sources for host in hosts_of(source))
-    web = WebPipeline(front, sources, partial(_stored, engine), pool, pages_in_flight)
+    window = source_window(pages_in_flight, batch_size)
+    web = WebPipeline(front, sources, partial(_stored, engine), pool, pages_in_flight, window)
     front.call(web.start())
     _pipelines[run_id] = web
     return web

@@ -10,8 +10,8 @@ story stays canonical, run after run), and a slow host holds up only its own
 source's later items, never the other sources.
 
 Memory is bounded by pages in flight (fetched or being fetched, not yet
-loaded): `pages_in_flight` in all and `SOURCE_WINDOW` per source, so one slow
-source cannot hold every permit.
+loaded): `pages_in_flight` in all and half of them (at least a batch, see
+`source_window`) per source, so one slow source cannot hold every permit.
 """
 
 from __future__ import annotations
@@ -31,15 +31,22 @@ from newsdesk.tasks.web.crawl import Discovery
 from newsdesk.tasks.web.listings import WebItem
 from newsdesk.tasks.web.pages import Item
 
-# Pages of one source in flight at most (fetched or being fetched, not yet loaded).
-SOURCE_WINDOW = 200
+
+def source_window(pages_in_flight: int, batch_size: int) -> int:
+    """Pages of one source in flight at most (fetched or being fetched, not
+    yet loaded): half of all, so a slow source leaves room to the others, but
+    a batch's worth, so a fast one fills its batches."""
+    return min(pages_in_flight, max(pages_in_flight // 2, batch_size))
+
+
 # A batch is cut when `batch_size` outcomes are ready, when nothing more can
 # come, or when some are ready and the last batch was cut this long ago: at
 # least MIN_INTERVAL, growing with the run (a tenth of its age), so a long
-# crawl makes a few dozen batches, not one a second. Sooner when pages wait
-# for a permit that only a load frees.
+# crawl makes a few dozen batches, not one a second. When pages wait for room
+# in flight that only a load frees, as soon as STARVED_INTERVAL has passed.
 MIN_INTERVAL = 1.0
 INTERVAL_SHARE = 0.1
+STARVED_INTERVAL = 0.1
 
 
 @dataclass(frozen=True)
@@ -106,7 +113,7 @@ class WebPipeline:
         lookup: Lookup,
         pool: Executor,
         pages_in_flight: int,
-        window: int = SOURCE_WINDOW,
+        window: int,
     ):
         self.frontier = frontier
         self.lookup = lookup
@@ -264,7 +271,7 @@ class WebPipeline:
                 ready = self._ready()
                 now = time.monotonic()
                 interval = max(MIN_INTERVAL, INTERVAL_SHARE * (now - self._started))
-                due = self._last_cut + (MIN_INTERVAL if self._waiting else interval)
+                due = self._last_cut + (STARVED_INTERVAL if self._waiting else interval)
                 if ready >= batch_size or self._complete() or (ready and now >= due):
                     break
                 self._changed.wait(timeout=max(due - now, 0.05) if ready else None)
