@@ -301,30 +301,23 @@ def write_rows(conn, rows) -> None:
     documents = [(i, f"/fill/{i}", "fill", "text/plain", "utf-8", f"fill-{i}", 0, b"", None, None, None) for i in ids]
     articles = []
     for (n, title, body, hashed, _, _), i in zip(rows, ids):
-        published = datetime.combine(day_of(n), datetime.min.time(), UTC)
-        articles.append(
-            (
-                i,
-                i,
-                f"/fill/{i}",
-                1,
-                None,
-                title,
-                None,
-                body,
-                published,
-                None,
-                None,
-                None,
-                "fill",
-                hashed,
-                None,
-                None,
-                None,
-                i,
-                None,
-            )
-        )
+        # By column name: every column the loader writes, the rest left empty.
+        values = {
+            "id": i,
+            "document_id": i,
+            "locator": f"/fill/{i}",
+            "version": 1,
+            "title": title,
+            "body": body,
+            "published_at": datetime.combine(day_of(n), datetime.min.time(), UTC),
+            "published_precision": "date",
+            "authors": [],
+            "keywords": [],
+            "ingested_from": "fill",
+            "body_hash": hashed,
+            "story_id": i,
+        }
+        articles.append(tuple(values.get(name) for name, _ in ARTICLE_COLUMNS))
     copy_rows(conn, "newsdesk.documents", DOCUMENT_COLUMNS, documents)
     copy_rows(conn, "newsdesk.articles", ARTICLE_COLUMNS, articles)
     copy_rows(
