@@ -330,12 +330,7 @@ def _settle_web(
     run_id: int, pipeline: WebPipeline, batch: WebBatch, loaded: PrefectFuture, progress: _Progress
 ) -> None:
     """Wait for a web batch's load; if it could not be loaded, its items become `failed`."""
-    try:
-        outcome = loaded.result(raise_on_failure=False)
-    except Exception as exc:  # the load never ran: its Dask worker died
-        outcome = exc
-    if isinstance(outcome, BaseException):
-        reason = f"batch {batch.number} not loaded: {type(outcome).__name__}: {outcome}"
+    if reason := _load_failure(batch.number, loaded):
         get_run_logger().error("web %s", reason)
         record_web_failures(run_id, batch.number, batch.locators(), "load", reason)
     pipeline.settled(batch)
@@ -410,14 +405,20 @@ def _process(
 
 def _settle(run_id: int, source_name: str, batch_no: int, batch: list[str], loaded) -> None:
     """Wait for a batch; if it could not be loaded, its items become `failed`."""
+    if reason := _load_failure(batch_no, loaded):
+        get_run_logger().error("source %s: %s", source_name, reason)
+        record_failures(run_id, source_name, batch_no, batch, "load", reason)
+
+
+def _load_failure(batch_no: int, loaded: PrefectFuture) -> str | None:
+    """Wait for a batch's load: why it was not loaded, or None when it was."""
     try:
         outcome = loaded.result(raise_on_failure=False)
     except Exception as exc:  # the load never ran: its clean failed, or its Dask worker died
         outcome = exc
     if isinstance(outcome, BaseException):
-        reason = f"batch {batch_no} not loaded: {type(outcome).__name__}: {outcome}"
-        get_run_logger().error("source %s: %s", source_name, reason)
-        record_failures(run_id, source_name, batch_no, batch, "load", reason)
+        return f"batch {batch_no} not loaded: {type(outcome).__name__}: {outcome}"
+    return None
 
 
 def _publish(engine: Engine, record: runs.RunRecord, health: runs.RunHealth | None) -> None:

@@ -206,19 +206,18 @@ class WebPipeline:
 
     async def _permit(self, state: _SourceState) -> None:
         assert self._budget is not None
-        if state.window.locked() or self._budget.locked():
+        waits = state.window.locked() or self._budget.locked()
+        if waits:  # next_batch cuts a batch sooner: only a load makes room
             with self._changed:
                 self._waiting += 1
                 self._changed.notify_all()
-            try:
-                await state.window.acquire()
-                await self._budget.acquire()
-            finally:
-                with self._changed:
-                    self._waiting -= 1
-        else:
+        try:
             await state.window.acquire()
             await self._budget.acquire()
+        finally:
+            if waits:
+                with self._changed:
+                    self._waiting -= 1
 
     async def _page(
         self, state: _SourceState, index: int, item: WebItem, validators: tuple[str | None, str | None], sha: str | None
