@@ -95,9 +95,13 @@ class Site:
 
 def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def setup(self) -> None:
-            super().setup()
+        # Connections stay open between requests (HTTP/1.1 keep-alive), as a
+        # real site's do.
+        protocol_version = "HTTP/1.1"
+
+        def handle_one_request(self) -> None:
             self.arrived = _arrival(self.request)
+            super().handle_one_request()
 
         def do_GET(self) -> None:  # noqa: N802 (the http.server interface)
             site.record(self.path, self.arrived)
@@ -123,8 +127,9 @@ SO_TIMESTAMPNS = 35
 def _arrival(connection: socket.socket) -> float:
     """When the request's first bytes reached this machine (the kernel's stamp,
     wall-clock seconds), however late this busy process gets to read them; the
-    time now where the kernel gives no stamp. One request per connection
-    (HTTP/1.0), so this is the request's arrival."""
+    time now where the kernel gives no stamp. Called before each request on a
+    kept-alive connection is read: clients send the next request only after the
+    last response, so the first bytes waiting are the next request's."""
     try:
         _, ancillary, _, _ = connection.recvmsg(1, socket.CMSG_SPACE(16), socket.MSG_PEEK)
     except OSError:

@@ -14,6 +14,7 @@ from newsdesk.config import TASK_RUNNERS, Settings
 from newsdesk.database import get_engine, psql_path, redact, resolve_url
 from newsdesk.tasks.files import prepare_file
 from newsdesk.tasks.records import OUTCOMES, Prepared, Problem
+from newsdesk.tasks.sources import SourceError, load_sources
 from newsdesk.tasks.store import export
 from newsdesk.tasks.store.runs import FAILING_RUNS, history, source_status
 
@@ -96,6 +97,7 @@ def _ingest(args) -> int:
     if not Path(args.sources).is_file():
         print(f"newsdesk: sources file not found: {args.sources}", file=sys.stderr)
         return 2
+    _start_extraction_early(args.sources)
     # Flows are imported by the commands that run them: importing Prefect adds
     # seconds to every other command (extract, runs, status, psql).
     from newsdesk.flows import runners
@@ -104,6 +106,21 @@ def _ingest(args) -> int:
     return _run_and_summarise(
         lambda: runners.run(ingest, args.task_runner, sources_file=args.sources, batch_size=args.batch_size), "ingest"
     )
+
+
+def _start_extraction_early(sources_file: str) -> None:
+    """A run with web sources prepares its pages in a pool of processes
+    (`tasks.web.pages`): start it now, so that it warms up on the idle core
+    while Prefect is imported and its server starts, not when pages arrive."""
+    try:
+        sources = load_sources(sources_file)
+        processes = Settings.from_env().extract_processes
+    except (SourceError, ValueError):
+        return  # the run reports it
+    if processes > 0 and any(source.kind != "files" for source in sources):
+        from newsdesk.tasks.web.pages import start_extraction_pool
+
+        start_extraction_pool(processes)
 
 
 def _reprocess(args) -> int:

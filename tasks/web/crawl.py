@@ -18,6 +18,7 @@ from newsdesk.tasks.sources import Source, SourceError
 from newsdesk.tasks.store import http_cache
 from newsdesk.tasks.web import fetch
 from newsdesk.tasks.web.listings import Listing, WebItem, parse_listing
+from newsdesk.tasks.web.permits import LISTING
 
 # A sitemap index may point at more indexes; past these, the rest is refused.
 MAX_SITEMAPS = 200
@@ -81,6 +82,7 @@ async def _fetch_listing(
             url,
             accept=fetch.LISTING_TYPES,
             any_type=True,
+            priority=LISTING,
             etag=etag if body else None,
             last_modified=last_modified if body else None,
         )

@@ -31,6 +31,7 @@ from newsdesk.config import Settings
 from newsdesk.tasks.records import Rejected
 from newsdesk.tasks.web.addresses import AddressPolicy, AddressRefused, IPNetwork, VettingBackend, VettingTransport
 from newsdesk.tasks.web.decompress import BoundedDecoder, BrokenBody
+from newsdesk.tasks.web.permits import PAGE, ROBOTS, PriorityPermits
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 FEED_TYPES = (
@@ -174,7 +175,7 @@ class Politeness:
     _host_slots: dict[str, asyncio.Semaphore] = field(default_factory=dict)
     _next_start: dict[str, float] = field(default_factory=dict)
     _last_start: dict[str, float] = field(default_factory=dict)
-    _global: asyncio.Semaphore | None = None
+    _global: PriorityPermits | None = None
 
     async def allowed(self, url: str) -> bool:
         """Whether robots.txt lets us fetch `url`; raises `RobotsUnreachable`
@@ -198,7 +199,7 @@ class Politeness:
             headers["If-Modified-Since"] = cached.last_modified
         try:
             async with (
-                self.slot(origin),
+                self.slot(origin, ROBOTS),
                 asyncio.timeout(self.settings.response_deadline),
                 self.client.stream(
                     "GET",
@@ -247,13 +248,14 @@ class Politeness:
         return min(max(self.settings.host_delay, crawl_delay or 0), self.settings.max_crawl_delay)
 
     @asynccontextmanager
-    async def slot(self, origin: str):
+    async def slot(self, origin: str, priority: int = PAGE):
         """Hold a request slot on `origin`: its turn in the host's spacing and
         within the concurrency limits. The turn is waited for before a permit
         of the global limit is taken, so hosts waiting for their turn never
-        hold up hosts whose turn it is."""
+        hold up hosts whose turn it is; permits go to pages before listings
+        before robots.txt (`permits`)."""
         if self._global is None:
-            self._global = asyncio.Semaphore(self.settings.global_limit)
+            self._global = PriorityPermits(self.settings.global_limit)
         host_slot = self._host_slots.setdefault(origin, asyncio.Semaphore(self.settings.per_host))
         async with host_slot:
             delay = self._delay(origin)
@@ -261,7 +263,7 @@ class Politeness:
                 wait = self._local_turn(origin, delay + self.settings.spacing_margin)
                 if wait > 0:
                     await asyncio.sleep(wait)
-            async with self._global:
+            async with self._global.hold(priority):
                 yield
 
     def tracer(self, origin: str) -> Callable[[str, dict], Awaitable[None]]:
@@ -363,7 +365,9 @@ def client(settings: FetchSettings, trusted_hosts: set[str] | None = None) -> ht
     policy allows. None: no policy (a caller that fetches only URLs the
     operator wrote). Proxies from the environment are never used: they would
     connect in our place, unchecked."""
-    limits = httpx.Limits(max_connections=settings.global_limit)
+    # A connection to each host is kept open between its requests (a site's
+    # next request comes a host delay later): as many as may be open at once.
+    limits = httpx.Limits(max_connections=settings.global_limit, max_keepalive_connections=settings.global_limit)
     if trusted_hosts is None:
         transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
     else:
@@ -386,11 +390,12 @@ async def fetch(
     any_type: bool = False,
     etag: str | None = None,
     last_modified: str | None = None,
+    priority: int = PAGE,
 ) -> Fetched:
     """One URL, politely; raises `Rejected` (will not succeed: 4xx, robots,
     wrong type, too large) or `FetchFailed` (gave up on a failure that might pass).
     `accept` is sent as the Accept header and, unless `any_type`, is the only
-    Content-Types taken."""
+    Content-Types taken. `priority`: what the request leads to (`permits`)."""
     settings = politeness.settings
     check_scheme(url)
     if not await _allowed(politeness, url):
@@ -403,7 +408,7 @@ async def fetch(
     reason = ""
     for attempt in range(settings.retries + 1):
         try:
-            async with politeness.slot(_origin(url)):
+            async with politeness.slot(_origin(url), priority):
                 async with asyncio.timeout(settings.response_deadline):
                     return await _get(politeness, url, headers, None if any_type else accept)
         except _Retryable as retryable:

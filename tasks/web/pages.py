@@ -4,6 +4,7 @@ said), and the pool of processes that does it beside the fetching."""
 from __future__ import annotations
 
 import hashlib
+import importlib
 import multiprocessing
 import os
 import threading
@@ -65,6 +66,9 @@ def extraction_pool(processes: int) -> Executor:
         if _pool is None or _pool_size != processes:
             # forkserver: the workers do not inherit this process's threads (Prefect's, the frontier's).
             context = multiprocessing.get_context("forkserver")
+            # Workers are forked from a server that imported and warmed the
+            # extractor once (`extract.warm`): each starts ready.
+            context.set_forkserver_preload([WARM_MODULE])
             _pool = ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_warm)
             _pool_size = processes
             # The workers start (and import the extractor) now, while the listings
@@ -74,15 +78,22 @@ def extraction_pool(processes: int) -> Executor:
         return _pool
 
 
+def start_extraction_pool(processes: int) -> None:
+    """Start the pool in the background: its server warms the extractor on a
+    core of its own while this process goes on (imports Prefect, starts a run);
+    `extraction_pool` then finds it ready."""
+    threading.Thread(target=extraction_pool, args=(processes,), name="newsdesk-extract-start", daemon=True).start()
+
+
+WARM_MODULE = "newsdesk.tasks.extract.warm"
+
 # Extraction yields the CPU to the fetching: a request whose turn has come must
 # not wait behind a page being cleaned, or it reaches its host late.
 EXTRACTION_NICENESS = 10
 
 
 def _warm() -> None:
-    """Lower the worker's priority, and import the extractor once per worker,
-    when the pool starts, not on the first page."""
+    """Lower the worker's priority; warm the extractor in the worker if its
+    server did not (a server started before the preload was set)."""
     os.nice(EXTRACTION_NICENESS)
-    import trafilatura  # noqa: F401
-
-    from newsdesk.tasks.extract import prepare  # noqa: F401
+    importlib.import_module(WARM_MODULE)
