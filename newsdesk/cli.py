@@ -17,6 +17,7 @@ from newsdesk.tasks.records import OUTCOMES, Prepared, Problem
 from newsdesk.tasks.sources import SourceError, load_sources
 from newsdesk.tasks.store import export
 from newsdesk.tasks.store.runs import FAILING_RUNS, history, source_status
+from newsdesk.tasks.web.pages import start_extraction_pool
 
 DEFAULT_SOURCES = "seeds/sources.toml"
 
@@ -118,8 +119,6 @@ def _start_extraction_early(sources_file: str) -> None:
     except (SourceError, ValueError):
         return  # the run reports it
     if processes > 0 and any(source.kind != "files" for source in sources):
-        from newsdesk.tasks.web.pages import start_extraction_pool
-
         start_extraction_pool(processes)
 
 

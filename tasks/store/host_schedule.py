@@ -42,6 +42,9 @@ class HostSchedule:
         start is then `delay` from now), else the seconds to wait before asking again."""
         if self._connection is None or self._connection.closed:
             self._connection = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+            # An ask need not wait for its commit to reach the disk: a schedule
+            # row lost in a crash only lets the first request after it go at once.
+            await self._connection.execute("SET synchronous_commit TO off")
         cursor = await self._connection.execute(_ASK, {"origin": origin, "delay": delay, "me": uuid.uuid4().hex})
         row = await cursor.fetchone()
         assert row is not None

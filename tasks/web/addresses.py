@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpcore
-import httpx
 
 from newsdesk.tasks.records import Rejected
 
@@ -125,17 +124,3 @@ class VettingBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self.inner.sleep(seconds)
-
-
-class VettingTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport over a `VettingBackend` (httpx does not take a backend itself)."""
-
-    def __init__(self, backend: VettingBackend, limits: httpx.Limits):
-        super().__init__(limits=limits, trust_env=False)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=backend,
-        )

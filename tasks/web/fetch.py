@@ -29,9 +29,10 @@ from protego import Protego
 from newsdesk import __version__
 from newsdesk.config import Settings
 from newsdesk.tasks.records import Rejected
-from newsdesk.tasks.web.addresses import AddressPolicy, AddressRefused, IPNetwork, VettingBackend, VettingTransport
+from newsdesk.tasks.web.addresses import AddressPolicy, AddressRefused, IPNetwork, VettingBackend
 from newsdesk.tasks.web.decompress import BoundedDecoder, BrokenBody
 from newsdesk.tasks.web.permits import PAGE, ROBOTS, PriorityPermits
+from newsdesk.tasks.web.transport import OriginPools
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 FEED_TYPES = (
@@ -365,13 +366,10 @@ def client(settings: FetchSettings, trusted_hosts: set[str] | None = None) -> ht
     policy allows. None: no policy (a caller that fetches only URLs the
     operator wrote). Proxies from the environment are never used: they would
     connect in our place, unchecked."""
-    # A connection to each host is kept open between its requests (a site's
-    # next request comes a host delay later): as many as may be open at once.
-    limits = httpx.Limits(max_connections=settings.global_limit, max_keepalive_connections=settings.global_limit)
-    if trusted_hosts is None:
-        transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
-    else:
-        transport = VettingTransport(VettingBackend(AddressPolicy(settings.allow_networks), trusted_hosts), limits)
+    # A connection to each host is kept open between its requests (its next one
+    # comes a host delay later), in a pool of that host's own (`transport`).
+    backend = None if trusted_hosts is None else VettingBackend(AddressPolicy(settings.allow_networks), trusted_hosts)
+    transport = OriginPools(settings.per_host, backend=backend)
     return httpx.AsyncClient(
         headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate, br"},
         timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
