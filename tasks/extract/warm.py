@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 
 from newsdesk.tasks.extract.prepare import prepare
-from newsdesk.tasks.records import RawDocument
+from newsdesk.tasks.records import Prepared, Problem, RawDocument
 
 _PARAGRAPH = (
     "The city council voted on Tuesday to extend the harbour ferry service through the winter,"
@@ -29,9 +29,9 @@ _PAGE = (
 ).encode()
 
 
-def warm() -> None:
+def warm() -> Prepared | Problem:
     """Prepare one page, so that everything read on first use is read."""
-    prepare(
+    return prepare(
         RawDocument(
             "https://news.example.com/2024/03/ferry",
             _PAGE,
