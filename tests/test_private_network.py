@@ -13,7 +13,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Response
 
-from newsdesk.tasks.web.addresses import AddressPolicy, AddressRefused, VettingBackend, VettingTransport
+from newsdesk.tasks.web.addresses import AddressPolicy, AddressRefused, VettingBackend
+from newsdesk.tasks.web.transport import OriginPools
 from tests.helpers import fetch, run_ingest
 from tests.texts import distinct_story
 
@@ -106,7 +107,7 @@ def test_the_address_checked_is_the_address_connected_to(hosts):
 
     async def get(port: int) -> str:
         backend = VettingBackend(policy, set(), rebinding_resolver)
-        async with httpx.AsyncClient(transport=VettingTransport(backend, httpx.Limits())) as client:
+        async with httpx.AsyncClient(transport=OriginPools(2, backend=backend)) as client:
             return (await client.get(f"http://rebind.test:{port}/where")).text
 
     assert asyncio.run(get(allowed.port)) == "allowed host"
