@@ -14,7 +14,7 @@ from newsdesk.config import TASK_RUNNERS, Settings
 from newsdesk.database import get_engine, psql_path, redact, resolve_url
 from newsdesk.tasks.files import prepare_file
 from newsdesk.tasks.records import OUTCOMES, Prepared, Problem
-from newsdesk.tasks.sources import SourceError, load_sources
+from newsdesk.tasks.sources import WEB_KINDS, SourceError, load_sources
 from newsdesk.tasks.store import export
 from newsdesk.tasks.store.runs import FAILING_RUNS, history, source_status
 from newsdesk.tasks.web.pages import start_extraction_pool
@@ -118,7 +118,7 @@ def _start_extraction_early(sources_file: str) -> None:
         processes = Settings.from_env().extract_processes
     except (SourceError, ValueError):
         return  # the run reports it
-    if processes > 0 and any(source.kind != "files" for source in sources):
+    if processes > 0 and any(source.kind in WEB_KINDS for source in sources):
         start_extraction_pool(processes)
 
 

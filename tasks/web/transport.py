@@ -12,6 +12,7 @@ none of their connections is in use.
 
 from __future__ import annotations
 
+import itertools
 import ssl
 from collections import OrderedDict
 
@@ -75,11 +76,10 @@ class OriginPools(httpx.AsyncBaseTransport):
         return await pool.handle_async_request(request)
 
     async def _close_least_used(self) -> None:
-        for key in list(self._pools)[: len(self._pools) - self._max_origins]:
-            pool = self._pools[key]
-            if not pool.in_use():
-                del self._pools[key]
-                await pool.aclose()
+        surplus = len(self._pools) - self._max_origins
+        idle = [key for key, pool in itertools.islice(self._pools.items(), surplus) if not pool.in_use()]
+        for key in idle:
+            await self._pools.pop(key).aclose()
 
     async def aclose(self) -> None:
         pools, self._pools = list(self._pools.values()), OrderedDict()
