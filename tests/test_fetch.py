@@ -177,3 +177,38 @@ def test_at_most_per_host_requests_at_once(site):
 
     asyncio.run(run())
     assert peak[0] == FAST.per_host == 2
+
+
+def test_a_request_held_after_its_turn_does_not_leave_just_before_the_next():
+    """A busy event loop can hold a request between being cleared to go and
+    its bytes leaving. The next request to that host must then wait for a full
+    delay after those bytes, not after the clearance (two requests arrived
+    0.04 s apart at a simulated site before this was so)."""
+    from bench.sites import SimulatedWeb
+
+    delay = 0.2
+    settings = fetch.FetchSettings(**{**FAST.__dict__, "host_delay": delay, "max_bytes": 5_000_000})
+
+    async def run(base: str) -> None:
+        async with fetch.client(settings) as client:
+            polite = fetch.Politeness(client, settings)
+            tracer = polite.tracer
+
+            def stalling(origin: str):
+                trace = tracer(origin)
+
+                async def hold_the_first_page_after_its_turn(event: str, info: dict) -> None:
+                    await trace(event, info)
+                    if event == "http11.send_request_headers.started" and info["request"].url.target == b"/page/0":
+                        await asyncio.sleep(1.5 * delay)  # held, while the others go on
+
+                return hold_the_first_page_after_its_turn
+
+            polite.tracer = stalling  # type: ignore[method-assign]
+            await asyncio.gather(*(fetch.fetch(polite, f"{base}/page/{i}") for i in range(3)))
+
+    with SimulatedWeb(1, 3, latency=0.0) as web:
+        site = web.sites[0]
+        asyncio.run(run(site.base))
+        assert sorted(site.pages_requested().values()) == [1, 1, 1]
+        assert site.closest_gap() >= delay, site.closest_pair()

@@ -175,7 +175,8 @@ class Politeness:
     _robots_locks: dict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
     _host_slots: dict[str, asyncio.Semaphore] = field(default_factory=dict)
     _next_start: dict[str, float] = field(default_factory=dict)
-    _last_start: dict[str, float] = field(default_factory=dict)
+    _last_start: dict[str, float] = field(default_factory=dict)  # when headers were last written, per origin
+    _sending: dict[str, asyncio.Event] = field(default_factory=dict)  # origins whose headers are being written
     _global: PriorityPermits | None = None
 
     async def allowed(self, url: str) -> bool:
@@ -268,30 +269,52 @@ class Politeness:
                 yield
 
     def tracer(self, origin: str) -> Callable[[str, dict], Awaitable[None]]:
-        """An httpcore trace hook for a request to `origin` that holds its
-        headers until a full delay after the last ones sent to that origin in
-        this process, and until `departure` grants the start (other processes'
-        requests). The spacing is thus kept at the moment bytes leave, not when
-        the request was scheduled: a slow connection setup or a busy loop
-        before it cannot bring two requests closer together."""
+        """An httpcore trace hook for a request to `origin` that spaces the
+        moments requests' bytes leave: its headers wait until the last
+        request's headers to that origin from this process have been written
+        and a full delay has passed since, and until `departure` grants the
+        start (other processes' requests). Spacing is counted from when the
+        last headers were written, not from when they were cleared to go: a
+        busy event loop can hold a request between the two, and that request
+        must not then leave just before the next one. So neither a slow
+        connection setup nor a stalled loop brings two requests closer."""
 
         async def trace(event: str, info: dict) -> None:
-            if event != "http11.send_request_headers.started":
-                return
-            delay = self._delay(origin)
-            if delay <= 0:
-                return
-            delay += self.settings.spacing_margin
-            while True:
-                while (gap := self._last_start.get(origin, -delay) + delay - time.monotonic()) > 0:
-                    await asyncio.sleep(gap)
-                wait = await self.departure(origin, delay) if self.departure else 0.0
-                if wait <= 0:
-                    break
-                await asyncio.sleep(wait)
-            self._last_start[origin] = time.monotonic()
+            if event == "http11.send_request_headers.started":
+                await self._await_turn(origin)
+            elif event in ("http11.send_request_headers.complete", "http11.send_request_headers.failed"):
+                self._sent(origin)
 
         return trace
+
+    async def _await_turn(self, origin: str) -> None:
+        """Wait until a request to `origin` may write its headers, then hold
+        the origin's sending turn until `_sent`."""
+        delay = self._delay(origin)
+        if delay <= 0:
+            return
+        delay += self.settings.spacing_margin
+        while True:
+            if (sending := self._sending.get(origin)) is not None:
+                await sending.wait()
+                continue
+            if (gap := self._last_start.get(origin, -delay) + delay - time.monotonic()) > 0:
+                await asyncio.sleep(gap)
+                continue
+            wait = await self.departure(origin, delay) if self.departure else 0.0
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
+            if origin not in self._sending:  # none began sending while the schedule was asked
+                break
+        self._sending[origin] = asyncio.Event()
+
+    def _sent(self, origin: str) -> None:
+        """The headers of the request holding `origin`'s sending turn are
+        written (or failed to be): the next delay counts from now."""
+        self._last_start[origin] = time.monotonic()
+        if (sending := self._sending.pop(origin, None)) is not None:
+            sending.set()
 
     def _local_turn(self, origin: str, delay: float) -> float:
         """This process's next turn on `origin`, `delay` after the last one
