@@ -150,11 +150,21 @@ class RobotsCache(Protocol):
     async def save(self, origin: str, etag: str | None, last_modified: str | None, body: bytes | None) -> None: ...
 
 
-# Asks, as a request to an origin is about to leave, whether it may start now
-# (`delay` after the last granted start, whichever process made it): 0 when
-# granted, else the seconds to wait before asking again. newsdesk's is
-# `tasks.store.host_schedule`, in PostgreSQL, shared by runs and workers.
-Departure = Callable[[str, float], Awaitable[float]]
+class SharedSchedule(Protocol):
+    """The spacing of requests to an origin kept with other processes (runs,
+    workers): newsdesk's is `tasks.store.host_schedule`, in PostgreSQL."""
+
+    async def ask(self, origin: str, delay: float) -> float:
+        """Ask, as a request to `origin` is about to leave, whether it may start
+        now: 0 when granted (the origin is then held by this process until
+        `sent`), else the seconds to wait before asking again."""
+        ...
+
+    async def sent(self, origin: str, delay: float) -> None:
+        """The granted request's headers are written (or failed to be): the
+        next start to `origin`, from any process, is `delay` from now."""
+        ...
+
 
 # RFC 9309, 2.4: a cached robots.txt is used for at most a day.
 ROBOTS_MAX_AGE = 24 * 3600.0
@@ -164,12 +174,12 @@ ROBOTS_MAX_AGE = 24 * 3600.0
 class Politeness:
     """Per-host state shared by every request of a run in this process: robots.txt
     read once per host, request starts spaced by the host's delay (in this
-    process, and through `departure` with other processes), at most
+    process, and through `schedule` with other processes), at most
     `per_host` requests at once to a host and `global_limit` in all."""
 
     client: httpx.AsyncClient
     settings: FetchSettings
-    departure: Departure | None = None
+    schedule: SharedSchedule | None = None
     robots_cache: RobotsCache | None = None
     robots: dict[str, Protego | RobotsUnreachable | None] = field(default_factory=dict)
     _robots_locks: dict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
@@ -272,8 +282,9 @@ class Politeness:
         """An httpcore trace hook for a request to `origin` that spaces the
         moments requests' bytes leave: its headers wait until the last
         request's headers to that origin from this process have been written
-        and a full delay has passed since, and until `departure` grants the
-        start (other processes' requests). Spacing is counted from when the
+        and a full delay has passed since, and until `schedule` grants the
+        start (other processes' requests: they too count from when headers
+        were written). Spacing is counted from when the
         last headers were written, not from when they were cleared to go: a
         busy event loop can hold a request between the two, and that request
         must not then leave just before the next one. So neither a slow
@@ -283,7 +294,7 @@ class Politeness:
             if event == "http11.send_request_headers.started":
                 await self._await_turn(origin)
             elif event in ("http11.send_request_headers.complete", "http11.send_request_headers.failed"):
-                self._sent(origin)
+                await self._sent(origin)
 
         return trace
 
@@ -301,7 +312,7 @@ class Politeness:
             if (gap := self._last_start.get(origin, -delay) + delay - time.monotonic()) > 0:
                 await asyncio.sleep(gap)
                 continue
-            wait = await self.departure(origin, delay) if self.departure else 0.0
+            wait = await self.schedule.ask(origin, delay) if self.schedule else 0.0
             if wait > 0:
                 await asyncio.sleep(wait)
                 continue
@@ -309,11 +320,16 @@ class Politeness:
                 break
         self._sending[origin] = asyncio.Event()
 
-    def _sent(self, origin: str) -> None:
+    async def _sent(self, origin: str) -> None:
         """The headers of the request holding `origin`'s sending turn are
         written (or failed to be): the next delay counts from now."""
         self._last_start[origin] = time.monotonic()
-        if (sending := self._sending.pop(origin, None)) is not None:
+        if (sending := self._sending.pop(origin, None)) is None:
+            return
+        try:
+            if self.schedule is not None:
+                await self.schedule.sent(origin, self._delay(origin) + self.settings.spacing_margin)
+        finally:
             sending.set()
 
     def _local_turn(self, origin: str, delay: float) -> float:

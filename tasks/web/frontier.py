@@ -59,7 +59,7 @@ class Frontier:
         await asyncio.get_running_loop().getaddrinfo("127.0.0.1", 80)
         client = fetch.client(self.settings, self.trusted_hosts)
         return fetch.Politeness(
-            client, self.settings, departure=self.schedule.ask, robots_cache=_RobotsInPostgres(self.engine)
+            client, self.settings, schedule=self.schedule, robots_cache=_RobotsInPostgres(self.engine)
         )
 
     def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
