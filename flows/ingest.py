@@ -9,7 +9,7 @@ Operators see one flow run per ingest, named by its start time; task runs per
 files source and listing chunk (`discover-<source>-<n>`, 5,000 files each) and
 per batch (`clean-<source>-batch-<n>`, `load-<source>-batch-<n>`); for the web
 sources together, `discover-web` (every listing, as it comes in) and per batch
-of pages of any sources (`fetch-web-batch-<n>`, `load-web-batch-<n>`); a table
+of pages of any sources (`load-web-batch-<n>`); a table
 artifact of counts per source and outcome; a markdown artifact listing
 rejections; a progress artifact; and at the end an event
 `newsdesk.ingest.completed` (or `.failed`) carrying the run's counts.
@@ -53,7 +53,6 @@ from newsdesk.tasks.sources import WEB_KINDS, Source, SourceError, load_sources
 from newsdesk.tasks.steps import (
     clean_batch,
     discover_web,
-    fetch_web_batch,
     load_batch,
     load_web_batch,
     record_failures,
@@ -276,9 +275,9 @@ def _clean_step(source: Source, batch_no: int, batch: list) -> PrefectFuture:
 
 def _ingest_web(run_id: int, web: list[Source], batch_size: int, settings: Settings, progress: _Progress) -> None:
     """Every web source through the run's web pipeline (`tasks.web.pipeline`):
-    a `discover-web` task run follows the listings while `fetch-web-batch-<n>`
-    takes each batch of prepared pages, and `load-web-batch-<n>` loads it
-    while the next one is taken. A bug here fails the sources not yet done,
+    a `discover-web` task run follows the listings while the flow takes each
+    batch of prepared pages, and `load-web-batch-<n>` loads it while the next
+    one is taken. A bug here fails the sources not yet done,
     never the run."""
     if not web:
         return
@@ -299,7 +298,10 @@ def _ingest_web(run_id: int, web: list[Source], batch_size: int, settings: Setti
             batch_no = 0
             while not pipeline.exhausted():
                 batch_no += 1
-                batch = fetch_web_batch(run_id, batch_no, batch_size)
+                # Waited for here, in the flow, not in a task run of its own: a
+                # task run costs the Prefect server ~70 ms of CPU, which a
+                # crawl's cores are better spent extracting with.
+                batch = pipeline.next_batch(batch_size)
                 if not batch.parts:
                     continue
                 future = load_web_batch.submit(run_id, batch_no, batch)

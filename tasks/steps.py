@@ -98,20 +98,6 @@ def clean_batch(source_name: str, batch_no: int, listed: Batch[FileEntry]) -> Ba
     )
 
 
-@task(name="fetch-web", task_run_name="fetch-web-batch-{batch_no}", cache_policy=NO_CACHE)
-def fetch_web_batch(run_id: int, batch_no: int, batch_size: int) -> WebBatch:
-    """Wait for the next batch of pages fetched (politely, with conditional
-    GETs and retries per URL) and prepared by the run's web pipeline, which
-    fetches continuously: up to `batch_size` items, each source's in its
-    listing's order (see `tasks.web.pipeline`)."""
-    batch = frontier.pipeline_of(run_id).next_batch(batch_size)
-    _log_problems([item for _, items in batch.parts for item in items])
-    get_run_logger().info(
-        "batch %d: %s of %s", batch_no, plural(len(batch), "item"), plural(len(batch.parts), "source")
-    )
-    return batch
-
-
 # Problems logged one by one per batch; one line counts the rest (all of them are
 # in `rejections`). A sitemap of 50,000 URLs that robots.txt disallows would
 # otherwise send 50,000 lines to the Prefect API, and take a minute doing it.
@@ -175,7 +161,9 @@ def load_batch(run_id: int, source_name: str, batch_no: int, batch: Batch[Item])
 @task(name="load-web", task_run_name="load-web-batch-{batch_no}", **_DATABASE_RETRIES)
 def load_web_batch(run_id: int, batch_no: int, batch: WebBatch) -> Counter:
     """Dedup and load one batch of web pages, of one or more sources, in one
-    transaction (retried whole: it is atomic); each source's counts are its own."""
+    transaction (retried whole: it is atomic); each source's counts are its own.
+    The batch's rejected and failed items are logged first (`PROBLEMS_LOGGED`)."""
+    _log_problems([item for _, items in batch.parts for item in items])
     thresholds = Thresholds.from_settings(Settings.from_env())
     by_source = load.load_parts(get_engine(), run_id=run_id, parts=batch.parts, thresholds=thresholds)
     counts: Counter = sum(by_source.values(), Counter())
