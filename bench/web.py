@@ -20,8 +20,11 @@ their ratio, the *CPU floor* (the marginal CPU time of newsdesk's processes,
 its extraction workers and Prefect server included, over the cores: no run on
 this machine can be shorter, whatever its overlap) and the same *with the
 database* (PostgreSQL's processes share the cores too), robots.txt requests per
-site, and the closest two requests to one site (against the delay). Reference, same rules: Scrapy 2.19 took 2.0-2.6x
-the bound on 20 x 30 (issue #13).
+site, and the closest two requests to one site (against the delay). This
+machine's speed drifts from minute to minute, so each shape also gets the
+bound and ratios again with the extraction CPU a page that the runs' own
+extraction workers used (their marginal CPU over the pages). Reference, same
+rules: Scrapy 2.19 took 2.0-2.6x the bound on 20 x 30 (issue #13).
 
     python -m bench.web [--shapes 20x30,200x5,1x200] [--repeat 3] [--json FILE]
 """
@@ -29,6 +32,7 @@ the bound on 20 x 30 (issue #13).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -120,6 +124,7 @@ def run_day(database_url: str, sites: int, pages: int, newsdesk: Path) -> dict:
         wall = time.perf_counter() - start
         cpu = tree.seconds()  # newsdesk, its extraction workers and its Prefect server
         database_cpu = tree.database_seconds()
+        extraction_cpu = tree.extraction_seconds()
         # Exit 1 is a run with failed items: still a run to measure, and the counts say how many.
         if child.returncode not in (0, 1):
             sys.exit(f"ingest failed:\n{stdout[-3000:]}\n{stderr[-3000:]}")
@@ -136,6 +141,7 @@ def run_day(database_url: str, sites: int, pages: int, newsdesk: Path) -> dict:
             "seconds": round(wall, 2),
             "cpu_seconds": round(cpu, 2),
             "database_cpu_seconds": round(database_cpu, 2),
+            "extraction_cpu_seconds": round(extraction_cpu, 2),
             "loaded": row["n_inserted"] + row["n_duplicate"],
             "discovered": row["n_discovered"],
             "rejected_or_failed": row["n_rejected"] + row["n_failed"],
@@ -178,6 +184,7 @@ class _TreeCpu:
         self.last: dict[int, float] = {}
         self.database_first: dict[int, float] = {}
         self.database_last: dict[int, float] = {}
+        self._extraction: dict[int, bool] = {}  # pid -> whether it is the extraction pool's
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -193,6 +200,10 @@ class _TreeCpu:
 
     def seconds(self) -> float:
         return sum(self.last.values())
+
+    def extraction_seconds(self) -> float:
+        """CPU time of the run's extraction pool (its forkserver and workers)."""
+        return sum(cpu for pid, cpu in self.last.items() if self._extraction.get(pid))
 
     def database_seconds(self) -> float:
         """CPU time of PostgreSQL's processes while the run ran (those that
@@ -233,6 +244,9 @@ class _TreeCpu:
                     grew = True
         for pid in tree & used.keys():
             self.last[pid] = used[pid]
+            if pid not in self._extraction:
+                with contextlib.suppress(OSError):
+                    self._extraction[pid] = b"multiprocessing.forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes()
 
 
 def _median(values: list[float]) -> float:
@@ -266,6 +280,7 @@ def main() -> None:
         baseline = _median(baselines)
         baseline_cpu = _median([day["cpu_seconds"] for day in baseline_days])
         baseline_all = _median([day["cpu_seconds"] + day["database_cpu_seconds"] for day in baseline_days])
+        baseline_extraction = _median([day["extraction_cpu_seconds"] for day in baseline_days])
         print(
             f"one site, one page: {baseline:.2f} s, median of {', '.join(f'{b:.2f}' for b in baselines)}"
             " (start-up, subtracted below)",
@@ -291,6 +306,12 @@ def main() -> None:
             floor_all = (
                 _median([day["cpu_seconds"] + day["database_cpu_seconds"] for day in days]) - baseline_all
             ) / cores
+            # This machine's speed drifts from minute to minute: the bound again,
+            # with the extraction CPU a page that the runs' own workers used.
+            in_runs = (_median([day["extraction_cpu_seconds"] for day in days]) - baseline_extraction) / max(
+                sites * pages - 1, 1
+            )
+            limit_in_runs = bound(sites, pages, in_runs, cores)
             robots = max(day["robots_per_site"] for day in days)
             gap = min(day["closest_gap"] for day in days)
             loaded = "/".join(str(day["loaded"]) for day in days)
@@ -299,6 +320,13 @@ def main() -> None:
                 f" {floor:>7.2f}s {floor / limit:>5.2f}x {floor_all:>7.2f}s {floor_all / limit:>5.2f}x"
                 f" {robots:>12}"
                 f" {gap:>11}s {loaded} of {sites * pages} {goal}",
+                flush=True,
+            )
+            print(
+                f"{'':>9}with the runs' own extraction CPU, {in_runs * 1000:.1f} ms a page: bound {limit_in_runs:.2f}s,"
+                f" ratio {marginal / limit_in_runs:.2f}x"
+                f" ({'/'.join(f'{m / limit_in_runs:.2f}' for m in marginals)}),"
+                f" CPU floor {floor / limit_in_runs:.2f}x, with database {floor_all / limit_in_runs:.2f}x",
                 flush=True,
             )
             results["shapes"].append(
@@ -310,6 +338,9 @@ def main() -> None:
                     "ratios": [round(m / limit, 2) for m in marginals],
                     "cpu_floor": round(floor, 2),
                     "cpu_floor_with_database": round(floor_all, 2),
+                    "extraction_ms_per_page_in_runs": round(in_runs * 1000, 2),
+                    "bound_in_runs": round(limit_in_runs, 2),
+                    "ratio_in_runs": round(marginal / limit_in_runs, 2),
                 }
             )
     print("Scrapy 2.19 (news-please's crawler), same rules, 20x30: 2.0-2.6x the bound (reference from issue #13)")
