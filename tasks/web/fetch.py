@@ -283,12 +283,12 @@ class Politeness:
         moments requests' bytes leave: its headers wait until the last
         request's headers to that origin from this process have been written
         and a full delay has passed since, and until `schedule` grants the
-        start (other processes' requests: they too count from when headers
-        were written). Spacing is counted from when the
-        last headers were written, not from when they were cleared to go: a
-        busy event loop can hold a request between the two, and that request
-        must not then leave just before the next one. So neither a slow
-        connection setup nor a stalled loop brings two requests closer."""
+        start (other processes' requests, which also count from when headers
+        were written). Spacing counts from when the last headers were
+        written, not from when they were cleared to go: a busy event loop can
+        hold a request between the two, and that request must not then leave
+        just before the next one. So neither a slow connection setup nor a
+        stalled loop brings two requests closer."""
 
         async def trace(event: str, info: dict) -> None:
             if event == "http11.send_request_headers.started":
