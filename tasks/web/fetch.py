@@ -185,7 +185,7 @@ class Politeness:
     _robots_locks: dict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
     _host_slots: dict[str, asyncio.Semaphore] = field(default_factory=dict)
     _next_start: dict[str, float] = field(default_factory=dict)
-    _last_start: dict[str, float] = field(default_factory=dict)  # when headers were last written, per origin
+    _last_sent: dict[str, float] = field(default_factory=dict)  # when headers were last written, per origin
     _sending: dict[str, asyncio.Event] = field(default_factory=dict)  # origins whose headers are being written
     _global: PriorityPermits | None = None
 
@@ -309,7 +309,7 @@ class Politeness:
             if (sending := self._sending.get(origin)) is not None:
                 await sending.wait()
                 continue
-            if (gap := self._last_start.get(origin, -delay) + delay - time.monotonic()) > 0:
+            if (gap := self._last_sent.get(origin, -delay) + delay - time.monotonic()) > 0:
                 await asyncio.sleep(gap)
                 continue
             wait = await self.schedule.ask(origin, delay) if self.schedule else 0.0
@@ -323,7 +323,7 @@ class Politeness:
     async def _sent(self, origin: str) -> None:
         """The headers of the request holding `origin`'s sending turn are
         written (or failed to be): the next delay counts from now."""
-        self._last_start[origin] = time.monotonic()
+        self._last_sent[origin] = time.monotonic()
         if (sending := self._sending.pop(origin, None)) is None:
             return
         try:
