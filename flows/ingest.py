@@ -18,7 +18,6 @@ rejections; a progress artifact; and at the end an event
 from __future__ import annotations
 
 import contextvars
-import gc
 import threading
 import time
 from collections import deque
@@ -84,7 +83,6 @@ def ingest(sources_file: str = "seeds/sources.toml", batch_size: int | None = No
     its result is the run record with counts per source (called directly, a
     Failed run raises `runs.IngestFailed`, which holds the record)."""
     logger = get_run_logger()
-    _freeze_start_up()
     settings = Settings.from_env()
     batch_size = batch_size or settings.batch_size
     engine = get_engine(settings)
@@ -114,22 +112,6 @@ def ingest(sources_file: str = "seeds/sources.toml", batch_size: int | None = No
     finally:
         if run is not None and run.record is not None:
             _announce(run.record, health)
-
-
-_frozen = threading.Event()
-
-
-def _freeze_start_up() -> None:
-    """Once per process, at the start of its first run: what start-up built
-    (modules, Prefect's engine, client and settings) lives as long as the
-    process, so the cyclic garbage collector is told to leave it out of its
-    full collections (`gc.freeze`); each of them otherwise walks all of it
-    again. Measured on a 200 x 5 day of `make bench-web`, over
-    a one-page day: its full collections cost the main process 0.6 s more CPU
-    before, 0.1 s after."""
-    if not _frozen.is_set():
-        _frozen.set()
-        gc.freeze()
 
 
 def _headline(record: runs.RunRecord) -> str:
