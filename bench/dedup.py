@@ -298,7 +298,9 @@ def day_of(i: int) -> date:
 
 def write_rows(conn, rows) -> None:
     ids = [r[0] + 1 for r in rows]
-    documents = [(i, f"/fill/{i}", "fill", "text/plain", "utf-8", f"fill-{i}", 0, b"", None, None, None) for i in ids]
+    documents = [
+        (i, f"/fill/{i}", "fill", "text/plain", "utf-8", f"fill-{i}", 0, b"", "identity", None, None, None) for i in ids
+    ]
     articles = []
     for (n, title, body, hashed, _, _), i in zip(rows, ids):
         # By column name: every column the loader writes, the rest left empty.

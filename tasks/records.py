@@ -72,6 +72,8 @@ class RawDocument:
     url: str | None = None
     charset: str | None = None
     hints: ListingHints | None = None
+    # `raw` as stored (tasks.packing), when the process that prepared it made it.
+    packed: bytes | None = None
 
 
 @dataclass(slots=True)

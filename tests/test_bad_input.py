@@ -29,6 +29,7 @@ import zlib
 import pytest
 from werkzeug.wrappers import Response
 
+from newsdesk.tasks.packing import unpack
 from tests.helpers import assert_counts_add_up, fetch
 from tests.helpers import run_ingest as run
 from tests.texts import distinct_story
@@ -140,7 +141,7 @@ def test_a_folder_of_bad_files(db, corpus, monkeypatch):
         for r in fetch(
             db,
             """
-        SELECT a.locator, a.title, a.body, d.encoding, d.raw FROM newsdesk.articles a
+        SELECT a.locator, a.title, a.body, d.encoding, d.raw, d.raw_encoding FROM newsdesk.articles a
         JOIN newsdesk.documents d ON d.id = a.document_id""",
         )
     }
@@ -149,14 +150,16 @@ def test_a_folder_of_bad_files(db, corpus, monkeypatch):
     assert latin["title"] == "Le café de la gare rouvre"
     for word in ("café", "naïve", "Müller", "réunis à la salle des fêtes", "« Ça coûte cher »"):
         assert word in latin["body"]
-    assert latin["encoding"] in ("cp1252", "latin_1", "iso8859_15") and bytes(latin["raw"]) == LATIN.encode("latin-1")
+    assert latin["encoding"] in ("cp1252", "latin_1", "iso8859_15") and unpack(
+        latin["raw"], latin["raw_encoding"]
+    ) == LATIN.encode("latin-1")
     # Mostly UTF-8 with a few bad bytes: UTF-8, the bad bytes replaced, not a
     # single-byte code page that would garble every accent ("cafÃ©", "cafĂŠ").
     mixed = articles["mixed-utf8.txt"]
     assert mixed["encoding"] == "utf-8" and mixed["title"] == "Café owner sues city"
     assert "Herr Müller, who runs the café" in mixed["body"] and "Müller will be compensated" in mixed["body"]
     assert "Stray bytes \ufffd" in mixed["body"] and "Ã" not in mixed["body"] and "Ă" not in mixed["body"]
-    assert bytes(mixed["raw"]) == MIXED
+    assert unpack(mixed["raw"], mixed["raw_encoding"]) == MIXED
 
 
 class Site:

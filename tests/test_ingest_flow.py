@@ -6,6 +6,7 @@ import shutil
 import pytest
 import sqlalchemy as sa
 
+from newsdesk.tasks.packing import unpack
 from tests.helpers import SEEDS, assert_counts_add_up, fetch, refusing_inserts
 from tests.helpers import run_ingest as run
 from tests.texts import distinct_story
@@ -42,11 +43,14 @@ def test_seeds_end_to_end_then_unchanged(db):
             assert row["duplicate_of"] is None and row["dup_kind"] is None and row["story_id"] == row["id"]
         assert "](" not in row["body"] and "<br" not in row["body"] and "»" not in row["body"]
 
-    documents = fetch(db, "SELECT locator, raw, encoding FROM newsdesk.documents")
+    documents = fetch(db, "SELECT locator, raw, raw_encoding, byte_size, encoding FROM newsdesk.documents")
     assert len(documents) == 5
     for doc in documents:
         with open(doc["locator"], "rb") as f:
-            assert bytes(doc["raw"]) == f.read()
+            read = f.read()
+        # Stored compressed (tasks.packing), the bytes as read within.
+        assert doc["raw_encoding"] == "zstd" and bytes(doc["raw"]) != read
+        assert unpack(doc["raw"], doc["raw_encoding"]) == read and doc["byte_size"] == len(read)
 
     second = run(SEEDS / "sources.toml")
     assert (second["n_discovered"], second["n_unchanged"]) == (5, 5)

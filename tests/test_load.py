@@ -14,7 +14,7 @@ def test_migrations_are_idempotent(db):
     migrate(db)
     migrate(db)
     [row] = fetch(db, "SELECT version_num FROM newsdesk.alembic_version")
-    assert row["version_num"] == "0011"
+    assert row["version_num"] == "0012"
     names = {
         r["table_name"]
         for r in fetch(db, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'newsdesk'")
@@ -30,6 +30,12 @@ def test_migrations_are_idempotent(db):
         "near_keys",
         "story_keys",
     } <= names
+    # Raw documents come compressed (zstd, tasks.packing): stored as they come,
+    # never compressed again.
+    [raw] = fetch(
+        db, "SELECT attstorage FROM pg_attribute WHERE attrelid = 'newsdesk.documents'::regclass AND attname = 'raw'"
+    )
+    assert raw["attstorage"] == "e"
     # Stored texts and the search vector made from them are compressed with lz4
     # (much faster to write than pglz) where the server has it.
     if fetch(
@@ -182,8 +188,34 @@ def test_migrations_go_down_to_the_first_and_up_again(db):
         assert conn.scalar(sa.text("SELECT to_regclass('newsdesk.near_keys')")) is None
         command.upgrade(config, "head")
     [row] = fetch(db, "SELECT version_num FROM newsdesk.alembic_version")
-    assert row["version_num"] == "0011"
+    assert row["version_num"] == "0012"
     assert fetch(db, "SELECT count(*) AS n FROM newsdesk.run_history")[0]["n"] == 0
+
+
+def test_raw_documents_are_stored_compressed_and_a_downgrade_restores_them(db):
+    """Migration 0012: loads store raw zstd-compressed; going below it turns
+    every such row back into the bytes as read, and coming back keeps them."""
+    from alembic import command
+    from alembic.config import Config
+
+    from newsdesk.database import MIGRATIONS
+    from newsdesk.tasks.packing import unpack
+
+    raw = "Le café de la gare rouvre. ".encode("latin-1") * 200
+    load.load_batch(db, run_id=new_run(db), source="s", items=[prepared("/a", "a body", raw=raw)])
+    [doc] = fetch(db, "SELECT raw, raw_encoding, byte_size FROM newsdesk.documents")
+    assert doc["raw_encoding"] == "zstd" and len(doc["raw"]) < len(raw) / 10
+    assert unpack(doc["raw"], doc["raw_encoding"]) == raw and doc["byte_size"] == len(raw)
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with db.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0011")
+        assert conn.execute(sa.text("SELECT raw FROM newsdesk.documents")).scalar_one() == raw
+        command.upgrade(config, "head")
+    [doc] = fetch(db, "SELECT raw, raw_encoding FROM newsdesk.documents")
+    assert (bytes(doc["raw"]), doc["raw_encoding"]) == (raw, "identity")
 
 
 def test_a_batch_of_several_sources_counts_each_and_loads_in_their_order(db):

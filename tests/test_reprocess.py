@@ -2,6 +2,7 @@
 fails one document, and what a feed said about a page is applied again."""
 
 import pytest
+import sqlalchemy as sa
 from werkzeug.wrappers import Response
 
 from newsdesk.tasks.extract import prepare as prepare_module
@@ -74,3 +75,28 @@ def test_feed_metadata_survives_a_reprocess(db, tmp_path, httpserver, monkeypatc
     assert (record["n_discovered"], record["n_unchanged"], record["n_updated"]) == (1, 1, 0)
     [after] = fetch(db, "SELECT title, author, published_at FROM newsdesk.articles WHERE is_current")
     assert after == before
+
+
+def test_documents_stored_before_compression_are_reprocessed_too(db, corpus):
+    """Rows written before migration 0012 hold the bytes as read (`identity`);
+    a reprocess reads both forms."""
+    from newsdesk.flows.reprocess import reprocess_stored
+    from newsdesk.tasks.packing import unpack
+
+    corpus.write("a.txt", distinct_story(1))
+    corpus.write("b.txt", distinct_story(2))
+    corpus.configure()
+    assert run_ingest(corpus.sources)["n_inserted"] == 2
+    [old] = fetch(db, "SELECT id, raw, raw_encoding FROM newsdesk.documents WHERE locator LIKE '%a.txt'")
+    with db.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE newsdesk.documents SET raw = :raw, raw_encoding = 'identity' WHERE id = :id"),
+            {"raw": unpack(old["raw"], old["raw_encoding"]), "id": old["id"]},
+        )
+    record = reprocess_stored()
+    assert (record["status"], record["n_discovered"], record["n_unchanged"], record["n_failed"]) == (
+        "completed",
+        2,
+        2,
+        0,
+    )

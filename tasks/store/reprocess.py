@@ -15,6 +15,7 @@ from collections import Counter
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
+from newsdesk.tasks import packing
 from newsdesk.tasks.dedup.match import Thresholds
 from newsdesk.tasks.extract.prepare import prepare
 from newsdesk.tasks.records import ListingHints, Prepared, Problem, RawDocument
@@ -60,7 +61,7 @@ def reprocess_batch(
         rows = (
             conn.execute(
                 sa.text(
-                    "SELECT d.id AS document_id, d.locator, d.media_type, d.content_sha256, d.fetched_at, d.raw, d.listing, a.id,"
+                    "SELECT d.id AS document_id, d.locator, d.media_type, d.content_sha256, d.fetched_at, d.raw, d.raw_encoding, d.listing, a.id,"
                     " a.version, a.story_id, a.duplicate_of, a.ingested_from, a.title, a.summary, a.body,"
                     " a.published_at, a.published_precision, a.author, a.authors, a.publisher AS source_name,"
                     " a.publisher_domain, a.url, a.language, a.keywords, a.section"
@@ -100,7 +101,7 @@ def _stored_document(row: Row) -> RawDocument:
     is_page = row["media_type"] == "text/html"
     return RawDocument(
         row["locator"],
-        bytes(row["raw"]),
+        packing.unpack(row["raw"], row["raw_encoding"]),
         row["media_type"],
         row["content_sha256"],
         url=row["url"] if is_page else None,

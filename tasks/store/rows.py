@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from psycopg.types.json import Jsonb
 from sqlalchemy.engine import Connection
 
+from newsdesk.tasks import packing
 from newsdesk.tasks.dedup.match import Link
 from newsdesk.tasks.records import Prepared
 
@@ -20,6 +21,7 @@ DOCUMENT_COLUMNS = (
     ("content_sha256", "text"),
     ("byte_size", "int4"),
     ("raw", "bytea"),
+    ("raw_encoding", "text"),
     ("run_id", "int8"),
     ("file_mtime_ns", "int8"),
     ("listing", "jsonb"),
@@ -70,7 +72,8 @@ def document_row(item: Prepared, document_id: int, source: str, run_id: int) -> 
         item.encoding,
         doc.sha256,
         len(doc.raw),
-        doc.raw,
+        doc.packed if doc.packed is not None else packing.pack(doc.raw),
+        packing.ENCODING,
         run_id,
         doc.mtime_ns,
         listing,

@@ -27,6 +27,7 @@ import anyio
 import h11  # noqa: F401 (imported before the first request, see Frontier._open)
 from sqlalchemy.engine import Engine
 
+from newsdesk.tasks import packing
 from newsdesk.tasks.records import Problem, Rejected, Unchanged
 from newsdesk.tasks.sources import Source
 from newsdesk.tasks.store import host_schedule, http_cache, versions
@@ -117,7 +118,8 @@ class Frontier:
 
 
 def _prepare_page(item: WebItem, fetched: fetch.Fetched, stored_sha256: str | None) -> Item:
-    return prepare_page(item, fetched, stored_sha256=stored_sha256)
+    """In an extraction worker: the page prepared, and its raw bytes packed for storage."""
+    return packing.packed(prepare_page(item, fetched, stored_sha256=stored_sha256))
 
 
 class _RobotsInPostgres:
