@@ -1,4 +1,4 @@
-"""The `newsdesk` command: ingest, extract, reprocess, dedup, serve, runs, status, export, psql."""
+"""The `newsdesk` command: ingest, extract, reprocess, dedup, serve, runs, status, export, raw, psql."""
 
 from __future__ import annotations
 
@@ -84,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--canonical", action="store_true", help="one article per story: its canonical one")
     export.set_defaults(handler=_export)
 
+    raw = commands.add_parser("raw", help="the stored raw bytes of a URL or file path, as read, on standard output")
+    raw.add_argument("locator", help="the URL or file path (as `locator` in documents and articles)")
+    raw.set_defaults(handler=_raw)
+
     # Listed for --help; main() hands its arguments to psql untouched.
     commands.add_parser("psql", help="psql on the configured (or embedded) database; arguments go to psql")
 
@@ -138,6 +142,16 @@ def _export(args) -> int:
     records = export.rows(get_engine(), since=args.since, canonical=args.canonical)
     n = export.write(sys.stdout, records, args.format)
     print(f"{n} articles", file=sys.stderr)
+    return 0
+
+
+def _raw(args) -> int:
+    stored = export.raw_document(get_engine(), args.locator)
+    if stored is None:
+        print(f"newsdesk: no document stored for {args.locator}", file=sys.stderr)
+        return 1
+    sys.stdout.buffer.write(stored)
+    sys.stdout.buffer.flush()
     return 0
 
 

@@ -198,3 +198,18 @@ def test_psql_sets_the_search_path_and_export_streams(loaded, db, database_url):
         "budget",
         "harbour",
     ]
+
+
+def test_raw_prints_a_stored_document_as_read(loaded, db, corpus, database_url):
+    """Raw documents are stored compressed; `newsdesk raw` gives back the bytes as read."""
+    env = {**os.environ, "DATABASE_URL": database_url}
+    [stored] = fetch(db, "SELECT locator FROM newsdesk.documents WHERE locator LIKE '%german.html'")
+    path = Path(stored["locator"])
+    assert path.name == "german.html"
+    shown = subprocess.run([NEWSDESK, "raw", str(path)], capture_output=True, env=env, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == path.read_bytes()
+    missing = subprocess.run(
+        [NEWSDESK, "raw", str(path) + ".gone"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert missing.returncode == 1 and "no document stored for" in missing.stderr

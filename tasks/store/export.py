@@ -83,3 +83,19 @@ def write(out: TextIO, records: Iterator[dict], fmt: str) -> int:
             out.write(json.dumps({k: _value(record[k]) for k in COLUMNS}, ensure_ascii=False) + "\n")
             n += 1
     return n
+
+
+def raw_document(engine: Engine, locator: str) -> bytes | None:
+    """The bytes as read of `locator`'s latest stored document (a URL or a
+    file path), whichever form `documents` holds them in; None if none is stored."""
+    from newsdesk.tasks.packing import unpack
+
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.text(
+                "SELECT raw, raw_encoding FROM newsdesk.documents WHERE locator = :locator"
+                " ORDER BY fetched_at DESC, id DESC LIMIT 1"
+            ),
+            {"locator": locator},
+        ).one_or_none()
+    return None if row is None else unpack(row.raw, row.raw_encoding)
