@@ -46,6 +46,7 @@ from sqlalchemy.engine import Engine
 
 from newsdesk.config import Settings
 from newsdesk.database import get_engine
+from newsdesk.flows import garbage
 from newsdesk.flows.runners import parallel_slots
 from newsdesk.tasks.files import FileEntry, list_files
 from newsdesk.tasks.records import OUTCOMES, Batch
@@ -292,7 +293,10 @@ def _ingest_web(run_id: int, web: list[Source], batch_size: int, settings: Setti
     )
     progress.follow(pipeline.fetched, pipeline.listed)
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsdesk-listings") as thread:
+        with (
+            garbage.crawl_pace(),
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsdesk-listings") as thread,
+        ):
             listing = thread.submit(contextvars.copy_context().run, discover_web, run_id)
             loading = None
             batch_no = 0

@@ -40,9 +40,14 @@ def unpack(stored: bytes, encoding: str) -> bytes:
     raise ValueError(f"unknown raw_encoding {encoding!r}")
 
 
-def packed(outcome: Prepared | Problem | Unchanged) -> Prepared | Problem | Unchanged:
+def packed(outcome: Prepared | Problem | Unchanged, *, keep_raw: bool = True) -> Prepared | Problem | Unchanged:
     """A prepared document with its stored form made here (an extraction
-    worker, beside the other pages' extraction) rather than by the load."""
+    worker, beside the other pages' extraction) rather than by the load.
+    Without `keep_raw`, the bytes as read are let go (the stored form holds
+    them): a worker then sends back a fifth of the bytes."""
     if isinstance(outcome, Prepared) and outcome.document.packed is None:
-        outcome.document.packed = pack(outcome.document.raw)
+        document = outcome.document
+        document.packed = pack(document.raw)
+        if not keep_raw:
+            document.packed_size, document.raw = len(document.raw), b""
     return outcome

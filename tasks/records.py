@@ -72,8 +72,16 @@ class RawDocument:
     url: str | None = None
     charset: str | None = None
     hints: ListingHints | None = None
-    # `raw` as stored (tasks.packing), when the process that prepared it made it.
+    # `raw` as stored (tasks.packing), when the process that prepared it made
+    # it; that process may then let `raw` go (b"") rather than send it back,
+    # and `packed_size` keeps its length.
     packed: bytes | None = None
+    packed_size: int | None = None
+
+    @property
+    def byte_size(self) -> int:
+        """The length of the bytes as read."""
+        return self.packed_size if self.packed_size is not None else len(self.raw)
 
 
 @dataclass(slots=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from bench.sites import SimulatedWeb
+from newsdesk.tasks.packing import unpack
 from tests.helpers import ROOT, fetch, run_ingest
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
@@ -49,6 +50,14 @@ def test_many_sites_in_one_run_each_at_its_own_pace(db, tmp_path, polite):
         # first request came before another site's last.
         spans = [(min(t for t, _ in site.log), max(t for t, _ in site.log)) for site in web.sites]
         assert any(start < max(end for _, end in spans) for start, _ in spans[1:])
+        # Each page is stored as served (compressed in the extraction worker, which sends back only that).
+        served = {f"{site.base}/page/{i}": page for site in web.sites for i, page in enumerate(site.pages)}
+        stored = fetch(db, "SELECT locator, raw, raw_encoding, byte_size FROM newsdesk.documents")
+        assert sorted(row["locator"] for row in stored) == sorted(served)
+        for row in stored:
+            page = served[row["locator"]]
+            assert row["raw_encoding"] == "zstd" and row["byte_size"] == len(page)
+            assert unpack(row["raw"], row["raw_encoding"]) == page
     sources = fetch(db, "SELECT source, n_discovered FROM newsdesk.ingest_run_sources ORDER BY source")
     assert [row["n_discovered"] for row in sources] == [6, 6, 6, 6]
 

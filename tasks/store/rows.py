@@ -71,7 +71,7 @@ def document_row(item: Prepared, document_id: int, source: str, run_id: int) -> 
         doc.media_type,
         item.encoding,
         doc.sha256,
-        len(doc.raw),
+        doc.byte_size,
         doc.packed if doc.packed is not None else packing.pack(doc.raw),
         packing.ENCODING,
         run_id,

@@ -118,8 +118,9 @@ class Frontier:
 
 
 def _prepare_page(item: WebItem, fetched: fetch.Fetched, stored_sha256: str | None) -> Item:
-    """In an extraction worker: the page prepared, and its raw bytes packed for storage."""
-    return packing.packed(prepare_page(item, fetched, stored_sha256=stored_sha256))
+    """In an extraction worker: the page prepared, and its raw bytes packed for
+    storage (only the packed form goes back: the loop's process has the page)."""
+    return packing.packed(prepare_page(item, fetched, stored_sha256=stored_sha256), keep_raw=False)
 
 
 class _RobotsInPostgres:

@@ -32,3 +32,11 @@ def test_a_prepared_document_is_packed_once_and_problems_pass_through():
     assert item.document.packed is stored
     problem = Problem("/b", "rejected", "decode", "binary")
     assert packing.packed(problem) is problem
+
+
+def test_a_worker_can_send_back_the_packed_form_alone():
+    raw = b"<p>words of a page</p>" * 300
+    item = prepared("/a", "words of a page", raw=raw)
+    packing.packed(item, keep_raw=False)
+    assert item.document.raw == b"" and item.document.byte_size == len(raw)
+    assert item.document.packed is not None and packing.unpack(item.document.packed, "zstd") == raw
