@@ -133,7 +133,10 @@ def test_many_small_sources_share_batches_and_every_page_loads_once(db, tmp_path
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, LogFilter, LogFilterFlowRunId
 
+    from newsdesk.tasks import steps
+
     monkeypatch.setenv("NEWSDESK_PAGES_IN_FLIGHT", "3")
+    monkeypatch.setattr(steps, "SOURCES_LOGGED", 5)
     with SimulatedWeb(12, 2, latency=0.01) as web:
         record = run_ingest(_sources(tmp_path, web))
         assert (record["n_discovered"], record["n_rejected"], record["n_failed"]) == (24, 0, 0)
@@ -161,5 +164,8 @@ def test_many_small_sources_share_batches_and_every_page_loads_once(db, tmp_path
     assert sources_per_batch, messages
     assert max(sources_per_batch) >= 2, sources_per_batch
     assert not [name for name in names if name.startswith(("discover-site", "fetch-site", "load-site"))], names
+    # Listings: a line each for the first sources, one line for all.
+    assert len([text for text in messages if re.fullmatch(r"source site-\d+: 2 URLs, 0 problems", text)]) == 5
+    assert "12 web sources listed: 24 URLs, 0 problems (7 of them not logged one by one)" in messages
     sources = fetch(db, "SELECT source, n_discovered FROM newsdesk.ingest_run_sources ORDER BY source")
     assert [row["n_discovered"] for row in sources] == [2] * 12
