@@ -465,6 +465,11 @@ VETTED = {
         "sql/migrations/versions/0005_file_state.py",
         "COMMENT.replace(chr(39), chr(39) * 2)",
     ): "constant comment text, quotes doubled",
+    ("sql/migrations/versions/0012_raw_zstd.py", "column"): "constant column names",
+    (
+        "sql/migrations/versions/0012_raw_zstd.py",
+        "text.replace(chr(39), chr(39) * 2)",
+    ): "constant comment text, quotes doubled",
     ("tasks/store/story_facts.py", "_COLUMNS"): "constant column names",
     ("tasks/store/story_facts.py", "_SELECT"): "the module's own constant SQL text",
     ("sql/migrations/versions/0009_analyst_articles.py", "_CASE"): "built from the constant CONFIGS",
