@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 
-from newsdesk.tasks import packing
 from newsdesk.tasks.extract.prepare import prepare
 from newsdesk.tasks.records import Prepared, Problem, RawDocument, Rejected, Unchanged
 from newsdesk.tasks.sources import Source, SourceError
@@ -133,4 +132,4 @@ def prepare_file(
     if document.sha256 == stored_sha256:
         return Unchanged(path, document.sha256, mtime_ns)
     document.mtime_ns = mtime_ns
-    return packing.packed(prepare(document))
+    return prepare(document)

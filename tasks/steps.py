@@ -18,6 +18,7 @@ from prefect.tasks import exponential_backoff
 
 from newsdesk.config import Settings
 from newsdesk.database import get_engine
+from newsdesk.tasks import packing
 from newsdesk.tasks.dedup.match import Thresholds
 from newsdesk.tasks.files import FileEntry, prepare_file
 from newsdesk.tasks.records import Batch, Problem
@@ -91,7 +92,7 @@ def discover_web(run_id: int) -> dict[str, tuple[int, int]]:
 
 @task(name="clean", task_run_name="clean-{source_name}-batch-{batch_no}", cache_policy=NO_CACHE)
 def clean_batch(source_name: str, batch_no: int, listed: Batch[FileEntry]) -> Batch[Item]:
-    """Read, decode, clean and fingerprint a batch of listed files; files whose
+    """Read, decode, clean, fingerprint and pack (for storage) a batch of listed files; files whose
     bytes are already stored (touched, not changed) are only read and hashed.
     No retries: this is CPU work."""
     files = listed.items
@@ -100,11 +101,14 @@ def clean_batch(source_name: str, batch_no: int, listed: Batch[FileEntry]) -> Ba
     return _logged(
         Batch(
             [
-                prepare_file(
-                    f.path,
-                    max_bytes=max_bytes,
-                    mtime_ns=file_state.trusted_mtime(f),
-                    stored_sha256=stored[f.path].content_sha256 if f.path in stored else None,
+                # Packed for storage here, where the batch is cleaned (a Dask worker, with that runner).
+                packing.packed(
+                    prepare_file(
+                        f.path,
+                        max_bytes=max_bytes,
+                        mtime_ns=file_state.trusted_mtime(f),
+                        stored_sha256=stored[f.path].content_sha256 if f.path in stored else None,
+                    )
                 )
                 for f in files
             ]
