@@ -101,14 +101,16 @@ def clean_batch(source_name: str, batch_no: int, listed: Batch[FileEntry]) -> Ba
     return _logged(
         Batch(
             [
-                # Packed for storage here, where the batch is cleaned (a Dask worker, with that runner).
+                # Packed for storage here, where the batch is cleaned (a Dask worker, with that
+                # runner); the batch then holds the packed form alone until its load.
                 packing.packed(
                     prepare_file(
                         f.path,
                         max_bytes=max_bytes,
                         mtime_ns=file_state.trusted_mtime(f),
                         stored_sha256=stored[f.path].content_sha256 if f.path in stored else None,
-                    )
+                    ),
+                    keep_raw=False,
                 )
                 for f in files
             ]
