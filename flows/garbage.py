@@ -5,10 +5,11 @@ coming back from the extraction workers) over a heap that Prefect and the
 imports made large, so CPython's default pace (a young collection every 700
 new objects) led to 9 full collections on a 200 x 5 benchmark day, 1.2 s of
 CPU on the cores the extraction needs; with young collections every 10,000
-during the crawl, 7 (0.75 s), those of the start-up. Reference counting still frees everything that is not in a cycle at
-once; cycles wait longer. The files path keeps the default: it cleans in this
-process, where the documents' parse trees are cycles, and with the crawl's
-pace a 20,000-file run peaked 180 MB higher.
+during the crawl, 7 (0.75 s), those of the start-up. Reference counting
+still frees everything that is not in a cycle at once; cycles wait longer.
+The files path keeps the default: it cleans in this process, where the
+documents' parse trees are cycles, and with the crawl's pace a 20,000-file
+run peaked 180 MB higher.
 """
 
 from __future__ import annotations

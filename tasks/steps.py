@@ -92,9 +92,9 @@ def discover_web(run_id: int) -> dict[str, tuple[int, int]]:
 
 @task(name="clean", task_run_name="clean-{source_name}-batch-{batch_no}", cache_policy=NO_CACHE)
 def clean_batch(source_name: str, batch_no: int, listed: Batch[FileEntry]) -> Batch[Item]:
-    """Read, decode, clean, fingerprint and pack (for storage) a batch of listed files; files whose
-    bytes are already stored (touched, not changed) are only read and hashed.
-    No retries: this is CPU work."""
+    """Read, decode, clean, fingerprint and pack (for storage) a batch of
+    listed files; files whose bytes are already stored (touched, not changed)
+    are only read and hashed. No retries: this is CPU work."""
     files = listed.items
     max_bytes = Settings.from_env().max_file_bytes
     stored = versions.stored_versions(get_engine(), [f.path for f in files])

@@ -16,6 +16,8 @@ from typing import TextIO
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from newsdesk.tasks.packing import unpack
+
 COLUMNS = (
     "id",
     "story_id",
@@ -88,8 +90,6 @@ def write(out: TextIO, records: Iterator[dict], fmt: str) -> int:
 def raw_document(engine: Engine, locator: str) -> bytes | None:
     """The bytes as read of `locator`'s latest stored document (a URL or a
     file path), whichever form `documents` holds them in; None if none is stored."""
-    from newsdesk.tasks.packing import unpack
-
     with engine.connect() as conn:
         row = conn.execute(
             sa.text(
