@@ -303,8 +303,8 @@ def _ingest_web(run_id: int, web: list[Source], batch_size: int, settings: Setti
             while not pipeline.exhausted():
                 batch_no += 1
                 # Waited for here, in the flow, not in a task run of its own: a
-                # task run costs the Prefect server ~70 ms of CPU, which a
-                # crawl's cores are better spent extracting with.
+                # task run costs the Prefect server CPU, which a crawl's cores
+                # are better spent extracting with (docs/decisions.md).
                 batch = pipeline.next_batch(batch_size)
                 if not batch.parts:
                     continue

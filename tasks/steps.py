@@ -119,9 +119,9 @@ def clean_batch(source_name: str, batch_no: int, listed: Batch[FileEntry]) -> Ba
 
 
 # Web sources whose listing is logged on a line of its own; the others are
-# summed up in one line. A log line costs the Prefect API and this process ~2 ms
-# of CPU in all (500 lines: 1.1 s), which a crawl's cores are better spent
-# extracting with: a day of 200 sources logged 200 such lines.
+# summed up in one line: a log line costs CPU between this process and the
+# Prefect API, which a crawl's cores are better spent extracting with
+# (figures: docs/decisions.md, "Why Prefect task runs per batch").
 SOURCES_LOGGED = 20
 
 # Problems logged one by one per batch; one line counts the rest (all of them are
