@@ -170,7 +170,7 @@ def skip_unchanged(run_id: int, source_name: str, chunk_no: int, files: list[Fil
         return files
     to_read = file_state.skip_unchanged(get_engine(), run_id=run_id, source=source_name, entries=files)
     get_run_logger().info(
-        "source %s: %s listed, %d new or changed", source_name, plural(len(files), "file"), len(to_read)
+        "source %s: %s listed, %s new or changed", source_name, plural(len(files), "file"), f"{len(to_read):,}"
     )
     return to_read
 
