@@ -235,18 +235,22 @@ def _ingest(args) -> int:
         f"newsdesk: {args.sources}: {len(sources)} source{'s' if len(sources) != 1 else ''}"
         f" ({', '.join(f'{kind}: {n}' for kind, n in kinds.items())}); starting the database and Prefect…"
     )
-    from newsdesk import extracting
+    from newsdesk import extracting, progress
 
     extracting.start_pool_if_web(sources, settings)
     get_engine(settings)  # a database that cannot be reached is one line, before Prefect starts
-    # Flows are imported by the commands that run them: importing Prefect adds
-    # seconds to every other command (extract, runs, status, psql).
-    from newsdesk.flows import runners
-    from newsdesk.flows.ingest import ingest
 
-    return _run_and_summarise(
-        lambda: runners.run(ingest, args.task_runner, sources_file=args.sources, batch_size=args.batch_size), "ingest"
-    )
+    def run():
+        # The display starts before Prefect is imported, so that Prefect's log lines go above a live bar.
+        with progress.shown():
+            # Flows are imported by the commands that run them: importing Prefect adds
+            # seconds to every other command (extract, runs, status, psql).
+            from newsdesk.flows import runners
+            from newsdesk.flows.ingest import ingest
+
+            return runners.run(ingest, args.task_runner, sources_file=args.sources, batch_size=args.batch_size)
+
+    return _run_and_summarise(run, "ingest")
 
 
 def _reprocess(args) -> int:

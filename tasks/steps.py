@@ -16,6 +16,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
+from newsdesk import progress as terminal
 from newsdesk.config import Settings
 from newsdesk.database import get_engine
 from newsdesk.tasks import packing
@@ -103,19 +104,28 @@ def clean_batch(source_name: str, batch_no: int, listed: Batch[FileEntry]) -> Ba
             [
                 # Packed for storage here, where the batch is cleaned (a Dask worker, with that
                 # runner); the batch then holds the packed form alone until its load.
-                packing.packed(
-                    prepare_file(
-                        f.path,
-                        max_bytes=max_bytes,
-                        mtime_ns=file_state.trusted_mtime(f),
-                        stored_sha256=stored[f.path].content_sha256 if f.path in stored else None,
+                _counted(
+                    "cleaned",
+                    packing.packed(
+                        prepare_file(
+                            f.path,
+                            max_bytes=max_bytes,
+                            mtime_ns=file_state.trusted_mtime(f),
+                            stored_sha256=stored[f.path].content_sha256 if f.path in stored else None,
+                        ),
+                        keep_raw=False,
                     ),
-                    keep_raw=False,
                 )
                 for f in files
             ]
         )
     )
+
+
+def _counted(step: str, item):
+    """`item`, counted for the terminal's progress display (`newsdesk.progress`)."""
+    terminal.add(step)
+    return item
 
 
 # Web sources whose listing is logged on a line of its own; the others are
@@ -161,6 +171,7 @@ def skip_unchanged(run_id: int, source_name: str, chunk_no: int, files: list[Fil
     """Of a chunk of listed files, those to read: new or changed since stored.
     The others are counted `unchanged` without being opened (unless
     NEWSDESK_FILE_CHECK=content: then every file is read and hashed)."""
+    terminal.add("listed", len(files))
     if Settings.from_env().file_check == "content":
         get_run_logger().info(
             "source %s: %s listed, all to be read (NEWSDESK_FILE_CHECK=content)",
