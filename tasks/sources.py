@@ -188,7 +188,13 @@ def _source(entry: dict, base: Path, index: int, line_of) -> tuple[Source | None
             fix = f"needs a kind: one of {', '.join(KINDS)}"
         else:
             fix = f"kind must be one of {', '.join(KINDS)}, got {kind!r}{_suggest(str(kind), KINDS)}"
-        return None, [(line_of("kind"), f"{where}: {fix}")]
+        known = {key for model in MODELS.values() for key in model.model_fields}
+        unknown = [
+            (line_of(key), f"{where}: unknown key {key!r}{_suggest(key, sorted(known))}")
+            for key in entry
+            if key not in known
+        ]
+        return None, [(line_of("kind"), f"{where}: {fix}"), *unknown]
     model = MODELS[kind]
     try:
         valid = model.model_validate(entry)

@@ -58,6 +58,13 @@ url = "https://example.org/sitemap.xml"
         ),
         ("[[source]]\nname = 'a'", ["sources.toml:1: source 'a': needs a kind: one of files, page, feed, sitemap"]),
         (
+            "[[source]]\nname = 'a'\nkinf = 'feed'",
+            [
+                "sources.toml:1: source 'a': needs a kind: one of files, page, feed, sitemap",
+                "sources.toml:3: source 'a': unknown key 'kinf' (did you mean 'kind'?)",
+            ],
+        ),
+        (
             "[[source]]\nname = 'a'\nkind = 'files'\npaht = 'notes'",
             [
                 "sources.toml:1: source 'a': a files source needs path = \"articles\" (a folder, relative to the sources file)",
