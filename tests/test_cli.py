@@ -57,7 +57,8 @@ def test_ingest_with_a_missing_sources_file_fails_clearly(tmp_path):
 
 def test_ingest_and_runs_on_the_embedded_database(tmp_path):
     """What `make run` does on a machine with no PostgreSQL server."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PREFECT_API_URL")}
+    # No XDG_RUNTIME_DIR, as in a container or over su: its warning must not show.
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PREFECT_API_URL", "XDG_RUNTIME_DIR")}
     env["NEWSDESK_HOME"] = str(tmp_path / "home")
     try:
         result = newsdesk("ingest", "--sources", str(SEEDS / "sources.toml"), env=env)
