@@ -10,11 +10,24 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
+# Python 3.11 or newer, checked before .venv is made; a .venv made by an older
+# Python (or half made) is removed and made again.
+PYTHON_OK := import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)
+
 $(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c '$(PYTHON_OK)' 2>/dev/null || { \
+	  echo "newsdesk needs Python 3.11 or newer; '$(PYTHON)' is $$($(PYTHON) --version 2>/dev/null || echo 'not found')"; \
+	  echo "Install one, then run e.g. 'make PYTHON=python3.12 $(or $(MAKECMDGOALS),install)'."; exit 2; }
+	@if [ -d $(VENV) ] && ! $(BIN)/python -c '$(PYTHON_OK)' 2>/dev/null; then \
+	  echo "Removing $(VENV): it was made by another Python ($$($(BIN)/python --version 2>&1 || echo none))."; \
+	  rm -rf $(VENV); fi
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	@echo "Installing the pinned dependencies into $(VENV) (a few minutes the first time)..."
+	@if [ -t 1 ]; then quiet=; else quiet=--quiet; fi; \
+	  $(BIN)/pip install $$quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
+	@echo "Installed. Call newsdesk as $(BIN)/newsdesk, or 'source $(BIN)/activate' first."
 
 run: install
 	$(BIN)/newsdesk ingest --sources seeds/sources.toml

@@ -1,15 +1,9 @@
 """The garbage collector's pace while a web crawl runs in this process.
 
-A crawl's main process allocates steadily (HTTP responses, the prepared pages
-coming back from the extraction workers) over a heap that Prefect and the
-imports made large, so CPython's default pace (a young collection every 700
-new objects) led to 9 full collections on a 200 x 5 benchmark day, 1.2 s of
-CPU on the cores the extraction needs; with young collections every 10,000
-during the crawl, 7 (0.75 s), those of the start-up. Reference counting
-still frees everything that is not in a cycle at once; cycles wait longer.
-The files path keeps the default: it cleans in this process, where the
-documents' parse trees are cycles, and with the crawl's pace a 20,000-file
-run peaked 180 MB higher.
+A crawl allocates steadily over a heap that Prefect and the imports made large,
+so young collections come less often while it runs (fewer costly full
+collections); the files path keeps CPython's default, since its parse trees are
+cycles. Why, with the figures: docs/decisions.md ("the garbage collector's pace").
 """
 
 from __future__ import annotations

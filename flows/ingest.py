@@ -44,6 +44,7 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 from sqlalchemy.engine import Engine
 
+from newsdesk import progress as terminal
 from newsdesk.config import Settings
 from newsdesk.database import get_engine
 from newsdesk.flows import garbage
@@ -164,8 +165,17 @@ class _Progress:
     def follow(self, fetched: Callable[[str], int], listed: Callable[[str], int | None]) -> None:
         """Follow the web sources' items: pages fetched, and items counted once listed (None before)."""
         self.fetched, self.listed = fetched, listed
+        terminal.follow(self._web_counts)
+
+    def _web_counts(self) -> dict[str, int]:
+        """The web sources' pages listed and fetched, for the terminal's display."""
+        return {
+            "listed": sum(self.listed(name) or 0 for name in self.names),
+            "fetched": sum(self.fetched(name) for name in self.names),
+        }
 
     def batch_settled(self, source: str, n_items: int) -> None:
+        terminal.add("loaded", n_items)
         with self._lock:
             self.loaded[source] += n_items
             self.batches[source] += (1 - self.batches[source]) / 2
@@ -210,6 +220,7 @@ class _Progress:
         finally:
             self._stop.set()
             reporter.join(timeout=10)
+            terminal.unfollow(self._web_counts)
             update_progress_artifact(self.id, 100.0)
 
     def _report(self, logger) -> None:
@@ -303,8 +314,8 @@ def _ingest_web(run_id: int, web: list[Source], batch_size: int, settings: Setti
             while not pipeline.exhausted():
                 batch_no += 1
                 # Waited for here, in the flow, not in a task run of its own: a
-                # task run costs the Prefect server ~70 ms of CPU, which a
-                # crawl's cores are better spent extracting with.
+                # task run costs the Prefect server CPU, which a crawl's cores
+                # are better spent extracting with (docs/decisions.md).
                 batch = pipeline.next_batch(batch_size)
                 if not batch.parts:
                     continue

@@ -1,41 +1,74 @@
-"""The `newsdesk` command: ingest, extract, reprocess, dedup, serve, runs, status, export, raw, psql."""
+"""The `newsdesk` command: ingest, extract, reprocess, dedup, serve, runs, status, export, raw, db, psql.
+
+Call it as .venv/bin/newsdesk, or `source .venv/bin/activate` first. Settings and
+the sources file are checked before anything starts; each problem is one line."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
+import warnings
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
-from newsdesk import __version__
+from newsdesk import __version__, errors
 from newsdesk.config import TASK_RUNNERS, Settings
 from newsdesk.database import get_engine, psql_path, redact, resolve_url
-from newsdesk.tasks.files import prepare_file
-from newsdesk.tasks.records import OUTCOMES, Prepared, Problem
-from newsdesk.tasks.sources import WEB_KINDS, SourceError, load_sources
+from newsdesk.settings import check_environment, mask
+from newsdesk.tasks.records import OUTCOMES
+from newsdesk.tasks.sources import load_sources
 from newsdesk.tasks.store import export
 from newsdesk.tasks.store.runs import FAILING_RUNS, history, source_status
-from newsdesk.tasks.web.pages import start_extraction_pool
 
 DEFAULT_SOURCES = "seeds/sources.toml"
 
+# What --help says each command reads from the environment (all of them: docs/configuration.md).
+DATABASE_ENV = "DATABASE_URL (unset: the embedded PostgreSQL in $NEWSDESK_HOME/pgdata, ~/.newsdesk by default)"
 
-def main(argv: list[str] | None = None) -> int:
-    # The temporary Prefect server otherwise tries to send usage analytics out.
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    parser = argparse.ArgumentParser(prog="newsdesk", description=__doc__)
-    parser.add_argument("--version", action="version", version=f"newsdesk {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
 
-    ingest = commands.add_parser("ingest", help="run the ingest flow once and print a summary")
-    ingest.add_argument(
-        "--sources",
-        default=os.environ.get("NEWSDESK_SOURCES", DEFAULT_SOURCES),
-        help=f"sources file (default: $NEWSDESK_SOURCES or {DEFAULT_SOURCES})",
+def _epilog(env: list[str], exits: str = "") -> str:
+    lines = [
+        "environment:",
+        *(f"  {line}" for line in env),
+        "  every NEWSDESK_* setting is checked first: docs/configuration.md",
+    ]
+    return "\n".join(lines) + "\n\n" + (exits or errors.EXIT_CODES)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="newsdesk", description=__doc__, epilog=errors.EXIT_CODES, formatter_class=formatter
     )
-    ingest.add_argument("--batch-size", type=int, help="articles per batch (default: $NEWSDESK_BATCH_SIZE or 1000)")
+    parser.add_argument("--version", action="version", version=f"newsdesk {__version__}")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the traceback of an error (also NEWSDESK_DEBUG=1); before the command",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help: str, env: list[str], exits: str = "", **kwargs) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name, help=help, description=help, epilog=_epilog(env, exits), formatter_class=formatter, **kwargs
+        )
+
+    sources_help = f"sources file (default: $NEWSDESK_SOURCES or {DEFAULT_SOURCES}; now: %(default)s)"
+    ingest = command(
+        "ingest",
+        "run the ingest flow once and print a summary",
+        [
+            "NEWSDESK_SOURCES, NEWSDESK_BATCH_SIZE, NEWSDESK_TASK_RUNNER: the defaults of the options",
+            DATABASE_ENV,
+            "PREFECT_API_URL (unset: a temporary Prefect server for the run)",
+        ],
+    )
+    ingest.add_argument("--sources", default=os.environ.get("NEWSDESK_SOURCES", DEFAULT_SOURCES), help=sources_help)
+    ingest.add_argument(
+        "--batch-size", type=int, metavar="N", help="articles per batch (default: $NEWSDESK_BATCH_SIZE or 1000)"
+    )
     ingest.add_argument(
         "--task-runner",
         choices=TASK_RUNNERS,
@@ -43,87 +76,181 @@ def main(argv: list[str] | None = None) -> int:
     )
     ingest.set_defaults(handler=_ingest)
 
-    extract = commands.add_parser("extract", help="clean files without any database and print the result")
-    extract.add_argument("--json", action="store_true", help="one JSON object per line")
-    extract.add_argument("paths", nargs="+", metavar="PATH")
+    extract = command(
+        "extract",
+        "clean files without any database and print the result",
+        ["NEWSDESK_MAX_FILE_BYTES: larger files are rejected (default 10485760)"],
+        "exit codes:\n  0  every file cleaned\n  1  a file was rejected (its reason is printed)\n  2  bad usage",
+    )
+    extract.add_argument("--json", action="store_true", help="one JSON object per line (keys: docs/configuration.md)")
+    extract.add_argument(
+        "paths", nargs="+", metavar="PATH", help="files (.txt .md .html .htm, or gzipped: page.html.gz) or folders"
+    )
     extract.set_defaults(handler=_extract)
 
-    again = commands.add_parser("reprocess", help="clean every stored document again with the current cleaner")
-    again.add_argument("--batch-size", type=int, help="documents per batch (default: $NEWSDESK_BATCH_SIZE or 1000)")
+    again = command(
+        "reprocess",
+        "clean every stored document again with the current cleaner",
+        ["NEWSDESK_BATCH_SIZE: the default of --batch-size", DATABASE_ENV],
+    )
+    again.add_argument(
+        "--batch-size", type=int, metavar="N", help="documents per batch (default: $NEWSDESK_BATCH_SIZE or 1000)"
+    )
     again.set_defaults(handler=_reprocess)
 
-    dedup = commands.add_parser("dedup", help="deduplication maintenance")
+    dedup = command(
+        "dedup",
+        "deduplication maintenance: `newsdesk dedup --rebuild`",
+        ["NEWSDESK_NEAR_THRESHOLD, NEWSDESK_STORY_THRESHOLD, NEWSDESK_STORY_WINDOW_DAYS: the thresholds", DATABASE_ENV],
+    )
     dedup.add_argument(
         "--rebuild",
         action="store_true",
-        required=True,
-        help="recompute every story from the stored articles with the current thresholds",
+        help="recompute every story from the stored articles with the current thresholds (the one dedup action)",
     )
     dedup.set_defaults(handler=_dedup)
 
-    serve = commands.add_parser("serve", help="run the ingest flow on its daily schedule until stopped")
-    serve.add_argument(
-        "--sources",
-        default=os.environ.get("NEWSDESK_SOURCES", DEFAULT_SOURCES),
-        help=f"sources file (default: $NEWSDESK_SOURCES or {DEFAULT_SOURCES})",
+    serve = command(
+        "serve",
+        "run the ingest flow on its daily schedule until stopped",
+        [
+            "NEWSDESK_SOURCES: the default of --sources",
+            "NEWSDESK_SCHEDULE (default '0 6 * * *'), NEWSDESK_TIMEZONE (default UTC)",
+            "PREFECT_API_URL: the Prefect server (required)",
+            DATABASE_ENV,
+        ],
     )
+    serve.add_argument("--sources", default=os.environ.get("NEWSDESK_SOURCES", DEFAULT_SOURCES), help=sources_help)
     serve.set_defaults(handler=_serve)
 
-    history = commands.add_parser("runs", help="print the run history")
-    history.add_argument("--limit", type=int, default=20)
+    history = command("runs", "print the run history", [DATABASE_ENV])
+    history.add_argument("--limit", type=int, default=20, metavar="N", help="the last N runs (default: %(default)s)")
     history.set_defaults(handler=_runs)
 
-    status = commands.add_parser("status", help="last run per source, and sources failing repeatedly")
+    status = command(
+        "status",
+        "last run per source, and sources failing repeatedly",
+        [DATABASE_ENV],
+        errors.EXIT_CODES.replace(
+            "  1  the run or command failed (items failed, a source failing, a file rejected)",
+            f"  1  a source failed in each of its last {FAILING_RUNS} runs (for monitoring)",
+        ),
+    )
     status.set_defaults(handler=_status)
 
-    export = commands.add_parser("export", help="current articles as CSV or JSON Lines on standard output")
-    export.add_argument("--format", choices=("csv", "jsonl"), default="jsonl")
+    export = command("export", "current articles as CSV or JSON Lines on standard output", [DATABASE_ENV])
+    export.add_argument("--format", choices=("csv", "jsonl"), default="jsonl", help="(default: %(default)s)")
     export.add_argument(
         "--since", type=date.fromisoformat, metavar="DATE", help="only articles loaded on or after this day (UTC)"
     )
     export.add_argument("--canonical", action="store_true", help="one article per story: its canonical one")
     export.set_defaults(handler=_export)
 
-    raw = commands.add_parser("raw", help="the stored raw bytes of a URL or file path, as read, on standard output")
-    raw.add_argument("locator", help="the URL or file path (as `locator` in documents and articles)")
+    raw = command("raw", "the stored raw bytes of a URL or file path, as read, on standard output", [DATABASE_ENV])
+    raw.add_argument(
+        "locator", help="the URL or file path (as `locator` in documents and articles; a relative path is resolved)"
+    )
     raw.set_defaults(handler=_raw)
 
-    # Listed for --help; main() hands its arguments to psql untouched.
-    commands.add_parser("psql", help="psql on the configured (or embedded) database; arguments go to psql")
+    db = command(
+        "db",
+        "the embedded PostgreSQL: start, stop or status",
+        ["NEWSDESK_HOME: its data is in $NEWSDESK_HOME/pgdata (default ~/.newsdesk)"],
+        "exit codes:\n  0  done (status: running)\n  1  status: not running\n  2  bad usage",
+    )
+    db.add_argument("action", choices=("start", "stop", "status"))
+    db.set_defaults(handler=_db)
 
-    argv = sys.argv[1:] if argv is None else argv
+    # Listed for --help; main() hands its arguments to psql untouched.
+    command("psql", "psql on the configured (or embedded) database; arguments go to psql", [DATABASE_ENV])
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    # The temporary Prefect server otherwise tries to send usage analytics out.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # platformdirs warns on every start of the embedded server when no session set XDG_RUNTIME_DIR.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = os.environ.get("NEWSDESK_DEBUG", "").lower() in ("1", "true", "yes")
+    while argv[:1] == ["--debug"]:
+        debug, argv = True, argv[1:]
     if argv[:1] == ["psql"]:  # everything after it is psql's, options included
-        return _psql(argv[1:])
-    args = parser.parse_args(argv)
-    return args.handler(args)
+        return _guarded(lambda: _psql(argv[1:]), debug)
+    args = build_parser().parse_args(argv)
+    return _guarded(lambda: args.handler(args), debug)
+
+
+def _guarded(command, debug: bool) -> int:
+    """Run a command after the settings check; expected failures as one line each."""
+    try:
+        problems = check_environment()
+        if problems:
+            for problem in problems:
+                print(f"newsdesk: {problem}", file=sys.stderr)
+            return errors.USAGE
+        return command()
+    except BrokenPipeError:
+        # The reader went away (`newsdesk export | head -1`): nothing more to say to it.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return errors.OK
+    except KeyboardInterrupt:
+        print("newsdesk: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if debug:
+            raise
+        explained = errors.explain(exc, database=_database_named())
+        if explained is None:
+            raise  # a real bug: its traceback is what a report needs
+        for line in explained.lines:
+            print(f"newsdesk: {line}", file=sys.stderr)
+        return explained.code
+
+
+def _database_named() -> str:
+    """Where newsdesk connects, for error lines: host and port, and DATABASE_URL masked."""
+    raw = os.environ.get("DATABASE_URL")
+    if not raw:
+        home = Settings.from_env().home
+        return f"the embedded server in {home / 'pgdata'}; `newsdesk db status` says more"
+    from sqlalchemy.engine import make_url
+
+    url = make_url(raw)
+    socket = url.query.get("host")
+    where = f"{url.host}:{url.port or 5432}" if url.host else f"socket {socket or 'default'}"
+    return f"{where}, from DATABASE_URL={mask(raw)}"
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _ingest(args) -> int:
-    if not Path(args.sources).is_file():
-        print(f"newsdesk: sources file not found: {args.sources}", file=sys.stderr)
-        return 2
-    _start_extraction_early(args.sources)
-    # Flows are imported by the commands that run them: importing Prefect adds
-    # seconds to every other command (extract, runs, status, psql).
-    from newsdesk.flows import runners
-    from newsdesk.flows.ingest import ingest
-
-    return _run_and_summarise(
-        lambda: runners.run(ingest, args.task_runner, sources_file=args.sources, batch_size=args.batch_size), "ingest"
+    sources = load_sources(args.sources)  # checked whole before anything starts
+    settings = Settings.from_env()
+    kinds = Counter(source.kind for source in sources)
+    _say(
+        f"newsdesk: {args.sources}: {len(sources)} source{'s' if len(sources) != 1 else ''}"
+        f" ({', '.join(f'{kind}: {n}' for kind, n in kinds.items())}); starting the database and Prefect…"
     )
+    from newsdesk import extracting, progress
 
+    extracting.start_pool_if_web(sources, settings)
+    get_engine(settings)  # a database that cannot be reached is one line, before Prefect starts
 
-def _start_extraction_early(sources_file: str) -> None:
-    """A run with web sources prepares its pages in a pool of processes
-    (`tasks.web.pages`): start it now, so that it warms up on the idle core
-    while Prefect is imported and its server starts, not when pages arrive."""
-    try:
-        sources = load_sources(sources_file)
-        processes = Settings.from_env().extract_processes
-    except (SourceError, ValueError):
-        return  # the run reports it
-    if processes > 0 and any(source.kind in WEB_KINDS for source in sources):
-        start_extraction_pool(processes)
+    def run():
+        # The display starts before Prefect is imported, so that Prefect's log lines go above a live bar.
+        with progress.shown():
+            # Flows are imported by the commands that run them: importing Prefect adds
+            # seconds to every other command (extract, runs, status, psql).
+            from newsdesk.flows import runners
+            from newsdesk.flows.ingest import ingest
+
+            return runners.run(ingest, args.task_runner, sources_file=args.sources, batch_size=args.batch_size)
+
+    return _run_and_summarise(run, "ingest")
 
 
 def _reprocess(args) -> int:
@@ -133,6 +260,9 @@ def _reprocess(args) -> int:
 
 
 def _dedup(args) -> int:
+    if not args.rebuild:
+        print("newsdesk dedup: nothing to do; `newsdesk dedup --rebuild` recomputes every story", file=sys.stderr)
+        return errors.USAGE
     from newsdesk.flows.dedup import rebuild_dedup
 
     return _run_and_summarise(rebuild_dedup, "dedup rebuild")
@@ -146,7 +276,11 @@ def _export(args) -> int:
 
 
 def _raw(args) -> int:
-    stored = export.raw_document(get_engine(), args.locator)
+    engine = get_engine()
+    stored = export.raw_document(engine, args.locator)
+    if stored is None and "://" not in args.locator and Path(args.locator).exists():
+        # Files are stored under their absolute path, as a files source lists them.
+        stored = export.raw_document(engine, str(Path(args.locator).resolve()))
     if stored is None:
         print(f"newsdesk: no document stored for {args.locator}", file=sys.stderr)
         return 1
@@ -156,6 +290,8 @@ def _raw(args) -> int:
 
 
 def _serve(args) -> int:
+    if Path(args.sources).is_file():
+        load_sources(args.sources)  # checked whole before Prefect starts
     from newsdesk.flows.serve import main as serve
 
     return serve(args.sources)
@@ -166,8 +302,10 @@ def _run_and_summarise(run_flow, what: str) -> int:
     try:
         record = run_flow()
     except Exception as exc:
+        if errors.explain(exc, database="") is not None:
+            raise  # said in one line by main()
         print(f"newsdesk: {what} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+        return errors.FAILED
     settings = Settings.from_env()
     url = resolve_url(settings)
     print()
@@ -191,58 +329,50 @@ def _run_and_summarise(run_flow, what: str) -> int:
         print(f"Rejections: SELECT * FROM newsdesk.rejections WHERE run_id = {record.id};")
     if settings.database_url:
         print(f"Data: {redact(url)}, schema newsdesk")
-        print(f'Connect: psql "{redact(url)}"')
     else:
-        psql = psql_path() or "psql"
         print(f"Data: embedded PostgreSQL in {settings.home / 'pgdata'} (still running for you)")
-        print(f'Connect: {psql} "{url}"')
+    print(f"Connect: {_newsdesk_command()} psql")
     return 0 if record.status == "completed" else 1
 
 
 def _extract(args) -> int:
-    max_bytes = Settings.from_env().max_file_bytes
-    status = 0
-    for path in args.paths:
-        result = prepare_file(path, max_bytes=max_bytes)
-        if isinstance(result, Problem):
-            status = 1
-            if args.json:
-                print(json.dumps({"path": path, "error": result.reason, "stage": result.stage}, ensure_ascii=False))
-            else:
-                print(f"{path}: {result.outcome} at {result.stage}: {result.reason}", file=sys.stderr)
-            continue
-        assert isinstance(result, Prepared)  # no stored hash given, so never Unchanged
-        document, encoding, article = result.document, result.encoding, result.article
-        fields = {
-            "path": path,
-            "title": article.title,
-            "published": article.published.isoformat() if article.published else None,
-            "published_precision": article.published_precision,
-            "author": article.author,
-            "authors": article.authors,
-            "source_name": article.source_name,
-            "publisher": article.source_name,
-            "publisher_domain": article.publisher_domain,
-            "keywords": article.keywords,
-            "section": article.section,
-            "summary": article.summary,
-            "url": article.url,
-            "language": article.language,
-            "encoding": encoding,
-            "media_type": document.media_type,
-            "text": article.body,
-        }
-        if args.json:
-            print(json.dumps(fields, ensure_ascii=False))
-        else:
-            print(f"== {path}")
-            for key in ("title", "published", "author", "source_name", "summary", "url", "language", "encoding"):
-                if fields[key]:
-                    print(f"{key}: {fields[key]}")
-            print()
-            print(article.body)
-            print()
-    return status
+    from newsdesk import extracting
+
+    return extracting.run(args.paths, args.json)
+
+
+def _db(args) -> int:
+    from newsdesk import embedded
+
+    settings = Settings.from_env()
+    if settings.database_url:
+        _say("newsdesk: DATABASE_URL is set, so newsdesk uses that server; this is the embedded one")
+    if args.action == "start":
+        state = embedded.start(settings)
+    elif args.action == "stop":
+        state = embedded.stop(settings)
+    else:
+        state = embedded.state(settings)
+    print(embedded.describe(state))
+    if state.running:
+        print(f"Connect: {_newsdesk_command()} psql")
+    return errors.OK if state.running or args.action == "stop" else errors.FAILED
+
+
+def _newsdesk_command() -> str:
+    """How to call newsdesk again from this shell: `newsdesk` when it is on PATH."""
+    import shutil
+
+    here = Path(sys.argv[0]).resolve() if sys.argv and sys.argv[0] else None
+    on_path = shutil.which("newsdesk")
+    if on_path and here and Path(on_path).resolve() == here:
+        return "newsdesk"
+    if here and here.name == "newsdesk":
+        try:
+            return str(here.relative_to(Path.cwd()))
+        except ValueError:
+            return str(here)
+    return "newsdesk"
 
 
 def _runs(args) -> int:
@@ -342,8 +472,19 @@ def _short_time(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
 
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
 def _table(headers: list[str], rows: list[list]) -> str:
-    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in row] for row in rows]
+    ids = {i for i, h in enumerate(headers) if h in ("id", "last run")}
+    cells = [[str(h) for h in headers]] + [
+        [str(v) if i in ids else _text(v) for i, v in enumerate(row)] for row in rows
+    ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))

@@ -1,12 +1,10 @@
 """How a raw document's bytes are stored: compressed with zstd by the process
 that prepared them, so the database stores them as they come.
 
-PostgreSQL would compress them itself (TOAST), but the embedded server has
-only pglz, which took 2.4 ms of server CPU for a 170 KB page; zstd at level 1
-takes ~0.3 ms in the extraction worker, beside the extraction, and keeps a
-third less on disk (4.8x against pglz's 3.3x on the benchmark pages).
-`documents.raw_encoding` says which form a row holds: rows stored before
-migration 0012 stay `identity` (the bytes as read)."""
+zstd in the extraction worker is cheaper and smaller than the embedded server's
+own pglz compression (figures: docs/decisions.md, "Why raw documents are
+compressed with zstd"). `documents.raw_encoding` says which form a row holds:
+rows stored before migration 0012 stay `identity` (the bytes as read)."""
 
 from __future__ import annotations
 

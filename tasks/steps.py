@@ -16,6 +16,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
+from newsdesk import progress as terminal
 from newsdesk.config import Settings
 from newsdesk.database import get_engine
 from newsdesk.tasks import packing
@@ -103,14 +104,17 @@ def clean_batch(source_name: str, batch_no: int, listed: Batch[FileEntry]) -> Ba
             [
                 # Packed for storage here, where the batch is cleaned (a Dask worker, with that
                 # runner); the batch then holds the packed form alone until its load.
-                packing.packed(
-                    prepare_file(
-                        f.path,
-                        max_bytes=max_bytes,
-                        mtime_ns=file_state.trusted_mtime(f),
-                        stored_sha256=stored[f.path].content_sha256 if f.path in stored else None,
+                _counted(
+                    "cleaned",
+                    packing.packed(
+                        prepare_file(
+                            f.path,
+                            max_bytes=max_bytes,
+                            mtime_ns=file_state.trusted_mtime(f),
+                            stored_sha256=stored[f.path].content_sha256 if f.path in stored else None,
+                        ),
+                        keep_raw=False,
                     ),
-                    keep_raw=False,
                 )
                 for f in files
             ]
@@ -118,10 +122,16 @@ def clean_batch(source_name: str, batch_no: int, listed: Batch[FileEntry]) -> Ba
     )
 
 
+def _counted(step: str, item):
+    """`item`, counted for the terminal's progress display (`newsdesk.progress`)."""
+    terminal.add(step)
+    return item
+
+
 # Web sources whose listing is logged on a line of its own; the others are
-# summed up in one line. A log line costs the Prefect API and this process ~2 ms
-# of CPU in all (500 lines: 1.1 s), which a crawl's cores are better spent
-# extracting with: a day of 200 sources logged 200 such lines.
+# summed up in one line: a log line costs CPU between this process and the
+# Prefect API, which a crawl's cores are better spent extracting with
+# (figures: docs/decisions.md, "Why Prefect task runs per batch").
 SOURCES_LOGGED = 20
 
 # Problems logged one by one per batch; one line counts the rest (all of them are
@@ -161,6 +171,7 @@ def skip_unchanged(run_id: int, source_name: str, chunk_no: int, files: list[Fil
     """Of a chunk of listed files, those to read: new or changed since stored.
     The others are counted `unchanged` without being opened (unless
     NEWSDESK_FILE_CHECK=content: then every file is read and hashed)."""
+    terminal.add("listed", len(files))
     if Settings.from_env().file_check == "content":
         get_run_logger().info(
             "source %s: %s listed, all to be read (NEWSDESK_FILE_CHECK=content)",
@@ -170,7 +181,7 @@ def skip_unchanged(run_id: int, source_name: str, chunk_no: int, files: list[Fil
         return files
     to_read = file_state.skip_unchanged(get_engine(), run_id=run_id, source=source_name, entries=files)
     get_run_logger().info(
-        "source %s: %s listed, %d new or changed", source_name, plural(len(files), "file"), len(to_read)
+        "source %s: %s listed, %s new or changed", source_name, plural(len(files), "file"), f"{len(to_read):,}"
     )
     return to_read
 

@@ -37,7 +37,7 @@ from tests.texts import distinct_story
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
 MB = 1024 * 1024
-DEFAULT_LIMIT = 10 * MB  # NEWSDESK_MAX_FILE_BYTES's default (README, newsdesk/config.py)
+DEFAULT_LIMIT = 10 * MB  # NEWSDESK_MAX_FILE_BYTES's default (docs/configuration.md, newsdesk/config.py)
 LATIN = (
     "Le café de la gare rouvre\n\nLa naïve idée de M. Müller, adjoint au maire, a séduit le conseil "
     "municipal, qui a voté jeudi la réouverture du café après trois ans de travaux. Les habitants "

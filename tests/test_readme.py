@@ -1,4 +1,4 @@
-"""The README's promises: its analyst queries run and return what they say."""
+"""The README's and docs' promises: the analyst queries run and return what they say."""
 
 import re
 
@@ -10,14 +10,26 @@ from tests.helpers import ROOT, SEEDS
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-ANALYSTS = README.split("## For analysts", 1)[1].split("\n## ", 1)[0]
+DOCS = ROOT / "docs"
+ANALYSTS = (DOCS / "analysts.md").read_text(encoding="utf-8")
+OPERATIONS = (DOCS / "operations.md").read_text(encoding="utf-8")
 QUERIES = re.findall(r"```sql\n(.*?)```", ANALYSTS, re.S)
 
 
 def test_the_readme_shows_both_commands_first():
-    assert README.index("make run") < README.index("## For analysts")
-    assert "make test" in README.split("## The command line")[0]
+    first = README.split("\n## ", 2)[1]
+    assert first.startswith("Two commands")
+    assert "make run" in first and "make test" in first
     assert len(QUERIES) >= 4
+
+
+def test_the_readme_is_short_and_links_its_docs():
+    assert len(README.splitlines()) <= 200
+    assert "```mermaid" in README
+    assert ".venv/bin/newsdesk" in README and "source .venv/bin/activate" in README
+    for name in ("configuration", "sources", "operations", "analysts", "architecture", "benchmarks", "decisions"):
+        assert f"](docs/{name}.md)" in README, name
+        assert (DOCS / f"{name}.md").is_file(), name
 
 
 # The seeds are English; one German page shows the per-language search query at work.
@@ -74,7 +86,7 @@ def test_the_readmes_automations_are_what_prefect_accepts():
     import yaml
     from prefect.events.schemas.automations import AutomationCore
 
-    [block] = re.findall(r"```yaml\n(# automations\.yaml\n.*?)```", README, re.S)
+    [block] = re.findall(r"```yaml\n(# automations\.yaml\n.*?)```", OPERATIONS, re.S)
     automations = yaml.safe_load(block.replace("<block id>", str(uuid.uuid4())))["automations"]
     parsed = [AutomationCore.model_validate(automation) for automation in automations]
     assert [a.name for a in parsed] == ["newsdesk-ingest-overdue", "newsdesk-ingest-failed", "newsdesk-source-failed"]

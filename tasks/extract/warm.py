@@ -4,9 +4,9 @@ public suffix list, English word frequencies, trafilatura's and htmldate's
 first-call set-up), by preparing one small article of its own.
 
 The extraction pool's forkserver imports it once (`set_forkserver_preload`),
-so that every worker forked from it starts warm: without it each worker paid
-about 1.7 s of CPU on its first page, on both cores at the busiest moment of a
-run. Pure: it reads nothing but the article below."""
+so that every worker forked from it starts warm instead of paying for that set-up
+on its first page, at the busiest moment of a run (figures: docs/decisions.md,
+"Why extraction workers start warm"). Pure: it reads nothing but the article below."""
 
 from __future__ import annotations
 

@@ -46,24 +46,95 @@ url = "https://example.org/sitemap.xml"
 
 
 @pytest.mark.parametrize(
-    "text, message",
+    "text, lines",
     [
-        ("", "no [[source]] tables"),
-        ("[[source]]\nkind = 'files'\npath = '.'", "needs a name"),
-        ("[[source]]\nname = 'a'\nkind = 'ftp'", "kind must be one of"),
-        ("[[source]]\nname = 'a'\nkind = 'files'", "needs a path"),
-        ("[[source]]\nname = 'a'\nkind = 'page'\nurls = 'x'", "needs urls"),
-        ("[[source]]\nname = 'a'\nkind = 'feed'", "needs a url"),
+        ("", ['sources.toml: no [[source]] tables: add one, e.g. [[source]] name = "mine" kind = "files" path = "."']),
+        ("[[source]]\nkind = 'files'\npath = '.'", ['sources.toml:1: source #1: a files source needs name = "mine"']),
         (
-            "[[source]]\nname = 'a'\nkind = 'files'\npath = '.'\n[[source]]\nname = 'a'\nkind = 'files'\npath = '.'",
-            "unique",
+            "[[source]]\nname = 'a'\nkind = 'feeds'\nurl = 'https://example.org/f'",
+            [
+                "sources.toml:3: source 'a': kind must be one of files, page, feed, sitemap, got 'feeds' (did you mean 'feed'?)"
+            ],
         ),
-        ("[[source]\nname = ", "not valid TOML"),
+        ("[[source]]\nname = 'a'", ["sources.toml:1: source 'a': needs a kind: one of files, page, feed, sitemap"]),
+        (
+            "[[source]]\nname = 'a'\nkinf = 'feed'",
+            [
+                "sources.toml:1: source 'a': needs a kind: one of files, page, feed, sitemap",
+                "sources.toml:3: source 'a': unknown key 'kinf' (did you mean 'kind'?)",
+            ],
+        ),
+        (
+            "[[source]]\nname = 'a'\nkind = 'files'\npaht = 'notes'",
+            [
+                "sources.toml:1: source 'a': a files source needs path = \"articles\" (a folder, relative to the sources file)",
+                "sources.toml:4: source 'a': unknown key 'paht' (did you mean 'path'?)",
+            ],
+        ),
+        (
+            "[[source]]\nname = 'a'\nkind = 'files'\npath = '.'\nurl = 'https://example.org/'",
+            ["sources.toml:5: source 'a': 'url' is not used by a files source (it takes name, kind, path, include)"],
+        ),
+        (
+            "[[source]]\nname = 'a'\nkind = 'files'\npath = 3",
+            ["sources.toml:4: source 'a': path must be a string, got 3"],
+        ),
+        (
+            "[[source]]\nname = 'a'\nkind = 'page'\nurls = 'x'",
+            ["sources.toml:4: source 'a': urls must be a list, got 'x'"],
+        ),
+        (
+            "[[source]]\nname = 'a'\nkind = 'page'\nurls = []",
+            [
+                "sources.toml:4: source 'a': urls must list at least one URL: urls = [\"https://example.org/story.html\"]"
+            ],
+        ),
+        (
+            "[[source]]\nname = 'a'\nkind = 'feed'",
+            ["sources.toml:1: source 'a': a feed source needs url = \"https://example.org/feed.xml\""],
+        ),
+        (
+            # issue 27, finding 7: a crash in hosts_of, now a line
+            "[[source]]\nname = 'p'\nkind = 'page'\nurls = ['http://[::1']",
+            ["sources.toml:4: source 'p': urls: 'http://[::1' is not a valid URL (Invalid IPv6 URL)"],
+        ),
+        (
+            "[[source]]\nname = 'a'\nkind = 'feed'\nurl = 'ftp://example.org/f'",
+            ["sources.toml:4: source 'a': url 'ftp://example.org/f' must start with http:// or https://"],
+        ),
+        # issue 27, finding 7: an AttributeError, now a line
+        ("source = ['a']", ["sources.toml:1: `source` must be [[source]] tables, one per source"]),
+        (
+            "[[sources]]\nname = 'a'\nkind = 'files'\npath = '.'",
+            ["sources.toml:1: unknown [[sources]] (did you mean [[source]]?)"],
+        ),
+        (
+            # a name that would forge lines in tables and logs
+            "[[source]]\nname = \"a\\nb\"\nkind = 'files'\npath = '.'",
+            ["sources.toml:2: source #1: name must be printable, got 'a\\nb' (no control characters such as '\\n')"],
+        ),
+        (
+            "[[source]]\nname = 'a'\nkind = 'files'\npath = '.'\n\n[[source]]\nname = 'a'\nkind = 'files'\npath = '.'",
+            ["sources.toml:6: source name 'a' repeated (first at line 1): names must be unique"],
+        ),
+        (
+            '[[source]]\nname = "a\nkind = "files"',
+            ["sources.toml:2: not valid TOML: Illegal character '\\n' (column 10)"],
+        ),
     ],
 )
-def test_invalid_files_say_what_is_wrong(tmp_path, text, message):
-    with pytest.raises(SourceError, match=message.replace("[", r"\[")):
+def test_invalid_files_say_what_is_wrong_line_by_line(tmp_path, text, lines):
+    with pytest.raises(SourceError) as raised:
         load_sources(write(tmp_path, text))
+    assert [line.replace(f"{tmp_path}/", "") for line in raised.value.problems] == lines
+
+
+def test_every_problem_is_found_at_once(tmp_path):
+    text = "[[source]]\nname = 'a'\nkind = 'feeds'\n[[source]]\nname = 'b'\nkind = 'files'\npaht = 'x'\n"
+    with pytest.raises(SourceError) as raised:
+        load_sources(write(tmp_path, text))
+    assert len(raised.value.problems) == 3
+    assert str(raised.value) == "\n".join(raised.value.problems)
 
 
 def test_a_missing_sources_file(tmp_path):
