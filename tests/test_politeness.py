@@ -228,8 +228,16 @@ def _get_all(urls: list[str], settings: fetch.FetchSettings = QUICK, client: htt
     return results
 
 
-def test_a_robots_txt_with_a_byte_order_mark_and_unknown_lines_is_obeyed():
-    robots = b"\xef\xbb\xbfUser-agent: newsdesk\nX-Other: 1\nUser-agent: *\nDisallow: /private/\n"
+@pytest.mark.parametrize(
+    "robots",
+    [
+        b"\xef\xbb\xbfUser-agent: *\nDisallow: /private/\n",  # a byte order mark before the first group
+        b"User-agent: newsdesk\nX-Other: 1\nUser-agent: *\nDisallow: /private/\n",  # a line of another record
+        b"User-agent: news\nAllow: /\n\nUser-agent: *\nDisallow: /private/\n",  # `news` is not newsdesk's token
+    ],
+    ids=["bom", "unknown-line", "product-token"],
+)
+def test_a_robots_txt_is_read_as_rfc_9309_says(robots):
     site = ScriptedSite({"/robots.txt": _answer(robots), "*": _page("open")})
     try:
         private, open_ = _get_all([site.url("/private/x"), site.url("/open")])

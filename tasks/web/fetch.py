@@ -148,14 +148,6 @@ class RobotsUnreachable(Exception):
         self.reason = f"robots.txt unreachable: {reason}"
 
 
-class OverBudget(Exception):
-    """A host's or the run's time budget is spent: the URL fails, to be tried next run."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
-
-
 @dataclass(frozen=True)
 class CachedRobots:
     """A site's robots.txt as a run read it (`body` None: it had none).
