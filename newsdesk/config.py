@@ -28,6 +28,12 @@ class Settings:
     fetch_timeout: float = 30.0
     fetch_deadline: float = 120.0
     fetch_retries: int = 3
+    # Seconds of fetching a host may have from its first request in a run, and
+    # a run from its first (see docs/politeness.md); then what is left fails.
+    host_budget: float = 3600.0
+    run_budget: float = 4 * 3600.0
+    # CPU seconds one feed or sitemap may take to parse (in a process of its own).
+    listing_cpu_budget: float = 30.0
     # Private ranges that listed URLs may reach on purpose (NEWSDESK_ALLOW_NETWORKS).
     allow_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     # Pages fetched and not yet loaded, across all web sources of a run: bounds memory.
@@ -62,6 +68,9 @@ class Settings:
             fetch_timeout=_non_negative_float(env, "NEWSDESK_FETCH_TIMEOUT", 30.0),
             fetch_deadline=_positive_float(env, "NEWSDESK_FETCH_DEADLINE", 120.0),
             fetch_retries=int(_non_negative_float(env, "NEWSDESK_FETCH_RETRIES", 3)),
+            host_budget=_positive_float(env, "NEWSDESK_HOST_BUDGET", 3600.0),
+            run_budget=_positive_float(env, "NEWSDESK_RUN_BUDGET", 4 * 3600.0),
+            listing_cpu_budget=_positive_float(env, "NEWSDESK_LISTING_CPU_BUDGET", 30.0),
             allow_networks=_networks(env, "NEWSDESK_ALLOW_NETWORKS"),
             pages_in_flight=_positive_int(env, "NEWSDESK_PAGES_IN_FLIGHT", 2000),
             extract_processes=int(_non_negative_float(env, "NEWSDESK_EXTRACT_PROCESSES", os.cpu_count() or 1)),

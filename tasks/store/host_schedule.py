@@ -10,6 +10,11 @@ to one origin leave `delay` apart whichever process makes them: one that is
 late, after its grant or before its bytes leave, cannot come close to the
 next. A process that dies holding an origin holds it SENDING longer at most.
 Times come from PostgreSQL's clock, so workers whose clocks disagree still agree.
+
+The per-host limit is shared the same way: `host_slots` has `limit` rows per
+origin, and a request holds one (its holder and a lease) from before it
+starts until it ends; a process that dies holding one holds it for a lease
+at most.
 """
 
 from __future__ import annotations
@@ -33,6 +38,22 @@ _ASK = (
     " RETURNING h.holder = %(me)s, extract(epoch FROM h.next_at - statement_timestamp())::float8"
 )
 
+_SEED_SLOTS = (
+    "INSERT INTO newsdesk.host_slots (origin, slot) SELECT %(origin)s, generate_series(1, %(limit)s)"
+    " ON CONFLICT DO NOTHING"
+)
+# SKIP LOCKED: concurrent takers pass over a slot being taken; a slot taken
+# meanwhile is checked again against its new holder (READ COMMITTED), so two
+# takers never get one slot.
+_TAKE_SLOT = (
+    "UPDATE newsdesk.host_slots SET holder = %(me)s, until = clock_timestamp() + make_interval(secs => %(lease)s)"
+    " WHERE (origin, slot) = (SELECT origin, slot FROM newsdesk.host_slots"
+    " WHERE origin = %(origin)s AND slot <= %(limit)s AND (holder IS NULL OR until < clock_timestamp())"
+    " ORDER BY slot LIMIT 1 FOR UPDATE SKIP LOCKED)"
+    " RETURNING slot"
+)
+_FREE_SLOT = "UPDATE newsdesk.host_slots SET holder = NULL, until = NULL WHERE origin = %(origin)s AND holder = %(me)s"
+
 _SENT = (
     "UPDATE newsdesk.host_schedule SET next_at = statement_timestamp() + make_interval(secs => %(delay)s)"
     " WHERE origin = %(origin)s AND holder = %(me)s"
@@ -47,6 +68,8 @@ class HostSchedule:
     def __init__(self, engine: Engine):
         self.conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._connection: psycopg.AsyncConnection | None = None
+        self._slots_connection: psycopg.AsyncConnection | None = None  # apart: asks never wait behind slots
+        self._seeded: set[tuple[str, int]] = set()
         self._held: dict[str, str] = {}  # origin -> the holder id of its granted ask, until `sent`
 
     async def ask(self, origin: str, delay: float) -> float:
@@ -73,14 +96,42 @@ class HostSchedule:
             connection = await self._connect()
             await connection.execute(_SENT, {"origin": origin, "delay": delay, "me": me})
 
+    async def take_slot(self, origin: str, limit: int, lease: float) -> str | None:
+        """One of `origin`'s `limit` slots, shared by every process, held until
+        `free_slot` or for `lease` seconds at most: its token, or None when
+        all are held."""
+        connection = await self._connect_slots()
+        if (origin, limit) not in self._seeded:
+            await connection.execute(_SEED_SLOTS, {"origin": origin, "limit": limit})
+            self._seeded.add((origin, limit))
+        me = uuid.uuid4().hex
+        cursor = await connection.execute(_TAKE_SLOT, {"origin": origin, "limit": limit, "lease": lease, "me": me})
+        return me if await cursor.fetchone() is not None else None
+
+    async def free_slot(self, origin: str, token: str) -> None:
+        """The request holding slot `token` of `origin` has ended."""
+        connection = await self._connect_slots()
+        await connection.execute(_FREE_SLOT, {"origin": origin, "me": token})
+
     async def _connect(self) -> psycopg.AsyncConnection:
         if self._connection is None or self._connection.closed:
-            self._connection = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
-            # An ask need not wait for its commit to reach the disk: a schedule
-            # row lost in a crash only lets the first request after it go at once.
-            await self._connection.execute("SET synchronous_commit TO off")
+            self._connection = await _open(self.conninfo)
         return self._connection
 
+    async def _connect_slots(self) -> psycopg.AsyncConnection:
+        if self._slots_connection is None or self._slots_connection.closed:
+            self._slots_connection = await _open(self.conninfo)
+        return self._slots_connection
+
     async def close(self) -> None:
-        if self._connection is not None:
-            await self._connection.close()
+        for connection in (self._connection, self._slots_connection):
+            if connection is not None:
+                await connection.close()
+
+
+async def _open(conninfo: str) -> psycopg.AsyncConnection:
+    connection = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
+    # A statement need not wait for its commit to reach the disk: a schedule
+    # or slot row lost in a crash only lets the first request after it go at once.
+    await connection.execute("SET synchronous_commit TO off")
+    return connection

@@ -7,6 +7,11 @@ the address actually connected to: the name is resolved once, every address it
 returns is vetted, and the connection goes to a vetted address, so a name that
 answers differently on a second lookup (DNS rebinding) gains nothing.
 NEWSDESK_ALLOW_NETWORKS opens ranges on purpose (an internal archive).
+
+An IPv6 address that carries an IPv4 one (IPv4-mapped ::ffff:a.b.c.d,
+IPv4-compatible ::a.b.c.d, IPv4-translated ::ffff:0:a.b.c.d, NAT64
+64:ff9b::/96, 6to4 2002::/16, Teredo 2001::/32) is vetted by the IPv4
+address it carries; deprecated site-local fec0::/10 is refused.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any
 import httpcore
 
 from newsdesk.tasks.records import Rejected
+from newsdesk.tasks.web.origins import host_key
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -43,6 +49,8 @@ BLOCKED: tuple[tuple[str, IPNetwork], ...] = tuple(
         ("loopback", "::1/128"),
         ("unique-local", "fc00::/7"),
         ("link-local", "fe80::/10"),
+        ("site-local", "fec0::/10"),
+        ("NAT64 local-use", "64:ff9b:1::/48"),
         ("multicast", "ff00::/8"),
     )
 )
@@ -67,12 +75,40 @@ class AddressPolicy:
             address = address.ipv4_mapped  # ::ffff:10.0.0.1 is 10.0.0.1
         if any(address in network for network in self.allowed if network.version == address.version):
             return None
+        if isinstance(address, ipaddress.IPv6Address):
+            for form, carried in embedded_ipv4(address):
+                reason = self.refusal(carried)
+                if reason is not None:
+                    return f"{reason} ({form} {address})"
         for name, network in BLOCKED:
             if network.version == address.version and address in network:
                 return f"{name} {address}"
         if not address.is_global:
             return f"non-public {address}"
         return None
+
+
+# IPv6 forms that carry an IPv4 address in their last 32 bits.
+_LOW32_FORMS = (
+    ("IPv4-compatible", ipaddress.ip_network("::/96")),
+    ("IPv4-translated", ipaddress.ip_network("::ffff:0:0:0/96")),
+    ("NAT64", ipaddress.ip_network("64:ff9b::/96")),
+)
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[tuple[str, ipaddress.IPv4Address]]:
+    """The IPv4 addresses an IPv6 one carries, each with its form's name
+    (Teredo carries two: its server's and, obfuscated, its client's)."""
+    carried = []
+    for form, network in _LOW32_FORMS:
+        if address in network and int(address) > 1:  # :: and ::1 are themselves
+            carried.append((form, ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)))
+    if address.sixtofour is not None:
+        carried.append(("6to4", address.sixtofour))
+    if address.teredo is not None:
+        server, client = address.teredo
+        carried += [("Teredo", server), ("Teredo", client)]
+    return carried
 
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -103,7 +139,7 @@ class VettingBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        target = host if host.lower() in self.trusted_hosts else await self._vetted_address(host, port)
+        target = host if host_key(host) in self.trusted_hosts else await self._vetted_address(host, port)
         return await self.inner.connect_tcp(target, port, timeout, local_address, socket_options)
 
     async def _vetted_address(self, host: str, port: int) -> str:

@@ -2,8 +2,9 @@
 
 Feeds and sitemaps are read through the run's frontier (`frontier.Frontier`),
 with conditional GETs: on 304 their last body, kept in `http_cache`, is read
-again. Parsing is `listings`' (pure); what goes wrong becomes a `Problem` of
-the source, never an exception that ends the run.
+again. Parsing is `listings`' (pure), run off the crawl's loop in a worker
+process within a CPU budget (`listing_parser`); what goes wrong becomes a
+`Problem` of the source, never an exception that ends the run.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from newsdesk.tasks.records import Problem, Rejected
 from newsdesk.tasks.sources import Source, SourceError
 from newsdesk.tasks.store import http_cache
 from newsdesk.tasks.web import fetch
-from newsdesk.tasks.web.listings import Listing, WebItem, parse_listing
+from newsdesk.tasks.web.listing_parser import ListingFailed, listing_parsers
+from newsdesk.tasks.web.listings import Listing, WebItem
 from newsdesk.tasks.web.permits import LISTING
 
 # A sitemap index may point at more indexes; past these, the rest is refused.
@@ -61,7 +63,7 @@ async def discover(
         if fetched is None:
             continue
         body, final_url = fetched
-        listing = _parse(found, url, body, final_url, settings.max_bytes)
+        listing = await _parse(found, url, body, final_url, settings)
         pending.extend((child, depth + 1) for child in listing.children)
     unique: dict[str, WebItem] = {}
     for item in found.items:  # one item per URL, as first listed
@@ -106,15 +108,21 @@ def _remember_listing(engine: Engine, url: str, result: fetch.Fetched) -> None:
         http_cache.remember(conn, [(url, result.etag, result.last_modified, result.body)])
 
 
-def _parse(found: Discovery, url: str, body: bytes, final_url: str, max_bytes: int) -> Listing:
-    """Read one listing into `found`: its items (at most MAX_SITEMAP_URLS), and a
+async def _parse(found: Discovery, url: str, body: bytes, final_url: str, settings: fetch.FetchSettings) -> Listing:
+    """Read one listing into `found` (parsed off the loop, within
+    `settings.listing_cpu_budget`): its items (at most MAX_SITEMAP_URLS), and a
     rejected problem for each entry that names no usable URL; its children are returned."""
     try:
-        listing = parse_listing(body, final_url, max_bytes=max_bytes)
+        listing = await listing_parsers().parse(
+            body, final_url, max_bytes=settings.max_bytes, cpu_budget=settings.listing_cpu_budget
+        )
     except Rejected as rejected:
         found.problems.append(Problem(url, "rejected", "discover", rejected.reason))
         return Listing()
-    except Exception as exc:  # a bug or a library failure: this listing fails, the run goes on
+    except ListingFailed as failed:  # a bug or a library failure: this listing fails, the run goes on
+        found.problems.append(Problem(url, "failed", "discover", failed.reason))
+        return Listing()
+    except Exception as exc:  # the worker could not be started or reached: this listing fails
         found.problems.append(Problem(url, "failed", "discover", f"{type(exc).__name__}: {exc}"))
         return Listing()
     items = listing.items

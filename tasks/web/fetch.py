@@ -1,11 +1,14 @@
 """Polite HTTP fetching with httpx: robots.txt, per-host limits, retries, conditional GET.
 
 A site operator should have no reason to block newsdesk: every request names
-newsdesk and its version, robots.txt (protego) is read once per host and
-obeyed (Disallow and Crawl-delay), at most `per_host` requests run at once
-per host with a delay between them, and failures back off. Responses are
-bounded (size after decompression, redirects, content type), and only http
-and https URLs are ever requested, including redirect targets.
+newsdesk and its version, robots.txt (`robots`, RFC 9309) is read once per
+host and obeyed (Disallow and Crawl-delay), at most `per_host` requests run
+at once per host with a delay between them, and failures back off. A host is
+one origin however its URLs spell it (`origins`). Each host, and the run,
+has a time budget: past it, a host's remaining URLs fail, to be tried next
+run. Responses are bounded (size after decompression, redirects, content
+type), and only http and https URLs are ever requested, including redirect
+targets.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import asyncio
 import email.utils
 import os
 import random
+import socket
+import ssl
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -24,14 +29,15 @@ from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
 import httpx
-from protego import Protego
 
 from newsdesk import __version__
 from newsdesk.config import Settings
 from newsdesk.tasks.records import Rejected
 from newsdesk.tasks.web.addresses import AddressPolicy, AddressRefused, IPNetwork, VettingBackend
 from newsdesk.tasks.web.decompress import BoundedDecoder, BrokenBody
+from newsdesk.tasks.web.origins import origin as _origin
 from newsdesk.tasks.web.permits import PAGE, ROBOTS, PriorityPermits
+from newsdesk.tasks.web.robots import Rules, disallow_all, product_token
 from newsdesk.tasks.web.transport import OriginPools
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -92,6 +98,13 @@ class FetchSettings:
     # Ranges a URL that the operator did not configure may reach besides public
     # addresses (NEWSDESK_ALLOW_NETWORKS; see tasks.web.addresses).
     allow_networks: tuple[IPNetwork, ...] = ()
+    # Seconds a host may take from its first request in a run, and the run's
+    # fetching from its first; past them, what is left fails and is tried
+    # next run (docs/politeness.md says why these defaults).
+    host_budget: float = 3600.0
+    run_budget: float = 4 * 3600.0
+    # CPU seconds one listing (feed, sitemap) may take to parse.
+    listing_cpu_budget: float = 30.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FetchSettings:
@@ -108,6 +121,9 @@ class FetchSettings:
             response_deadline=settings.fetch_deadline,
             retries=settings.fetch_retries,
             allow_networks=settings.allow_networks,
+            host_budget=settings.host_budget,
+            run_budget=settings.run_budget,
+            listing_cpu_budget=settings.listing_cpu_budget,
         )
 
 
@@ -134,25 +150,37 @@ class RobotsUnreachable(Exception):
 
 @dataclass(frozen=True)
 class CachedRobots:
-    """A site's robots.txt as a previous run read it (`body` None: it had none)."""
+    """A site's robots.txt as a run read it (`body` None: it had none).
+    `current`: read by another process while this one's frontier was open
+    (a concurrent run or worker), so used as it is, without a request."""
 
     etag: str | None
     last_modified: str | None
     body: bytes | None
     age_seconds: float
+    current: bool = False
 
 
 class RobotsCache(Protocol):
-    """Where robots.txt outlives a run (newsdesk keeps it in `http_cache`)."""
+    """Where robots.txt outlives a run and is shared by processes (newsdesk
+    keeps it in `http_cache`, and its reads in `robots_reads`)."""
 
     async def load(self, origin: str) -> CachedRobots | None: ...
 
     async def save(self, origin: str, etag: str | None, last_modified: str | None, body: bytes | None) -> None: ...
 
+    async def claim(self, origin: str, seconds: float) -> bool:
+        """Take the read of `origin`'s robots.txt for up to `seconds`: False
+        while another process is reading it."""
+        ...
+
+    async def release(self, origin: str) -> None: ...
+
 
 class SharedSchedule(Protocol):
-    """The spacing of requests to an origin kept with other processes (runs,
-    workers): newsdesk's is `tasks.store.host_schedule`, in PostgreSQL."""
+    """The spacing of requests to an origin, and its requests in flight, kept
+    with other processes (runs, workers): newsdesk's is
+    `tasks.store.host_schedule`, in PostgreSQL."""
 
     async def ask(self, origin: str, delay: float) -> float:
         """Ask, as a request to `origin` is about to leave, whether it may start
@@ -165,29 +193,49 @@ class SharedSchedule(Protocol):
         next start to `origin`, from any process, is `delay` from now."""
         ...
 
+    async def take_slot(self, origin: str, limit: int, seconds: float) -> str | None:
+        """One of `limit` slots of `origin` shared by every process, held for
+        at most `seconds`: its token, or None when all are taken."""
+        ...
+
+    async def free_slot(self, origin: str, token: str) -> None: ...
+
 
 # RFC 9309, 2.4: a cached robots.txt is used for at most a day.
 ROBOTS_MAX_AGE = 24 * 3600.0
+# How often a process waiting for another's robots.txt read, or for a free
+# slot of a host that other processes fill, looks again.
+SHARED_POLL = 0.05
 
 
 @dataclass
 class Politeness:
     """Per-host state shared by every request of a run in this process: robots.txt
-    read once per host, request starts spaced by the host's delay (in this
-    process, and through `schedule` with other processes), at most
-    `per_host` requests at once to a host and `global_limit` in all."""
+    read once per host (and once for every process running meanwhile, through
+    `robots_cache`), request starts spaced by the host's delay (in this
+    process, and through `schedule` with other processes), at most `per_host`
+    requests at once to a host (in this process and, through `schedule`,
+    in all) and `global_limit` in all, within the host's and the run's time
+    budgets. Hosts are keyed by their origin in one form (`origins`)."""
 
     client: httpx.AsyncClient
     settings: FetchSettings
     schedule: SharedSchedule | None = None
     robots_cache: RobotsCache | None = None
-    robots: dict[str, Protego | RobotsUnreachable | None] = field(default_factory=dict)
+    robots: dict[str, Rules | RobotsUnreachable | None] = field(default_factory=dict)
     _robots_locks: dict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
     _host_slots: dict[str, asyncio.Semaphore] = field(default_factory=dict)
     _next_start: dict[str, float] = field(default_factory=dict)
     _last_sent: dict[str, float] = field(default_factory=dict)  # when headers were last written, per origin
     _sending: dict[str, asyncio.Event] = field(default_factory=dict)  # origins whose headers are being written
     _global: PriorityPermits | None = None
+    _run_started: float | None = None  # the loop's clock at the run's first request
+    _host_started: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def token(self) -> str:
+        """The product token robots.txt groups are matched against."""
+        return product_token(self.settings.user_agent)
 
     async def allowed(self, url: str) -> bool:
         """Whether robots.txt lets us fetch `url`; raises `RobotsUnreachable`
@@ -195,15 +243,33 @@ class Politeness:
         host = _origin(url)
         async with self._robots_locks[host]:
             if host not in self.robots:
-                self.robots[host] = await self._read_robots(host)
+                self.robots[host] = await self._shared_robots(host)
         rules = self.robots[host]
         if isinstance(rules, RobotsUnreachable):
             raise rules
-        return rules is None or rules.can_fetch(url, self.settings.user_agent)
+        return rules is None or rules.allowed(url)
 
-    async def _read_robots(self, origin: str) -> Protego | RobotsUnreachable | None:
+    async def _shared_robots(self, origin: str) -> Rules | RobotsUnreachable | None:
+        """robots.txt as another process read it while this one ran, else read
+        here, while other processes wait for this read (`robots_cache.claim`)."""
+        cache = self.robots_cache
+        if cache is None:
+            return await self._read_robots(origin, None)
+        lease = self.settings.response_deadline + self.settings.connect_timeout
+        while True:
+            cached = await cache.load(origin)
+            if cached is not None and cached.current:
+                return self._rules(cached.body)
+            if await cache.claim(origin, lease):
+                break
+            await asyncio.sleep(SHARED_POLL)
+        try:
+            return await self._read_robots(origin, cached)
+        finally:
+            await cache.release(origin)
+
+    async def _read_robots(self, origin: str, cached: CachedRobots | None) -> Rules | RobotsUnreachable | None:
         """None means everything is allowed (no robots.txt)."""
-        cached = await self.robots_cache.load(origin) if self.robots_cache else None
         headers = {}
         if cached is not None and cached.etag:
             headers["If-None-Match"] = cached.etag
@@ -217,7 +283,7 @@ class Politeness:
                     "GET",
                     f"{origin}/robots.txt",
                     headers=headers,
-                    follow_redirects=True,
+                    follow_redirects=True,  # at most `max_redirects` (the client's), each hop checked
                     extensions={"trace": self.tracer(origin)},
                 ) as response,
             ):
@@ -231,23 +297,27 @@ class Politeness:
         except httpx.TransportError as exc:
             return self._unreachable(cached, _transport_reason(exc))
         except (httpx.HTTPError, BrokenBody, Rejected):
-            # Redirected off http(s), too many redirects, or not decodable: the
-            # site is readable but its rules are not, so nothing is allowed.
-            return Protego.parse("User-agent: *\nDisallow: /")
+            # Redirected off http(s), more than `max_redirects` redirects (a
+            # loop), or not decodable: the site is readable but its rules are
+            # not, so nothing is allowed.
+            return disallow_all(self.token)
         if status == 304 and cached is not None:
             await self._remember(origin, cached.etag, cached.last_modified, cached.body)
-            return _rules(cached.body)
+            return self._rules(cached.body)
         if status >= 500 or status == 429:
             return self._unreachable(cached, f"HTTP {status}")
         if status >= 400:  # RFC 9309: "unavailable" (4xx) means no restrictions
             await self._remember(origin, None, None, None)
             return None
         await self._remember(origin, etag, last_modified, body[:ROBOTS_MAX_BYTES])
-        return _rules(body[:ROBOTS_MAX_BYTES])
+        return self._rules(body[:ROBOTS_MAX_BYTES])
 
-    def _unreachable(self, cached: CachedRobots | None, reason: str) -> Protego | RobotsUnreachable | None:
+    def _rules(self, body: bytes | None) -> Rules | None:
+        return Rules(body, self.token) if body else None
+
+    def _unreachable(self, cached: CachedRobots | None, reason: str) -> Rules | RobotsUnreachable | None:
         if cached is not None and cached.age_seconds <= ROBOTS_MAX_AGE:
-            return _rules(cached.body)
+            return self._rules(cached.body)
         return RobotsUnreachable(reason)
 
     async def _remember(self, origin: str, etag: str | None, last_modified: str | None, body: bytes | None) -> None:
@@ -256,13 +326,29 @@ class Politeness:
 
     def _delay(self, origin: str) -> float:
         rules = self.robots.get(origin)
-        crawl_delay = rules.crawl_delay(self.settings.user_agent) if isinstance(rules, Protego) else None
+        crawl_delay = rules.crawl_delay() if isinstance(rules, Rules) else None
         return min(max(self.settings.host_delay, crawl_delay or 0), self.settings.max_crawl_delay)
+
+    def budget_end(self, origin: str) -> tuple[float, str]:
+        """When (the loop's clock) requests to `origin` must stop, and the
+        reason its remaining URLs then fail: the host's budget, counted from
+        its first request in this run, or the run's, whichever ends first."""
+        now = asyncio.get_running_loop().time()
+        run_started = self._run_started = self._run_started if self._run_started is not None else now
+        host_started = self._host_started.setdefault(origin, now)
+        host_end = host_started + self.settings.host_budget
+        run_end = run_started + self.settings.run_budget
+        if host_end <= run_end:
+            return host_end, (
+                f"time budget spent: {origin} has had {self.settings.host_budget:g} s this run (tried next run)"
+            )
+        return run_end, f"time budget spent: the run's fetching has had {self.settings.run_budget:g} s (tried next run)"
 
     @asynccontextmanager
     async def slot(self, origin: str, priority: int = PAGE):
         """Hold a request slot on `origin`: its turn in the host's spacing and
-        within the concurrency limits. The turn is waited for before a permit
+        within the concurrency limits (the per-host one shared with other
+        processes through `schedule`). The turn is waited for before a permit
         of the global limit is taken, so hosts waiting for their turn never
         hold up hosts whose turn it is; permits go to pages before listings
         before robots.txt (`permits`)."""
@@ -275,8 +361,23 @@ class Politeness:
                 wait = self._local_turn(origin, delay + self.settings.spacing_margin)
                 if wait > 0:
                     await asyncio.sleep(wait)
-            async with self._global.hold(priority):
-                yield
+            shared = await self._take_shared_slot(origin)
+            try:
+                async with self._global.hold(priority):
+                    yield
+            finally:
+                if shared is not None and self.schedule is not None:
+                    await asyncio.shield(self.schedule.free_slot(origin, shared))
+
+    async def _take_shared_slot(self, origin: str) -> str | None:
+        """One of the host's `per_host` slots among all processes (None
+        without a shared schedule); held at most as long as a request may take."""
+        if self.schedule is None:
+            return None
+        lease = self.settings.response_deadline + self.settings.connect_timeout
+        while (token := await self.schedule.take_slot(origin, self.settings.per_host, lease)) is None:
+            await asyncio.sleep(SHARED_POLL)
+        return token
 
     def tracer(self, origin: str) -> Callable[[str, dict], Awaitable[None]]:
         """An httpcore trace hook for a request to `origin` that spaces the
@@ -342,31 +443,52 @@ class Politeness:
         return start - now
 
 
-def _rules(body: bytes | None) -> Protego | None:
-    return Protego.parse(body.decode("utf-8", errors="replace")) if body else None
-
-
 def _transport_reason(exc: httpx.TransportError) -> str:
-    """What an operator should read: "connection refused", not an errno dump
-    (nor anyio's "All connection attempts failed", whose cause says which)."""
+    """What an operator should read: "connection refused", "TLS handshake
+    failed: …", "DNS: name not found", not an errno dump (nor anyio's "All
+    connection attempts failed", whose cause says which)."""
+    named = _named_failure(exc)
+    if named is not None:
+        return named
     cause: BaseException | None = exc
     while cause is not None:
-        if isinstance(cause, OSError) and cause.errno:
+        if isinstance(cause, OSError) and cause.errno and cause.errno > 0:
             return os.strerror(cause.errno).lower()
         cause = cause.__cause__ or cause.__context__
     text = str(exc) or type(exc).__name__
     lowered = text.lower()
-    for known in ("connection refused", "name or service not known", "no route to host", "network is unreachable"):
+    for known in ("connection refused", "no route to host", "network is unreachable"):
         if known in lowered:
             return known
-    if "temporary failure in name resolution" in lowered or "nodename nor servname" in lowered:
-        return "host name not found"
     return text
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
+# getaddrinfo's answers (socket.EAI_*), as an operator should read them.
+_DNS_REASONS = {
+    socket.EAI_NONAME: "name not found",
+    socket.EAI_AGAIN: "temporary failure (no answer from the name server)",
+    socket.EAI_FAIL: "the name server failed",
+}
+if hasattr(socket, "EAI_NODATA"):
+    _DNS_REASONS[socket.EAI_NODATA] = "name not found"
+
+
+def _named_failure(exc: BaseException) -> str | None:
+    """ "TLS handshake failed: …" or "DNS: …" when a TLS or DNS error is
+    behind `exc` (an SSL error carries an SSL error number, and getaddrinfo a
+    negative EAI code: neither is an errno that os.strerror can name)."""
+    cause: BaseException | None = exc
+    seen = 0
+    while cause is not None and seen < 20:
+        if isinstance(cause, ssl.SSLError):
+            detail = getattr(cause, "verify_message", None) or cause.reason or str(cause)
+            return f"TLS handshake failed: {str(detail).lower().replace('_', ' ')}"
+        if isinstance(cause, socket.gaierror):
+            known = _DNS_REASONS.get(cause.errno) if cause.errno is not None else None
+            return f"DNS: {known or cause.strerror or 'lookup failed'}"
+        cause = cause.__cause__ or cause.__context__
+        seen += 1
+    return None
 
 
 def check_scheme(url: str) -> None:
@@ -411,6 +533,7 @@ def client(settings: FetchSettings, trusted_hosts: set[str] | None = None) -> ht
     transport = OriginPools(settings.per_host, backend=backend)
     return httpx.AsyncClient(
         headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate, br"},
+        max_redirects=settings.max_redirects,  # robots.txt's, followed by httpx (pages' are followed by hand)
         timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
         follow_redirects=False,  # followed by hand: each hop is checked
         event_hooks={"response": [_refuse_bad_redirect]},
@@ -430,11 +553,17 @@ async def fetch(
     priority: int = PAGE,
 ) -> Fetched:
     """One URL, politely; raises `Rejected` (will not succeed: 4xx, robots,
-    wrong type, too large) or `FetchFailed` (gave up on a failure that might pass).
+    wrong type, too large) or `FetchFailed` (gave up on a failure that might
+    pass, or its host's or the run's time budget is spent).
     `accept` is sent as the Accept header and, unless `any_type`, is the only
     Content-Types taken. `priority`: what the request leads to (`permits`)."""
     settings = politeness.settings
     check_scheme(url)
+    host = _origin(url)
+    loop = asyncio.get_running_loop()
+    budget_end, over_budget = politeness.budget_end(host)
+    if loop.time() >= budget_end:
+        raise FetchFailed(over_budget)
     if not await _allowed(politeness, url):
         raise Rejected("fetch", "robots")
     headers = {"Accept": ", ".join(accept) + ", */*;q=0.1"}
@@ -444,21 +573,28 @@ async def fetch(
         headers["If-Modified-Since"] = last_modified
     reason = ""
     for attempt in range(settings.retries + 1):
+        if loop.time() >= budget_end:
+            raise FetchFailed(over_budget)
+        budget = asyncio.timeout_at(budget_end)
         try:
-            async with politeness.slot(_origin(url), priority):
-                async with asyncio.timeout(settings.response_deadline):
-                    return await _get(politeness, url, headers, None if any_type else accept)
+            async with budget, politeness.slot(host, priority), asyncio.timeout(settings.response_deadline):
+                return await _get(politeness, url, headers, None if any_type else accept)
         except _Retryable as retryable:
             reason = retryable.reason
             wait = _backoff(settings, attempt, retryable.retry_after)
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
+        except httpx.TimeoutException as exc:
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             wait = _backoff(settings, attempt, None)
-        except TimeoutError:  # the response deadline, not httpx's timeouts (caught above)
+        except httpx.TransportError as exc:
+            reason = _named_failure(exc) or (f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+            wait = _backoff(settings, attempt, None)
+        except TimeoutError:  # the budget, or the response deadline (httpx's timeouts are caught above)
+            if budget.expired():
+                raise FetchFailed(over_budget) from None
             reason = f"no complete response within {settings.response_deadline:g} s"
             wait = _backoff(settings, attempt, None)
         if attempt < settings.retries:
-            await asyncio.sleep(wait)
+            await asyncio.sleep(max(0.0, min(wait, budget_end - loop.time())))
     raise FetchFailed(f"gave up after {settings.retries + 1} attempts: {reason}")
 
 

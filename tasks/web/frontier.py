@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import uuid
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from concurrent.futures import Executor
 from functools import partial
@@ -25,6 +26,7 @@ from urllib.parse import urlsplit
 
 import anyio
 import h11  # noqa: F401 (imported before the first request, see Frontier._open)
+import httpx
 from sqlalchemy.engine import Engine
 
 from newsdesk.tasks import packing
@@ -33,6 +35,7 @@ from newsdesk.tasks.sources import Source
 from newsdesk.tasks.store import host_schedule, http_cache, versions
 from newsdesk.tasks.web import crawl, fetch
 from newsdesk.tasks.web.listings import WebItem
+from newsdesk.tasks.web.origins import host_key
 from newsdesk.tasks.web.pages import Item, prepare_page
 from newsdesk.tasks.web.pipeline import Stored, WebPipeline, source_window
 
@@ -73,7 +76,7 @@ class Frontier:
 
     def trust(self, hosts: Iterable[str]) -> None:
         """Hosts of the operator's own URLs: connected to as written."""
-        self.trusted_hosts.update(host.lower() for host in hosts)
+        self.trusted_hosts.update(host_key(host) for host in hosts)
 
     async def discover(self, source: Source) -> crawl.Discovery:
         """The article URLs a page, feed or sitemap source lists (on the loop)."""
@@ -124,19 +127,30 @@ def _prepare_page(item: WebItem, fetched: fetch.Fetched, stored_sha256: str | No
 
 
 class _RobotsInPostgres:
-    """robots.txt kept across runs in `http_cache`, read and written off the loop."""
+    """robots.txt kept across runs in `http_cache`, read and written off the
+    loop, and its reads shared with the processes running meanwhile
+    (`http_cache.claim_robots`): a copy read after this process's frontier
+    opened is current, and used without a request."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
+        self.opened_at = http_cache.database_now(engine)
+        self.holder = uuid.uuid4().hex
 
     async def load(self, origin: str) -> fetch.CachedRobots | None:
-        row = await asyncio.to_thread(http_cache.robots, self.engine, f"{origin}/robots.txt")
+        row = await asyncio.to_thread(http_cache.robots, self.engine, f"{origin}/robots.txt", self.opened_at)
         return fetch.CachedRobots(*row) if row is not None else None
 
     async def save(self, origin: str, etag: str | None, last_modified: str | None, body: bytes | None) -> None:
         await asyncio.to_thread(
             http_cache.remember_robots, self.engine, f"{origin}/robots.txt", etag, last_modified, body
         )
+
+    async def claim(self, origin: str, seconds: float) -> bool:
+        return await asyncio.to_thread(http_cache.claim_robots, self.engine, origin, self.holder, seconds)
+
+    async def release(self, origin: str) -> None:
+        await asyncio.to_thread(http_cache.release_robots, self.engine, origin, self.holder)
 
 
 _frontiers: dict[int, Frontier] = {}
@@ -210,4 +224,11 @@ def close_frontier(run_id: int) -> None:
 def hosts_of(source: Source) -> set[str]:
     """The hosts the operator named for a source: trusted as written."""
     urls = [source.url] if source.url else list(source.urls)
-    return {host for url in urls if (host := urlsplit(url).hostname)}
+    hosts = set()
+    for url in urls:
+        try:
+            hosts.add(httpx.URL(url).raw_host.decode("ascii"))  # as connected to: IDNA-encoded
+        except (httpx.InvalidURL, ValueError, UnicodeDecodeError):
+            if host := urlsplit(url).hostname:
+                hosts.add(host)
+    return {host_key(host) for host in hosts if host}

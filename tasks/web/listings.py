@@ -34,8 +34,13 @@ from lxml import etree
 from newsdesk.tasks.extract.clean.dates import parse_date
 from newsdesk.tasks.records import ListingHints, Rejected
 
-# Entities unresolved, no DTD loading, no network: a listing cannot make us read files or URLs.
-_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=True)
+
+def _xml_parser() -> etree.XMLParser:
+    """Entities unresolved, no DTD loading, no network: a listing cannot make
+    us read files or URLs. One per document: its error log is the document's."""
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=True)
+
+
 _FEED_ROOTS = {"rss", "rdf", "feed", "channel"}  # lower-cased local names; `channel`: RSS 0.9x without <rss>
 _SITEMAP_ROOTS = {"urlset", "sitemapindex"}
 # How XML in UTF-16 or UTF-32 begins: a byte order mark, or `<` with its zero bytes.
@@ -61,8 +66,11 @@ _ENTRY_NAMESPACES = {
 }
 _RDF_ABOUT = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about"
 # robots.txt lines (RFC 9309 and the common extensions); a plain-text sitemap has none.
-_ROBOTS_LINE = re.compile(r"\s*(user-agent|disallow|allow|sitemap|crawl-delay|host|clean-param)\s*:", re.IGNORECASE)
-_SITEMAP_LINE = re.compile(r"\s*sitemap\s*:\s*(\S*)", re.IGNORECASE)
+# `Site-map:` as well as `Sitemap:`, as Google reads it.
+_ROBOTS_LINE = re.compile(r"\s*(user-agent|disallow|allow|site-?map|crawl-delay|host|clean-param)\s*:", re.IGNORECASE)
+_SITEMAP_LINE = re.compile(r"\s*site-?map\s*:\s*(\S*)", re.IGNORECASE)
+# libxml2's word for a document that ends inside an element, naming the innermost.
+_CUT_IN = re.compile(r"Premature end of data in tag (\S+)")
 # Control characters are never text, and PostgreSQL text cannot hold a NUL: one in
 # a feed entry (JSON escapes them as easily as any character) would fail the load
 # of its whole batch. Dropped from text; percent-encoded in URLs, as browsers do.
@@ -147,23 +155,33 @@ def parse_sitemap(data: bytes, *, max_bytes: int, base_url: str = "") -> tuple[l
 
 
 def _read_xml(data: bytes, base_url: str) -> Listing:
-    root = _xml_root(data, base_url)
+    root, cut_in = _xml_root(data, base_url)
     kind = _local_name(root)
     if kind.lower() in _FEED_ROOTS:
         return _read_xml_feed(data, root, base_url)
     if kind in _SITEMAP_ROOTS:
-        return _read_sitemap(root, base_url)
+        listing = _read_sitemap(root, base_url)
+        if cut_in == "loc" and listing.items:
+            # The file ends inside a <loc>: its last URL is cut short (`…/page_`), not a page.
+            cut = listing.items.pop()
+            n = sum(1 for _ in _children_named(root, "url"))
+            listing.problems.append((f"{base_url}#url-{n}", f"sitemap cut off inside this URL: {cut.url[:200]!r}"))
+        return listing
     raise Rejected("discover", f"not a feed or sitemap: root element <{kind}>")
 
 
-def _xml_root(data: bytes, base_url: str) -> etree._Element:
+def _xml_root(data: bytes, base_url: str) -> tuple[etree._Element, str | None]:
+    """The document's root, recovered from what errors it has, and the local
+    name of the innermost element it ends inside, if it is cut off."""
+    parser = _xml_parser()
     try:
-        root = etree.fromstring(data, parser=_XML_PARSER, base_url=base_url or None)
+        root = etree.fromstring(data, parser=parser, base_url=base_url or None)
     except etree.XMLSyntaxError as exc:
         raise Rejected("discover", f"not a readable feed or sitemap: {exc}") from None
     if root is None:
         raise Rejected("discover", "not a readable feed or sitemap: no XML element in it")
-    return root
+    cut_in = next((m.group(1) for e in parser.error_log if (m := _CUT_IN.search(e.message))), None)
+    return root, cut_in.rpartition(":")[2] if cut_in else None
 
 
 def _read_xml_feed(data: bytes, root: etree._Element, base_url: str) -> Listing:
