@@ -18,6 +18,7 @@ from newsdesk.tasks.sources import WEB_KINDS, SourceError, load_sources
 from newsdesk.tasks.store import export
 from newsdesk.tasks.store.runs import FAILING_RUNS, history, source_status
 from newsdesk.tasks.web.pages import start_extraction_pool
+from newsdesk.tasks.words import printable
 
 DEFAULT_SOURCES = "seeds/sources.toml"
 
@@ -209,7 +210,10 @@ def _extract(args) -> int:
             if args.json:
                 print(json.dumps({"path": path, "error": result.reason, "stage": result.stage}, ensure_ascii=False))
             else:
-                print(f"{path}: {result.outcome} at {result.stage}: {result.reason}", file=sys.stderr)
+                print(
+                    f"{printable(path)}: {result.outcome} at {result.stage}: {printable(result.reason)}",
+                    file=sys.stderr,
+                )
             continue
         assert isinstance(result, Prepared)  # no stored hash given, so never Unchanged
         document, encoding, article = result.document, result.encoding, result.article
@@ -235,10 +239,10 @@ def _extract(args) -> int:
         if args.json:
             print(json.dumps(fields, ensure_ascii=False))
         else:
-            print(f"== {path}")
+            print(f"== {printable(path)}")
             for key in ("title", "published", "author", "source_name", "summary", "url", "language", "encoding"):
                 if fields[key]:
-                    print(f"{key}: {fields[key]}")
+                    print(f"{key}: {printable(fields[key])}")
             print()
             print(article.body)
             print()
@@ -311,7 +315,7 @@ def _status(args) -> int:
     )
     failing = [s.source for s in statuses if s.failing]
     if failing:
-        print(f"\nFailing in each of their last {FAILING_RUNS} runs: {', '.join(failing)}")
+        print(f"\nFailing in each of their last {FAILING_RUNS} runs: {', '.join(map(printable, failing))}")
         print("Why: SELECT * FROM newsdesk.rejections WHERE source = '<source>' ORDER BY id DESC LIMIT 20;")
         return 1
     return 0
@@ -343,7 +347,8 @@ def _short_time(value) -> str:
 
 
 def _table(headers: list[str], rows: list[list]) -> str:
-    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in row] for row in rows]
+    # Names and paths come from files and pages: a newline in one must not forge a row.
+    cells = [[str(h) for h in headers]] + [["" if v is None else printable(v) for v in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))

@@ -5,6 +5,7 @@ name = "seeds"
 kind = "files"          # files, page, feed or sitemap
 path = "."              # files: a folder relative to this TOML file
 include = "*.txt"       # files: optional glob; default every supported file
+follow_links = false    # files: true to read symbolic links that lead out of the folder
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ class Source:
     kind: str
     path: str | None = None  # absolute folder, for files
     include: str | None = None
+    # Files: whether symbolic links may lead out of the folder (else each such link is rejected).
+    follow_links: bool = False
     url: str | None = None
     urls: tuple[str, ...] = ()
 
@@ -70,7 +73,12 @@ def _source(entry: dict, base: Path, index: int) -> Source:
         include = entry.get("include")
         if include is not None and not isinstance(include, str):
             raise SourceError(f"{where}: include must be a glob string")
-        return Source(name, kind, path=str((base / entry["path"]).resolve()), include=include)
+        follow_links = entry.get("follow_links", False)
+        if not isinstance(follow_links, bool):
+            raise SourceError(f"{where}: follow_links must be true or false")
+        return Source(
+            name, kind, path=str((base / entry["path"]).resolve()), include=include, follow_links=follow_links
+        )
     if kind == "page":
         urls = entry.get("urls")
         if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):

@@ -10,6 +10,7 @@ import os
 import threading
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 
+from newsdesk.tasks.extract import budget
 from newsdesk.tasks.extract.prepare import prepare
 from newsdesk.tasks.records import Prepared, Problem, RawDocument, Unchanged
 from newsdesk.tasks.web.fetch import Fetched
@@ -94,6 +95,8 @@ EXTRACTION_NICENESS = 10
 
 def _warm() -> None:
     """Lower the worker's priority; warm the extractor in the worker if its
-    server did not (a server started before the preload was set)."""
+    server did not (a server started before the preload was set); bound the
+    memory of each page it prepares (`budget`)."""
     os.nice(EXTRACTION_NICENESS)
     importlib.import_module(WARM_MODULE)
+    budget.dedicate_process()
