@@ -47,6 +47,19 @@ class OverBudget(BaseException):
     """Raised in a thread whose document went over its CPU time budget."""
 
 
+@dataclass(frozen=True)
+class Limits:
+    """A document's budget: CPU seconds (0: none) and megabytes its process may grow by (0: none)."""
+
+    cpu_seconds: float = 10.0
+    memory_mb: int = 1024
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        settings = Settings.from_env()
+        return cls(settings.extract_cpu_seconds, settings.extract_memory_mb)
+
+
 @dataclass
 class _Watch:
     clock: int
@@ -68,12 +81,10 @@ def dedicate_process() -> None:
 
 
 @contextmanager
-def within_budget(settings: Settings | None = None) -> Iterator[None]:
-    """Run the block within the document budget of `settings` (from the
-    environment when None): `OverBudget` when it takes more CPU time,
-    MemoryError when (in a dedicated process) it takes more memory."""
-    settings = settings or Settings.from_env()
-    with _cpu_budget(settings.extract_cpu_seconds), _memory_budget(settings.extract_memory_mb):
+def within_budget(limits: Limits) -> Iterator[None]:
+    """Run the block within `limits`: `OverBudget` when it takes more CPU
+    time, MemoryError when (in a dedicated process) it takes more memory."""
+    with _cpu_budget(limits.cpu_seconds), _memory_budget(limits.memory_mb):
         yield
 
 

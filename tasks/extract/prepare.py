@@ -3,8 +3,8 @@
 The one path from bytes to a loadable article: decode, clean, fill what the
 page lacks from its listing, normalise the metadata (`metadata.finish`), fingerprint. Ingest (files and web pages),
 reprocess and `newsdesk extract` all go through `prepare`. Pure: it reads
-nothing but the record it is given, and its budget (`budget`, from the
-environment): a document over its CPU time or memory is rejected.
+nothing but the record it is given, and its budget (`budget`; from the
+environment unless given): a document over its CPU time or memory is rejected.
 
 The HTML that reaches the extractor is bounded too: at most
 MAX_EXTRACT_CHARS characters of a page are parsed (twice the largest page of
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from datetime import time, timedelta
 
-from newsdesk.config import Settings
 from newsdesk.tasks.dedup import signature
 from newsdesk.tasks.extract import budget
 from newsdesk.tasks.extract.clean import clean_document
@@ -31,14 +30,15 @@ from newsdesk.tasks.records import Article, ListingHints, Prepared, Problem, Raw
 MAX_EXTRACT_CHARS = 3_000_000
 
 
-def prepare(document: RawDocument) -> Prepared | Problem:
+def prepare(document: RawDocument, limits: budget.Limits | None = None) -> Prepared | Problem:
     """Decode, clean and fingerprint (hash and dedup signature); bad input
-    (a document over its budget included) becomes a rejection, anything else
-    that goes wrong a failure of this item alone."""
+    (a document over its budget `limits`, from the environment when None,
+    included) becomes a rejection, anything else that goes wrong a failure of
+    this item alone."""
     stage = "acquire"
-    settings = Settings.from_env()
+    limits = limits or budget.Limits.from_env()
     try:
-        with budget.within_budget(settings):
+        with budget.within_budget(limits):
             check_not_binary(document.raw)
             stage = "decode"
             declared = document.charset or declared_charset(document.raw, document.media_type)
@@ -56,10 +56,10 @@ def prepare(document: RawDocument) -> Prepared | Problem:
             fingerprint = signature(article.title, article.body, article.language, normalised=normalised)
             return Prepared(document, encoding, article, hash_of_normalised(normalised), fingerprint)
     except budget.OverBudget:
-        reason = f"extraction over its time budget ({settings.extract_cpu_seconds:g} s of CPU)"
+        reason = f"extraction over its time budget ({limits.cpu_seconds:g} s of CPU)"
         return Problem(document.locator, "rejected", stage, reason)
     except MemoryError:
-        reason = f"extraction over its memory budget ({settings.extract_memory_mb} MB)"
+        reason = f"extraction over its memory budget ({limits.memory_mb} MB)"
         return Problem(document.locator, "rejected", stage, reason)
     except Rejected as rejected:
         return Problem(document.locator, "rejected", rejected.stage, rejected.reason)

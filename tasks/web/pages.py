@@ -21,10 +21,12 @@ Item = Prepared | Problem | Unchanged
 
 
 def prepare_page(
-    item: WebItem, fetched: Fetched, *, stored_sha256: str | None = None
+    item: WebItem, fetched: Fetched, *, stored_sha256: str | None = None, limits: budget.Limits | None = None
 ) -> Prepared | Problem | Unchanged:
     """`stored_sha256`: the hash of the page's current stored version, if any;
-    the same bytes again need no cleaning."""
+    the same bytes again need no cleaning. `limits`: the page's budget (see
+    `prepare`), given by the process that hands it over: a worker's environment
+    is that of the process that started the pool."""
     if fetched.not_modified:
         return Unchanged(item.url)
     sha256 = hashlib.sha256(fetched.body).hexdigest()
@@ -41,7 +43,7 @@ def prepare_page(
         charset=fetched.charset,
         hints=item.hints,
     )
-    return prepare(document)
+    return prepare(document, limits)
 
 
 _pool: Executor | None = None
