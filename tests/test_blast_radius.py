@@ -16,7 +16,6 @@ everything beside it loads and the counts add up.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import threading
 
@@ -170,9 +169,8 @@ def test_poisoned_entries_malformed_responses_and_a_bomb_cost_only_themselves(db
 
 
 @pytest.mark.timeout(600)
-def test_a_folder_of_the_findings_inputs_beside_20_good_articles(db, corpus, tmp_path, monkeypatch, caplog):
+def test_a_folder_of_the_findings_inputs_beside_20_good_articles(db, corpus, tmp_path, monkeypatch, capfd):
     monkeypatch.setenv("NEWSDESK_EXTRACT_CPU_SECONDS", BUDGET)
-    caplog.set_level(logging.INFO)
     root = corpus.root
     for i in range(20):
         corpus.write(f"good-{i:02}.txt", f"Good Story {i}\n\n" + distinct_story(100 + i))
@@ -227,9 +225,10 @@ def test_a_folder_of_the_findings_inputs_beside_20_good_articles(db, corpus, tmp
     assert articles["inside-link.txt"]["dup_kind"] is not None
     assert articles["long-title.md"]["title"] == "A" * (MAX_FIELD_CHARS - 1) + "…"
     assert not any("Secret" in (r["title"] or "") for r in articles.values())
-    # The newline in the name is written as an escape in the logs: no line of them is forged.
-    assert "line\\nbreak.txt" in caplog.text
-    assert not any(line.startswith("break.txt") for line in caplog.text.splitlines())
+    # The newline in the name is written as an escape in the run's logs: no line of them is forged.
+    logs = capfd.readouterr().err
+    assert "articles/line\\nbreak.txt at acquire: empty file" in logs
+    assert not any(line.startswith("break.txt") for line in logs.splitlines())
 
 
 def test_follow_links_reads_links_out_of_the_folder(db, corpus, tmp_path):
