@@ -14,6 +14,7 @@ rejecting a file) stay where they are; this is the storage boundary only.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Sequence
 
@@ -45,8 +46,8 @@ class Counter:
     def value(self, value):
         """A str, a list of them, or anything else (returned as it is)."""
         if isinstance(value, str):
-            return self.text(value) if _UNSTORABLE.search(value) else value
-        if isinstance(value, list) and any(isinstance(v, str) and _UNSTORABLE.search(v) for v in value):
+            return self.text(value) if unstorable(value) else value
+        if isinstance(value, list) and any(isinstance(v, str) and unstorable(v) for v in value):
             return [self.value(v) for v in value]
         return value
 
@@ -54,12 +55,37 @@ class Counter:
         """A dataclass record with its str fields (and lists of str) made storable;
         the same object when nothing had to change."""
         changes = {}
-        for field in dataclasses.fields(record):
-            before = getattr(record, field.name)
+        for name in _text_fields(type(record)):
+            before = getattr(record, name)
             after = self.value(before)
             if after is not before:
-                changes[field.name] = after
+                changes[name] = after
         return dataclasses.replace(record, **changes) if changes else record
+
+
+@functools.cache
+def _text_fields(record_type: type) -> tuple[str, ...]:
+    """The fields of a record type that may hold text (str, or a list of str)."""
+    return tuple(
+        field.name
+        for field in dataclasses.fields(record_type)
+        if "str" in str(field.type) and "bytes" not in str(field.type) and "Hints" not in str(field.type)
+    )
+
+
+def unstorable(text: str) -> bool:
+    """Whether `text` holds a NUL or a lone surrogate. Checked the fast way
+    (a UTF-8 encode, which PostgreSQL's driver pays anyway, runs at several
+    hundred MB/s; the regular expression scans at about 30)."""
+    if "\x00" in text:
+        return True
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def storable(text: str) -> str:
@@ -78,7 +104,7 @@ def storable_item(item: Item, counter: Counter) -> Item:
             if hints is not document.hints:
                 document = dataclasses.replace(document, hints=hints)
         article: Article = counter.record(item.article)
-        if article.extra and any(_UNSTORABLE.search(k + v) for k, v in article.extra.items()):
+        if article.extra and any(unstorable(k + v) for k, v in article.extra.items()):
             article = dataclasses.replace(
                 article, extra={counter.text(k): counter.text(v) for k, v in article.extra.items()}
             )
