@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-import psycopg
-import sqlalchemy.exc
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
@@ -32,19 +30,7 @@ from newsdesk.tasks.words import in_words, plural, printable
 def _database_unreachable(task, task_run, state) -> bool:
     """Retry only what a retry can fix: a lost or refused connection, a
     serialisation conflict. A constraint violation or a bug fails at once."""
-    exc = state.result(raise_on_failure=False)
-    if isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.connection_invalidated:
-        return True
-    # COPY goes through psycopg directly, so its errors arrive unwrapped.
-    return isinstance(
-        exc,
-        (
-            sqlalchemy.exc.OperationalError,
-            sqlalchemy.exc.InterfaceError,
-            psycopg.OperationalError,
-            psycopg.InterfaceError,
-        ),
-    )
+    return load.connection_lost(state.result(raise_on_failure=False))
 
 
 @task(name="discover-web", task_run_name="discover-web", cache_policy=NO_CACHE)

@@ -4,7 +4,8 @@ Decides each item's outcome against what is stored: `unchanged` (same raw
 content as the current version of its locator), `updated` (new content for a
 known locator), `duplicate` (an exact or near copy or a rewrite of a stored or
 earlier article, see `tasks.dedup`) or `inserted`; and writes documents,
-articles, the touched stories' `story_facts` rows, rejections and the run's counts together, so a batch is either loaded whole or not at all.
+articles, the touched stories' `story_facts` rows, rejections and the run's counts together, so a batch is loaded whole or
+not at all (then item by item, below).
 
 Text PostgreSQL cannot hold is replaced as the load begins (`storable`). A
 batch that PostgreSQL still refuses (a value out of range, a constraint, a
