@@ -66,7 +66,7 @@ from newsdesk.tasks.web import frontier
 from newsdesk.tasks.web.fetch import FetchSettings
 from newsdesk.tasks.web.pages import extraction_pool
 from newsdesk.tasks.web.pipeline import WebBatch, WebPipeline
-from newsdesk.tasks.words import in_words, plural
+from newsdesk.tasks.words import in_words, plural, printable
 
 # Files listed and checked against the stored ones per query (one `discover` task run each).
 LISTING_CHUNK = 5000
@@ -92,7 +92,7 @@ def ingest(sources_file: str = "seeds/sources.toml", batch_size: int | None = No
     health = None
     try:
         with runs.recorded_run(engine, flow_run_id=flow_run.id, sources_file=str(Path(sources_file).resolve())) as run:
-            logger.info("run %d started on %s", run.id, sources_file)
+            logger.info("run %d started on %s", run.id, printable(sources_file))
             sources = load_sources(sources_file)
             runs.register_sources(engine, run.id, [source.name for source in sources])
             progress = _Progress(sources)
@@ -123,7 +123,7 @@ def _headline(record: runs.RunRecord) -> str:
 def _failure_message(health: runs.RunHealth) -> str:
     parts = []
     if health.failing_sources:
-        failing = "; ".join(f"{f.source}: {f.reason}" for f in health.failing_sources[:3])
+        failing = "; ".join(f"{printable(f.source)}: {printable(f.reason)}" for f in health.failing_sources[:3])
         more = len(health.failing_sources) - 3
         parts.append(
             f"{plural(len(health.failing_sources), 'source')} failing ({failing}{f'; {more} more' if more > 0 else ''})"
@@ -332,7 +332,7 @@ def _ingest_web(run_id: int, web: list[Source], batch_size: int, settings: Setti
     except Exception as exc:  # a bug or a lost connection: the sources not done fail, the run goes on
         reason = f"{type(exc).__name__}: {exc}"
         unfinished = [source for source in web if not pipeline.source_finished(source.name)]
-        get_run_logger().error("web sources failed: %s", reason)
+        get_run_logger().error("web sources failed: %s", printable(reason))
         record_web_failures(run_id, 0, [(s.name, [s.locator]) for s in unfinished], "discover", reason)
     finally:
         for source in web:
@@ -348,7 +348,7 @@ def _settle_web(
 ) -> None:
     """Wait for a web batch's load; if it could not be loaded, its items become `failed`."""
     if reason := _load_failure(batch.number, loaded):
-        get_run_logger().error("web %s", reason)
+        get_run_logger().error("web %s", printable(reason))
         record_web_failures(run_id, batch.number, batch.locators(), "load", reason)
     pipeline.settled(batch)
     for name, items in batch.parts:
@@ -370,7 +370,7 @@ def _files_to_read(run_id: int, source: Source, batch_size: int) -> Iterator[lis
                 yield pending[:batch_size]
                 pending = pending[batch_size:]
     except (SourceError, OSError) as exc:
-        get_run_logger().error("source %s: %s", source.name, exc)
+        get_run_logger().error("source %s: %s", printable(source.name), printable(exc))
         record_failures(run_id, source.name, 0, [source.locator], "discover", str(exc))
     if pending:
         yield pending
@@ -423,7 +423,7 @@ def _process(
 def _settle(run_id: int, source_name: str, batch_no: int, batch: list[str], loaded) -> None:
     """Wait for a batch; if it could not be loaded, its items become `failed`."""
     if reason := _load_failure(batch_no, loaded):
-        get_run_logger().error("source %s: %s", source_name, reason)
+        get_run_logger().error("source %s: %s", printable(source_name), printable(reason))
         record_failures(run_id, source_name, batch_no, batch, "load", reason)
 
 
@@ -445,7 +445,7 @@ def _publish(engine: Engine, record: runs.RunRecord, health: runs.RunHealth | No
     failing = {f.source for f in health.failing_sources} if health else set()
     table = [
         {
-            "source": row.source,
+            "source": printable(row.source),
             "health": _source_health(row, failing),
             **{outcome: row[f"n_{outcome}"] for outcome in ("discovered", *OUTCOMES)},
         }
@@ -469,7 +469,8 @@ def _publish(engine: Engine, record: runs.RunRecord, health: runs.RunHealth | No
         shown = runs.rejections(engine, record.id, limit=REJECTIONS_SHOWN)
         lines += ["", "| source | locator | outcome | stage | reason |", "|---|---|---|---|---|"]
         lines += [
-            f"| {r['source']} | `{r['locator']}` | {r['outcome']} | {r['stage']} | {r['reason']} |" for r in shown
+            f"| {_cell(r['source'])} | `{_cell(r['locator'])}` | {r['outcome']} | {r['stage']} | {_cell(r['reason'])} |"
+            for r in shown
         ]
         if total > len(shown):
             lines.append(
@@ -486,9 +487,16 @@ def _publish(engine: Engine, record: runs.RunRecord, health: runs.RunHealth | No
     if counted != record.n_discovered:
         logger.error("counts do not add up: %d discovered, %d with an outcome", record.n_discovered, counted)
     for failure in health.failing_sources if health else []:
-        logger.error("source %s failed: %s: %s", failure.source, failure.locator, failure.reason)
+        logger.error(
+            "source %s failed: %s: %s", printable(failure.source), printable(failure.locator), printable(failure.reason)
+        )
     done = "failed" if health and health.failed else "completed"
     logger.info("run %d %s: %s", record.id, done, _headline(record))
+
+
+def _cell(text: object) -> str:
+    """A value for a cell of a markdown table: one line, its pipes and backticks escaped."""
+    return printable(text).replace("|", "\\|").replace("`", "'")
 
 
 def _source_health(row: runs.SourceCounts, failing: set[str]) -> str:

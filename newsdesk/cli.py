@@ -21,6 +21,7 @@ from newsdesk.tasks.records import OUTCOMES
 from newsdesk.tasks.sources import load_sources
 from newsdesk.tasks.store import export
 from newsdesk.tasks.store.runs import FAILING_RUNS, history, source_status
+from newsdesk.tasks.words import printable
 
 DEFAULT_SOURCES = "seeds/sources.toml"
 
@@ -441,7 +442,7 @@ def _status(args) -> int:
     )
     failing = [s.source for s in statuses if s.failing]
     if failing:
-        print(f"\nFailing in each of their last {FAILING_RUNS} runs: {', '.join(failing)}")
+        print(f"\nFailing in each of their last {FAILING_RUNS} runs: {', '.join(map(printable, failing))}")
         print("Why: SELECT * FROM newsdesk.rejections WHERE source = '<source>' ORDER BY id DESC LIMIT 20;")
         return 1
     return 0
@@ -482,8 +483,9 @@ def _text(value) -> str:
 
 def _table(headers: list[str], rows: list[list]) -> str:
     ids = {i for i, h in enumerate(headers) if h in ("id", "last run")}
+    # Names and paths come from files and pages: a newline in one must not forge a row.
     cells = [[str(h) for h in headers]] + [
-        [str(v) if i in ids else _text(v) for i, v in enumerate(row)] for row in rows
+        [str(v) if i in ids else printable(_text(v)) for i, v in enumerate(row)] for row in rows
     ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]

@@ -40,6 +40,10 @@ class Settings:
     pages_in_flight: int = 2000
     # Processes extracting fetched pages beside the fetching; 0: one thread of this process instead.
     extract_processes: int = field(default_factory=lambda: os.cpu_count() or 1)
+    # The budget of preparing one document (see tasks/extract/budget.py): CPU seconds
+    # (0: none), and megabytes its extraction worker may grow by (0: none).
+    extract_cpu_seconds: float = 10.0
+    extract_memory_mb: int = 1024
     # Dedup thresholds (see tasks/dedup/match.py); change them, then `newsdesk dedup --rebuild`.
     near_threshold: float = 0.5
     story_threshold: float = 0.55
@@ -74,6 +78,8 @@ class Settings:
             allow_networks=_networks(env, "NEWSDESK_ALLOW_NETWORKS"),
             pages_in_flight=_positive_int(env, "NEWSDESK_PAGES_IN_FLIGHT", 2000),
             extract_processes=int(_non_negative_float(env, "NEWSDESK_EXTRACT_PROCESSES", os.cpu_count() or 1)),
+            extract_cpu_seconds=_non_negative_float(env, "NEWSDESK_EXTRACT_CPU_SECONDS", 10.0),
+            extract_memory_mb=int(_non_negative_float(env, "NEWSDESK_EXTRACT_MEMORY_MB", 1024)),
             near_threshold=_fraction(env, "NEWSDESK_NEAR_THRESHOLD", 0.5),
             story_threshold=_fraction(env, "NEWSDESK_STORY_THRESHOLD", 0.55),
             story_window_days=int(_non_negative_float(env, "NEWSDESK_STORY_WINDOW_DAYS", 7)),

@@ -17,6 +17,7 @@ from newsdesk.tasks.files import MEDIA_TYPES, list_files, prepare_file
 from newsdesk.tasks.records import Prepared, Problem, RawDocument
 from newsdesk.tasks.sources import WEB_KINDS, Source
 from newsdesk.tasks.web.pages import start_extraction_pool
+from newsdesk.tasks.words import printable
 
 # What `extract --json` prints for each file, in this order (docs/configuration.md lists them).
 JSON_KEYS = (
@@ -85,16 +86,19 @@ def run(paths: list[str], as_json: bool) -> int:
             if as_json:
                 print(json.dumps(dict(zip(PROBLEM_KEYS, (path, result.reason, result.stage))), ensure_ascii=False))
             else:
-                print(f"{path}: {result.outcome} at {result.stage}: {result.reason}", file=sys.stderr)
+                print(
+                    f"{printable(path)}: {result.outcome} at {result.stage}: {printable(result.reason)}",
+                    file=sys.stderr,
+                )
             continue
         fields = _fields(path, result)
         if as_json:
             print(json.dumps(fields, ensure_ascii=False))
         else:
-            print(f"== {path}")
+            print(f"== {printable(path)}")
             for key in PLAIN_KEYS:
                 if fields[key]:
-                    print(f"{key}: {fields[key]}")
+                    print(f"{key}: {printable(fields[key])}")
             print()
             print(fields["text"])
             print()

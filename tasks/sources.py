@@ -5,6 +5,7 @@ name = "seeds"
 kind = "files"          # files, page, feed or sitemap
 path = "."              # files: a folder relative to this TOML file
 include = "*.txt"       # files: optional glob; default every supported file
+follow_links = false    # files: true to read symbolic links that lead out of the folder
 
 The file is checked whole before anything starts: each problem is one line
 naming the file, the line and the fix (`SourceError.problems`), with unknown
@@ -44,6 +45,8 @@ class Source:
     kind: str
     path: str | None = None  # absolute folder, for files
     include: str | None = None
+    # Files: whether symbolic links may lead out of the folder (else each such link is rejected).
+    follow_links: bool = False
     url: str | None = None
     urls: tuple[str, ...] = ()
 
@@ -91,6 +94,7 @@ class FilesEntry(_Entry):
     kind: Literal["files"]
     path: str
     include: str | None = None
+    follow_links: bool = False
 
 
 class PageEntry(_Entry):
@@ -201,7 +205,16 @@ def _source(entry: dict, base: Path, index: int, line_of) -> tuple[Source | None
     except ValidationError as exc:
         return None, [(line_of(_key(e)), f"{where}: {_problem(e, kind, model)}") for e in exc.errors()]
     if isinstance(valid, FilesEntry):
-        return Source(valid.name, kind, path=str((base / valid.path).resolve()), include=valid.include), []
+        return (
+            Source(
+                valid.name,
+                kind,
+                path=str((base / valid.path).resolve()),
+                include=valid.include,
+                follow_links=valid.follow_links,
+            ),
+            [],
+        )
     if isinstance(valid, PageEntry):
         return Source(valid.name, kind, urls=tuple(valid.urls)), []
     assert isinstance(valid, ListingEntry)

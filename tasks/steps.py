@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-import psycopg
-import sqlalchemy.exc
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
@@ -21,31 +19,19 @@ from newsdesk.config import Settings
 from newsdesk.database import get_engine
 from newsdesk.tasks import packing
 from newsdesk.tasks.dedup.match import Thresholds
-from newsdesk.tasks.files import FileEntry, prepare_file
+from newsdesk.tasks.files import FileEntry, prepare_listed
 from newsdesk.tasks.records import Batch, Problem
 from newsdesk.tasks.store import dedup_rebuild, file_state, load, outcomes, reprocess, versions
 from newsdesk.tasks.web import frontier
 from newsdesk.tasks.web.pages import Item
 from newsdesk.tasks.web.pipeline import WebBatch
-from newsdesk.tasks.words import in_words, plural
+from newsdesk.tasks.words import in_words, plural, printable
 
 
 def _database_unreachable(task, task_run, state) -> bool:
     """Retry only what a retry can fix: a lost or refused connection, a
     serialisation conflict. A constraint violation or a bug fails at once."""
-    exc = state.result(raise_on_failure=False)
-    if isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.connection_invalidated:
-        return True
-    # COPY goes through psycopg directly, so its errors arrive unwrapped.
-    return isinstance(
-        exc,
-        (
-            sqlalchemy.exc.OperationalError,
-            sqlalchemy.exc.InterfaceError,
-            psycopg.OperationalError,
-            psycopg.InterfaceError,
-        ),
-    )
+    return load.connection_lost(state.result(raise_on_failure=False))
 
 
 @task(name="discover-web", task_run_name="discover-web", cache_policy=NO_CACHE)
@@ -66,15 +52,21 @@ def discover_web(run_id: int) -> dict[str, tuple[int, int]]:
         for problem in list(listing.values())[:PROBLEMS_LOGGED]:
             # A listing that cannot be read is the source failing, not one bad item.
             logger.warning(
-                "source %s: listing %s %s: %s", source.name, problem.locator, problem.outcome, problem.reason
+                "source %s: listing %s %s: %s",
+                printable(source.name),
+                printable(problem.locator),
+                problem.outcome,
+                printable(problem.reason),
             )
         if not found.items:
-            logger.warning("source %s listed no article URL (%s)", source.name, plural(len(found.problems), "problem"))
+            logger.warning(
+                "source %s listed no article URL (%s)", printable(source.name), plural(len(found.problems), "problem")
+            )
         elif logged < SOURCES_LOGGED:
             logged += 1
             logger.info(
                 "source %s: %s, %s",
-                source.name,
+                printable(source.name),
                 plural(len(found.items), "URL"),
                 plural(len(found.problems), "problem"),
             )
@@ -107,8 +99,8 @@ def clean_batch(source_name: str, batch_no: int, listed: Batch[FileEntry]) -> Ba
                 _counted(
                     "cleaned",
                     packing.packed(
-                        prepare_file(
-                            f.path,
+                        prepare_listed(
+                            f,
                             max_bytes=max_bytes,
                             mtime_ns=file_state.trusted_mtime(f),
                             stored_sha256=stored[f.path].content_sha256 if f.path in stored else None,
@@ -149,7 +141,7 @@ def _log_problems(items: list[Item]) -> None:
     logger = get_run_logger()
     problems = [item for item in items if isinstance(item, Problem)]
     for item in problems[:PROBLEMS_LOGGED]:
-        logger.warning("%s %s at %s: %s", item.outcome, item.locator, item.stage, item.reason)
+        logger.warning("%s %s at %s: %s", item.outcome, printable(item.locator), item.stage, printable(item.reason))
     if len(problems) > PROBLEMS_LOGGED:
         logger.warning(
             "…and %d more rejected or failed in this batch (see newsdesk.rejections)", len(problems) - PROBLEMS_LOGGED
@@ -175,13 +167,16 @@ def skip_unchanged(run_id: int, source_name: str, chunk_no: int, files: list[Fil
     if Settings.from_env().file_check == "content":
         get_run_logger().info(
             "source %s: %s listed, all to be read (NEWSDESK_FILE_CHECK=content)",
-            source_name,
+            printable(source_name),
             plural(len(files), "file"),
         )
         return files
     to_read = file_state.skip_unchanged(get_engine(), run_id=run_id, source=source_name, entries=files)
     get_run_logger().info(
-        "source %s: %s listed, %s new or changed", source_name, plural(len(files), "file"), f"{len(to_read):,}"
+        "source %s: %s listed, %s new or changed",
+        printable(source_name),
+        plural(len(files), "file"),
+        f"{len(to_read):,}",
     )
     return to_read
 
@@ -190,8 +185,14 @@ def skip_unchanged(run_id: int, source_name: str, chunk_no: int, files: list[Fil
 def load_batch(run_id: int, source_name: str, batch_no: int, batch: Batch[Item]) -> Counter:
     """Dedup and load one batch in one transaction (retried whole: it is atomic)."""
     thresholds = Thresholds.from_settings(Settings.from_env())
-    counts = load.load_batch(get_engine(), run_id=run_id, source=source_name, items=batch.items, thresholds=thresholds)
-    get_run_logger().info("source %s batch %d: %s", source_name, batch_no, in_words(counts))
+    notes: list[str] = []
+    counts = load.load_batch(
+        get_engine(), run_id=run_id, source=source_name, items=batch.items, thresholds=thresholds, notes=notes
+    )
+    logger = get_run_logger()
+    for note in notes:
+        logger.warning("source %s batch %d: %s", printable(source_name), batch_no, note)
+    logger.info("source %s batch %d: %s", printable(source_name), batch_no, in_words(counts))
     return counts
 
 
@@ -202,8 +203,11 @@ def load_web_batch(run_id: int, batch_no: int, batch: WebBatch) -> Counter:
     The batch's rejected and failed items are logged first (`PROBLEMS_LOGGED`)."""
     _log_problems([item for _, items in batch.parts for item in items])
     thresholds = Thresholds.from_settings(Settings.from_env())
-    by_source = load.load_parts(get_engine(), run_id=run_id, parts=batch.parts, thresholds=thresholds)
+    notes: list[str] = []
+    by_source = load.load_parts(get_engine(), run_id=run_id, parts=batch.parts, thresholds=thresholds, notes=notes)
     counts: Counter = sum(by_source.values(), Counter())
+    for note in notes:
+        get_run_logger().warning("batch %d: %s", batch_no, note)
     get_run_logger().info(
         "batch %d: %s of %s: %s",
         batch_no,

@@ -125,7 +125,7 @@ def test_dask_workers_load_the_same_rows_as_threads(db, corpus, dask_cluster, pr
 
 
 @pytest.mark.timeout(300)
-def test_on_dask_a_refused_batch_fails_alone_and_the_next_loads(db, corpus, dask_cluster, prefect_server):
+def test_on_dask_a_refused_item_fails_alone_and_the_next_batch_loads(db, corpus, dask_cluster, prefect_server):
     from newsdesk.flows.ingest import ingest
 
     cluster, _ = dask_cluster
@@ -137,11 +137,12 @@ def test_on_dask_a_refused_batch_fails_alone_and_the_next_loads(db, corpus, dask
             sources_file=str(corpus.sources), batch_size=2, return_state=True
         )
     record = record_of(state)
-    # Batch 2 (2.txt, 3.txt) is refused; batch 3 still loads after it. Items failed: the run is Failed.
+    # Batch 2 (2.txt, 3.txt) is refused, then loaded item by item (3.txt alone fails);
+    # batch 3 still loads after it. An item failed: the run is Failed.
     assert state.is_failed() and record["status"] == "failed"
-    assert (record["n_discovered"], record["n_inserted"], record["n_failed"]) == (6, 4, 2)
+    assert (record["n_discovered"], record["n_inserted"], record["n_failed"]) == (6, 5, 1)
     loaded = {r["locator"].rsplit("/", 1)[1] for r in fetch(db, "SELECT locator FROM newsdesk.articles")}
-    assert loaded == {"0.txt", "1.txt", "4.txt", "5.txt"}
+    assert loaded == {"0.txt", "1.txt", "2.txt", "4.txt", "5.txt"}
 
 
 @pytest.mark.timeout(300)

@@ -318,17 +318,18 @@ def test_reprocess_recleans_stored_documents_without_reading_sources(db, corpus)
     assert (again["n_discovered"], again["n_unchanged"]) == (1, 1)
 
 
-def test_a_batch_the_database_refuses_fails_alone_and_the_run_goes_on(db, corpus):
+def test_an_item_the_database_refuses_fails_alone_and_its_batch_loads(db, corpus):
     for i in range(6):
         corpus.write(f"{i}.txt", distinct_story(i))
     corpus.configure()
     with refusing_inserts(db, "/3.txt"):
         record = run(corpus.sources, batch_size=2)
-    assert record["status"] == "failed"  # items failed, the others loaded
-    assert (record["n_discovered"], record["n_inserted"], record["n_failed"]) == (6, 4, 2)
+    # Batch 2 (2.txt, 3.txt) is refused whole, then loaded item by item: only 3.txt fails.
+    assert record["status"] == "failed"  # an item failed, the others loaded
+    assert (record["n_discovered"], record["n_inserted"], record["n_failed"]) == (6, 5, 1)
     assert_counts_add_up(record)
     failed = fetch(db, "SELECT locator, stage, reason FROM newsdesk.rejections ORDER BY locator")
-    assert [f["locator"].rsplit("/", 1)[1] for f in failed] == ["2.txt", "3.txt"]
+    assert [f["locator"].rsplit("/", 1)[1] for f in failed] == ["3.txt"]
     assert all(f["stage"] == "load" and "refused by test trigger" in f["reason"] for f in failed)
     loaded = {r["locator"].rsplit("/", 1)[1] for r in fetch(db, "SELECT locator FROM newsdesk.articles")}
-    assert loaded == {"0.txt", "1.txt", "4.txt", "5.txt"}
+    assert loaded == {"0.txt", "1.txt", "2.txt", "4.txt", "5.txt"}

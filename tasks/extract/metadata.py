@@ -683,8 +683,23 @@ def _strip_once(title: str | None, publisher: str | None, domain: str | None) ->
 # ---------------------------------------------------------------- all of it
 
 
+# A metadata field longer than this is cut, with an ellipsis, as trafilatura cuts
+# what it finds in a page: a 1 MB title (front matter, a feed entry) is no title.
+MAX_FIELD_CHARS = 10_000
+
+
+def cut(value: str | None) -> str | None:
+    """`value` cut to MAX_FIELD_CHARS characters, the last an ellipsis, when longer."""
+    if value is None or len(value) <= MAX_FIELD_CHARS:
+        return value
+    return value[: MAX_FIELD_CHARS - 1] + "…"
+
+
 def finish(article: Article, *, html: str | None = None) -> Article:
-    """Apply the page's own metadata (when `html` is given) and normalise every metadata field, in place."""
+    """Apply the page's own metadata (when `html` is given) and normalise every
+    metadata field, in place; text fields are cut to MAX_FIELD_CHARS."""
+    article.title, article.summary = cut(article.title), cut(article.summary)
+    article.author, article.source_name = cut(article.author), cut(article.source_name)
     page = page_metadata(html) if html else PageMetadata()
     if page.published is not None and (page.published_precision == "datetime" or article.published is None):
         article.published, article.published_precision = page.published, page.published_precision

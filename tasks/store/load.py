@@ -4,7 +4,15 @@ Decides each item's outcome against what is stored: `unchanged` (same raw
 content as the current version of its locator), `updated` (new content for a
 known locator), `duplicate` (an exact or near copy or a rewrite of a stored or
 earlier article, see `tasks.dedup`) or `inserted`; and writes documents,
-articles, the touched stories' `story_facts` rows, rejections and the run's counts together, so a batch is either loaded whole or not at all.
+articles, the touched stories' `story_facts` rows, rejections and the run's counts together, so a batch is loaded whole or
+not at all (then item by item, below).
+
+Text PostgreSQL cannot hold is replaced as the load begins (`storable`). A
+batch that PostgreSQL still refuses (a value out of range, a constraint, a
+trigger) is loaded again item by item, each in its own transaction, so the
+culprit is set apart alone, with PostgreSQL's reason (`rejected` for data it
+refuses, `failed` for anything else), and the rest of the batch loads.
+A lost connection is not a refusal: it is raised, for the task to retry.
 """
 
 from __future__ import annotations
@@ -12,7 +20,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+import psycopg
 import sqlalchemy as sa
+import sqlalchemy.exc
 from sqlalchemy.engine import Connection, Engine
 
 from newsdesk.tasks.dedup.match import Thresholds
@@ -23,6 +33,8 @@ from newsdesk.tasks.store.outcomes import add_counts_by_source, record_source_pr
 from newsdesk.tasks.store.pgcopy import copy_rows
 from newsdesk.tasks.store.placement import place
 from newsdesk.tasks.store.rows import ARTICLE_COLUMNS, DOCUMENT_COLUMNS, article_row, document_row, next_ids
+from newsdesk.tasks.store.storable import Counter as Replaced
+from newsdesk.tasks.store.storable import storable_parts
 from newsdesk.tasks.store.versions import StoredVersion, current_versions
 
 
@@ -33,9 +45,12 @@ def load_batch(
     source: str,
     items: Sequence[Prepared | Problem | Unchanged],
     thresholds: Thresholds = Thresholds(),
+    notes: list[str] | None = None,
 ) -> Counter:
     """Load a batch; the counts per outcome, which add up to len(items)."""
-    return load_parts(engine, run_id=run_id, parts=[(source, items)], thresholds=thresholds).get(source, Counter())
+    return load_parts(engine, run_id=run_id, parts=[(source, items)], thresholds=thresholds, notes=notes).get(
+        source, Counter()
+    )
 
 
 def load_parts(
@@ -44,11 +59,82 @@ def load_parts(
     run_id: int,
     parts: Sequence[tuple[str, Sequence[Prepared | Problem | Unchanged]]],
     thresholds: Thresholds = Thresholds(),
+    notes: list[str] | None = None,
 ) -> dict[str, Counter]:
     """Load a batch whose items come from one or more sources (`parts`: each
     source's items, in its order) in one transaction; the counts per source.
     The parts are loaded together, as if one after another: an item is
-    placed against the stored stories and the items before it."""
+    placed against the stored stories and the items before it. A batch
+    PostgreSQL refuses is loaded item by item (see the module docstring).
+    `notes`, when given, gets a line for the operator about what was replaced
+    or set apart."""
+    replaced = Replaced()
+    storable = storable_parts(parts, replaced)
+    if replaced.characters and notes is not None:
+        notes.append(
+            f"{replaced.characters:,} characters PostgreSQL cannot store (NUL, lone surrogates)"
+            f" replaced by U+FFFD in {replaced.items:,} items"
+        )
+    try:
+        return _load_together(engine, run_id, storable, thresholds)
+    except Exception as exc:
+        if connection_lost(exc):
+            raise
+        refusal = exc
+    counts: dict[str, Counter] = {}
+    apart = 0
+    for source, items in storable:
+        for item in items:
+            try:
+                loaded = _load_together(engine, run_id, [(source, [item])], thresholds)
+            except Exception as exc:
+                if connection_lost(exc):
+                    raise
+                apart += 1
+                outcome = "rejected" if _is_data_error(exc) else "failed"
+                problem = Problem(_locator(item), outcome, "load", f"PostgreSQL refused it: {_refusal(exc)}")
+                loaded = _load_together(engine, run_id, [(source, [problem])], thresholds)
+            for name, part in loaded.items():
+                counts[name] = counts.get(name, Counter()) + part
+    if notes is not None:
+        notes.append(
+            f"the batch was refused whole ({_refusal(refusal)}), so it was loaded item by item: {apart:,} set apart"
+        )
+    return counts
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether `exc` is the connection failing (a retry may pass), not PostgreSQL refusing the data."""
+    if isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(
+        exc,
+        (
+            sqlalchemy.exc.OperationalError,
+            sqlalchemy.exc.InterfaceError,
+            psycopg.OperationalError,
+            psycopg.InterfaceError,
+        ),
+    )
+
+
+def _is_data_error(exc: BaseException) -> bool:
+    """PostgreSQL refused the value itself (SQLSTATE class 22: bad text, a number out of range...)."""
+    original = getattr(exc, "orig", exc)
+    return isinstance(original, (psycopg.DataError, UnicodeError))
+
+
+def _refusal(exc: BaseException) -> str:
+    """PostgreSQL's own words for a refusal, on one line (not SQLAlchemy's SQL and parameters)."""
+    original = getattr(exc, "orig", None) or exc
+    diag = getattr(original, "diag", None)
+    message = (diag.message_primary if diag is not None else None) or str(original) or type(original).__name__
+    return " ".join(f"{type(original).__name__}: {message}".split())[:500]
+
+
+def _load_together(
+    engine: Engine, run_id: int, parts: Sequence[tuple[str, Sequence[Prepared | Problem | Unchanged]]], thresholds
+) -> dict[str, Counter]:
     counts: dict[str, Counter] = {}
     with engine.begin() as conn:
         hold_load_lock(conn)

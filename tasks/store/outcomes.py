@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from newsdesk.tasks.records import OUTCOMES, Problem
+from newsdesk.tasks.store.storable import storable
 
 
 def record_problems(conn: Connection, run_id: int, source: str, problems: Sequence[Problem]) -> None:
@@ -76,8 +77,10 @@ def _count_values(counts: Counter) -> dict[str, int]:
 def record_failed_batch(
     engine: Engine, *, run_id: int, source: str, locators: Sequence[str], stage: str, reason: str
 ) -> Counter:
-    """Every item of a batch that could not be loaded becomes `failed`, with the reason."""
-    problems = [Problem(locator, "failed", stage, reason) for locator in locators]
+    """Every item of a batch that could not be loaded becomes `failed`, with the
+    reason (made storable: this is the load's boundary too, see `storable`)."""
+    source, reason = storable(source), storable(reason)
+    problems = [Problem(storable(locator), "failed", stage, reason) for locator in locators]
     counts = Counter(failed=len(problems))
     with engine.begin() as conn:
         record_problems(conn, run_id, source, problems)

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
+import h11
 import httpx
 
 from newsdesk import __version__
@@ -516,7 +517,12 @@ async def _refuse_bad_redirect(response: httpx.Response) -> None:
     header itself (it raises on a data: or javascript: target, for one), so
     that a redirect anywhere but http(s) is refused with the reason."""
     if response.has_redirect_location:
-        check_scheme(urljoin(str(response.request.url), response.headers["location"]))
+        location = response.headers["location"]
+        try:
+            target = urljoin(str(response.request.url), location)
+        except ValueError as exc:  # "http://[::1/x": no URL parser reads it
+            raise Rejected("fetch", f"malformed response: bad Location header ({exc}): {location[:200]!r}") from None
+        check_scheme(target)
 
 
 def client(settings: FetchSettings, trusted_hosts: set[str] | None = None) -> httpx.AsyncClient:
@@ -582,6 +588,13 @@ async def fetch(
         except _Retryable as retryable:
             reason = retryable.reason
             wait = _backoff(settings, attempt, retryable.retry_after)
+        except httpx.InvalidURL as exc:  # httpx could not make a redirect of the Location header
+            raise Rejected("fetch", f"malformed response: bad Location header ({exc})") from None
+        except httpx.RemoteProtocolError as exc:
+            if _malformed(exc):  # the same bytes come back next time: not worth a retry
+                raise Rejected("fetch", f"malformed response: {_protocol_reason(exc)}") from None
+            reason = f"{type(exc).__name__}: {exc}"
+            wait = _backoff(settings, attempt, None)
         except httpx.TimeoutException as exc:
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             wait = _backoff(settings, attempt, None)
@@ -596,6 +609,24 @@ async def fetch(
         if attempt < settings.retries:
             await asyncio.sleep(max(0.0, min(wait, budget_end - loop.time())))
     raise FetchFailed(f"gave up after {settings.retries + 1} attempts: {reason}")
+
+
+def _malformed(exc: BaseException) -> bool:
+    """Whether the server's bytes broke HTTP (h11 refused them: headers over
+    its limit, a header line without a colon), not the connection dropping."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, h11.RemoteProtocolError):
+            return "closed connection" not in str(cause)
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+def _protocol_reason(exc: httpx.RemoteProtocolError) -> str:
+    text = " ".join(str(exc).split())[:200]
+    if "Receive buffer too long" in text:  # h11's words for headers past httpcore's limit
+        return "headers over the limit of 100 KB"
+    return text
 
 
 async def _allowed(politeness: Politeness, url: str) -> bool:

@@ -30,6 +30,7 @@ import httpx
 from sqlalchemy.engine import Engine
 
 from newsdesk.tasks import packing
+from newsdesk.tasks.extract import budget
 from newsdesk.tasks.records import Problem, Rejected, Unchanged
 from newsdesk.tasks.sources import Source
 from newsdesk.tasks.store import host_schedule, http_cache, versions
@@ -49,6 +50,7 @@ class Frontier:
         self.settings = settings
         self.engine = engine
         self.trusted_hosts: set[str] = set()
+        self.limits = budget.Limits.from_env()  # each page's extraction budget, sent with it
         self.schedule = host_schedule.HostSchedule(engine)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="newsdesk-frontier", daemon=True)
@@ -103,7 +105,9 @@ class Frontier:
         if fetched.not_modified:
             return Unchanged(item.url)
         try:
-            return await asyncio.get_running_loop().run_in_executor(pool, _prepare_page, item, fetched, stored_sha256)
+            return await asyncio.get_running_loop().run_in_executor(
+                pool, _prepare_page, item, fetched, stored_sha256, self.limits
+            )
         except Exception as exc:  # the extraction process died: this page fails
             return Problem(item.url, "failed", "clean", f"{type(exc).__name__}: {exc}")
 
@@ -120,10 +124,11 @@ class Frontier:
             self._loop.close()
 
 
-def _prepare_page(item: WebItem, fetched: fetch.Fetched, stored_sha256: str | None) -> Item:
-    """In an extraction worker: the page prepared, and its raw bytes packed for
-    storage (only the packed form goes back: the loop's process has the page)."""
-    return packing.packed(prepare_page(item, fetched, stored_sha256=stored_sha256), keep_raw=False)
+def _prepare_page(item: WebItem, fetched: fetch.Fetched, stored_sha256: str | None, limits: budget.Limits) -> Item:
+    """In an extraction worker: the page prepared within `limits`, and its raw
+    bytes packed for storage (only the packed form goes back: the loop's
+    process has the page)."""
+    return packing.packed(prepare_page(item, fetched, stored_sha256=stored_sha256, limits=limits), keep_raw=False)
 
 
 class _RobotsInPostgres:

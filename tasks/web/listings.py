@@ -76,6 +76,10 @@ _CUT_IN = re.compile(r"Premature end of data in tag (\S+)")
 # of its whole batch. Dropped from text; percent-encoded in URLs, as browsers do.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _URL_CONTROL = re.compile("[\x00-\x1f\x7f]")
+# A numeric character reference (`&#xD800;`, `&#55296;`, `&#0;`): one to a code point
+# XML does not allow makes feedparser's fallback parser raise on the whole feed.
+_CHAR_REFERENCE = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +191,12 @@ def _xml_root(data: bytes, base_url: str) -> tuple[etree._Element, str | None]:
 def _read_xml_feed(data: bytes, root: etree._Element, base_url: str) -> Listing:
     """An RSS, RDF or Atom feed: metadata from feedparser, and each entry's raw
     id from lxml (feedparser resolves ids like links, turning `abc` into a URL)."""
-    parsed = feedparser.parse(data, response_headers={"content-location": base_url} if base_url else {})
+    try:
+        parsed = feedparser.parse(
+            _xml_char_references(data), response_headers={"content-location": base_url} if base_url else {}
+        )
+    except Exception as exc:  # feedparser's own failure on this feed: the feed is rejected with it, never the run
+        raise Rejected("discover", f"not a readable feed: feedparser failed: {type(exc).__name__}: {exc}") from None
     if not parsed.entries and not parsed.get("version"):  # an empty document has no `version` key at all
         problem = parsed.get("bozo_exception")
         if isinstance(problem, xml.sax.SAXParseException):
@@ -343,6 +352,9 @@ def _read_json_feed(data: bytes, base_url: str) -> Listing:
             listing.problems.append((f"{base_url}#entry-{n}", "JSON Feed item is not an object"))
             continue
         url, no_url = _json_item_url(entry)
+        if url is not None and _SURROGATE.search(url):  # `\ud800` escaped in the JSON: no URL can hold it
+            no_url = f"feed entry URL holds a lone surrogate, not text: {url[:200]!a}"
+            url = None
         if url is None:
             listing.problems.append((f"{base_url}#entry-{n}", no_url))
             continue
@@ -456,6 +468,24 @@ def _url(base_url: str, link: str) -> str:
         return urldefrag(urljoin(base_url, encoded)).url
     except ValueError:
         return encoded
+
+
+def _xml_char_references(data: bytes) -> bytes:
+    """The feed with each character reference to a code point XML does not
+    allow (a surrogate, a control character, past U+10FFFF) made `&#xFFFD;`,
+    as an XML parser that recovers reads it; in an ASCII-compatible encoding
+    (a UTF-16 feed is read as it is)."""
+    if b"&#" not in data:
+        return data
+    return _CHAR_REFERENCE.sub(_allowed_reference, data)
+
+
+def _allowed_reference(match: re.Match[bytes]) -> bytes:
+    code = int(match.group(1), 16) if match.group(1) else int(match.group(2))
+    allowed = (
+        code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or 0x10000 <= code <= 0x10FFFF
+    )
+    return match.group() if allowed else b"&#xFFFD;"
 
 
 def _utc(parsed) -> datetime | None:

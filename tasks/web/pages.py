@@ -10,6 +10,7 @@ import os
 import threading
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 
+from newsdesk.tasks.extract import budget
 from newsdesk.tasks.extract.prepare import prepare
 from newsdesk.tasks.records import Prepared, Problem, RawDocument, Unchanged
 from newsdesk.tasks.web.fetch import Fetched
@@ -20,10 +21,12 @@ Item = Prepared | Problem | Unchanged
 
 
 def prepare_page(
-    item: WebItem, fetched: Fetched, *, stored_sha256: str | None = None
+    item: WebItem, fetched: Fetched, *, stored_sha256: str | None = None, limits: budget.Limits | None = None
 ) -> Prepared | Problem | Unchanged:
     """`stored_sha256`: the hash of the page's current stored version, if any;
-    the same bytes again need no cleaning."""
+    the same bytes again need no cleaning. `limits`: the page's budget (see
+    `prepare`), given by the process that hands it over: a worker's environment
+    is that of the process that started the pool."""
     if fetched.not_modified:
         return Unchanged(item.url)
     sha256 = hashlib.sha256(fetched.body).hexdigest()
@@ -40,7 +43,7 @@ def prepare_page(
         charset=fetched.charset,
         hints=item.hints,
     )
-    return prepare(document)
+    return prepare(document, limits)
 
 
 _pool: Executor | None = None
@@ -94,6 +97,8 @@ EXTRACTION_NICENESS = 10
 
 def _warm() -> None:
     """Lower the worker's priority; warm the extractor in the worker if its
-    server did not (a server started before the preload was set)."""
+    server did not (a server started before the preload was set); bound the
+    memory of each page it prepares (`budget`)."""
     os.nice(EXTRACTION_NICENESS)
     importlib.import_module(WARM_MODULE)
+    budget.dedicate_process()
