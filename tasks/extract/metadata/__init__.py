@@ -1,0 +1,70 @@
+"""Article metadata made fit for analysts. Pure functions, no network.
+
+One module per subject, as trafilatura splits its own:
+
+- `page`: what an HTML page declares in its meta tags, microdata and JSON-LD
+  (`jsonld` reads the JSON-LD, `published` chooses the publication time);
+- `authors`: bylines to person names;
+- `publisher`: the publisher's name and the registered domain of the URL;
+- `title`: the title without the site's name around it;
+- the language code: `clean.language.normalise`, the one normaliser.
+
+`finish` applies them to every cleaned article (after the listing fills its gaps).
+"""
+
+from __future__ import annotations
+
+from newsdesk.tasks.extract.clean.language import normalise as normalise_language
+from newsdesk.tasks.extract.metadata.authors import clean_authors
+from newsdesk.tasks.extract.metadata.page import PageMetadata, page_metadata, split_keywords
+from newsdesk.tasks.extract.metadata.publisher import choose_publisher, clean_publisher, publisher_domain
+from newsdesk.tasks.extract.metadata.title import is_slug, strip_site_suffix
+from newsdesk.tasks.records import Article
+
+__all__ = [
+    "PageMetadata",
+    "choose_publisher",
+    "clean_authors",
+    "clean_publisher",
+    "finish",
+    "is_slug",
+    "normalise_language",
+    "page_metadata",
+    "publisher_domain",
+    "split_keywords",
+    "strip_site_suffix",
+]
+
+
+def finish(article: Article, *, html: str | None = None) -> Article:
+    """Apply the page's own metadata (when `html` is given) and normalise every metadata field, in place.
+
+    The publication time the page's markup states wins over any other (the
+    extractor's guess, a dateline); the publisher is `publisher.choose_publisher`
+    over og:site_name, JSON-LD publisher.name, the title's site part and what
+    the document said.
+    """
+    page = page_metadata(html) if html else PageMetadata()
+    if page.published is not None:
+        article.published, article.published_precision = page.published, page.published_precision
+    if article.published is None:
+        article.published_precision = None
+    article.language = normalise_language(article.language)
+    domain = article.publisher_domain = publisher_domain(article.url)
+    if is_slug(article.title):
+        fallback = page.html_title if page.html_title and not is_slug(page.html_title) else None
+        article.title = fallback
+    names = tuple(page.site_names)
+    title, site = strip_site_suffix(article.title, page.publisher or article.source_name, domain, names)
+    if title is None and page.html_title:  # the extractor kept only the site name: the page's own title
+        title, site = strip_site_suffix(page.html_title, page.publisher or article.source_name, domain, names)
+    article.title = title
+    article.source_name = choose_publisher([*page.site_names, site, article.source_name], domain)
+    not_names = names  # the names the page gives its site are no person's
+    article.authors = clean_authors(page.authors or article.author, not_names=not_names)
+    if not article.authors and page.authors:
+        article.authors = clean_authors(article.author, not_names=not_names)
+    article.author = ", ".join(article.authors) or None
+    article.keywords = page.keywords
+    article.section = page.section
+    return article
