@@ -6,16 +6,16 @@ import argparse
 import json
 import os
 import sys
-from datetime import date
 from pathlib import Path
 
 from newsdesk import __version__
 from newsdesk.config import TASK_RUNNERS, Settings
-from newsdesk.database import get_engine, psql_path, redact, resolve_url
+from newsdesk.database import SchemaNotReady, psql_path, read_engine, redact, resolve_url
 from newsdesk.tasks.files import prepare_file
 from newsdesk.tasks.records import OUTCOMES, Prepared, Problem
 from newsdesk.tasks.sources import WEB_KINDS, SourceError, load_sources
 from newsdesk.tasks.store import export
+from newsdesk.tasks.store.export import parse_since
 from newsdesk.tasks.store.runs import FAILING_RUNS, history, source_status
 from newsdesk.tasks.web.pages import start_extraction_pool
 
@@ -79,7 +79,13 @@ def main(argv: list[str] | None = None) -> int:
     export = commands.add_parser("export", help="current articles as CSV or JSON Lines on standard output")
     export.add_argument("--format", choices=("csv", "jsonl"), default="jsonl")
     export.add_argument(
-        "--since", type=date.fromisoformat, metavar="DATE", help="only articles loaded on or after this day (UTC)"
+        "--since",
+        type=parse_since,
+        metavar="WHEN",
+        help="only articles loaded since then: a UTC day (2024-03-01), a time, or a span back (24h, 7d, 2w)",
+    )
+    export.add_argument(
+        "--null", default="", metavar="TEXT", help="CSV: write nulls as TEXT (default: empty, unquoted)"
     )
     export.add_argument("--canonical", action="store_true", help="one article per story: its canonical one")
     export.set_defaults(handler=_export)
@@ -95,7 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["psql"]:  # everything after it is psql's, options included
         return _psql(argv[1:])
     args = parser.parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except SchemaNotReady as problem:  # a read-only command met a schema it cannot use
+        print(f"newsdesk: {problem}", file=sys.stderr)
+        return 1
 
 
 def _ingest(args) -> int:
@@ -139,14 +149,14 @@ def _dedup(args) -> int:
 
 
 def _export(args) -> int:
-    records = export.rows(get_engine(), since=args.since, canonical=args.canonical)
-    n = export.write(sys.stdout, records, args.format)
+    records = export.rows(read_engine(), since=args.since, canonical=args.canonical)
+    n = export.write(sys.stdout, records, args.format, null=args.null)
     print(f"{n} articles", file=sys.stderr)
     return 0
 
 
 def _raw(args) -> int:
-    stored = export.raw_document(get_engine(), args.locator)
+    stored = export.raw_document(read_engine(), args.locator)
     if stored is None:
         print(f"newsdesk: no document stored for {args.locator}", file=sys.stderr)
         return 1
@@ -246,7 +256,7 @@ def _extract(args) -> int:
 
 
 def _runs(args) -> int:
-    rows = history(get_engine(), limit=args.limit)
+    rows = history(read_engine(), limit=args.limit)
     if not rows:
         print("No runs yet: try `newsdesk ingest`.")
         return 0
@@ -288,7 +298,7 @@ def _cell(column: str, value):
 def _status(args) -> int:
     """Exit 1 when a source is failing repeatedly, so a monitor can alert on it."""
 
-    statuses = source_status(get_engine())
+    statuses = source_status(read_engine())
     if not statuses:
         print("No finished ingest runs yet: try `newsdesk ingest`.")
         return 0
