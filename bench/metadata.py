@@ -141,7 +141,9 @@ def _types(item: dict) -> set[str]:
 
 def stated_published(markup: Markup) -> str | None:
     """The page's machine-readable datePublished (see the module docstring): the
-    first one in ISO 8601 with a year after 1900 (not a "0001-01-01" placeholder)."""
+    first one in ISO 8601 with a year after 1900 (not a "0001-01-01" placeholder).
+    A time without a zone gives way to the same wall time stated with its zone
+    in another of these places."""
     candidates = []
     for block in markup.jsonld:
         for item in _walk(block):
@@ -151,10 +153,20 @@ def stated_published(markup: Markup) -> str | None:
     for key in ("article:published_time", "og:article:published_time", "datepublished"):
         candidates += markup.metas.get(key, [])[:1]
     candidates += markup.itemprop_published[:1]
-    for value in candidates:
-        if (want := expected(value)) and want[0].year >= 1900:
-            return value
-    return None
+    valid = [(v, w) for v in candidates if (w := expected(v)) and w[0].year >= 1900]
+    if not valid:
+        return None
+    value, (when, kind) = valid[0]
+    if kind == "datetime_no_zone":
+        for other, (other_when, other_kind) in valid:
+            if other_kind == "datetime" and _wall(other) == _wall(value):
+                return other
+    return value
+
+
+def _wall(value: str) -> str:
+    """The wall time of an ISO 8601 value, to the second, without its zone."""
+    return value.replace(" ", "T", 1)[:19]
 
 
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -183,7 +195,7 @@ def expected(value: str) -> tuple[datetime, str] | None:
 
 
 def site_names(markup: Markup) -> list[str]:
-    """The names the page gives its site: og:site_name, JSON-LD publisher.name."""
+    """The names the page gives its site: og:site_name, JSON-LD publisher.name (URLs and "Hosted" are no names)."""
     names = list(markup.metas.get("og:site_name", []))
     for block in markup.jsonld:
         for item in _walk(block):
@@ -191,7 +203,13 @@ def site_names(markup: Markup) -> list[str]:
             for entry in publisher if isinstance(publisher, list) else [publisher]:
                 if isinstance(entry, dict) and isinstance(entry.get("name"), str):
                     names.append(entry["name"])
-    return [" ".join(n.split()) for n in names if n.strip()]
+    names = [" ".join(n.split()) for n in names if n.strip()]
+    return [n for n in names if not re.match(r"^(?:https?://|hosted$)", n, re.I)]
+
+
+def _parts(names: list[str]) -> set[str]:
+    """Every separator-delimited part of the site names ("GAY.CH · Alles bleibt anders!" -> "GAY.CH", ...)."""
+    return {p.strip() for n in names for p in re.split(r"\s[|–—·:-]\s", n)} | set(names)
 
 
 def non_person_names(markup: Markup) -> set[str]:
@@ -348,9 +366,12 @@ def measure(limit: int | None = None) -> dict:
         names = site_names(markup)
         row["names_site"] = any(not bare_host(n) for n in names)
         publisher = article.source_name or ""
-        # Wrong only when the page names its site otherwise: "CBSSports.com" as og:site_name is its name.
+        # Wrong only when the page names its site otherwise: "CBSSports.com" as og:site_name,
+        # or as a part of "GAY.CH · Alles bleibt anders!", is its own name.
         row["publisher_bare_host"] = (
-            any(not bare_host(n) for n in names) and (not publisher or bare_host(publisher)) and publisher not in names
+            any(not bare_host(n) for n in names)
+            and (not publisher or bare_host(publisher))
+            and publisher not in _parts(names)
         )
         row["publisher_tagline"] = bool(publisher) and tagline(publisher) and publisher not in names
         title = article.title or ""
