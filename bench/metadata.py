@@ -156,9 +156,9 @@ def stated_published(markup: Markup) -> str | None:
     valid = [(v, w) for v in candidates if (w := expected(v)) and w[0].year >= 1900]
     if not valid:
         return None
-    value, (when, kind) = valid[0]
+    value, (_, kind) = valid[0]
     if kind == "datetime_no_zone":
-        for other, (other_when, other_kind) in valid:
+        for other, (_, other_kind) in valid:
             if other_kind == "datetime" and _wall(other) == _wall(value):
                 return other
     return value
