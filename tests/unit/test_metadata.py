@@ -176,3 +176,22 @@ def test_section_entities_and_keyword_quotes():
     )
     assert found.section == "Filme & Serien"
     assert found.keywords == ["Klimawandel", "Politik"]
+
+
+def test_visible_datelines_for_pages_whose_markup_states_no_date():
+    from newsdesk.tasks.extract.metadata.dateline import visible_dateline
+
+    header = "<header>Mittwoch, 8. Juli 2020</header>"
+    assert visible_dateline(f"{header}<p>publiziert am 25. September 2018</p>") == (
+        datetime(2018, 9, 25, tzinfo=UTC),
+        "date",
+    )
+    assert visible_dateline("<p>Datum:  <b>03.11.2021</b></p>") == (datetime(2021, 11, 3, tzinfo=UTC), "date")
+    assert visible_dateline("<h1>Title</h1><p>06.11.2023 13:30</p>") == (
+        datetime(2023, 11, 6, 13, 30, tzinfo=UTC),
+        "datetime_no_zone",
+    )
+    when, precision = visible_dateline("<p>Published 7:07 PM EST Nov 19, 2019</p>")
+    assert (when.astimezone(UTC), precision) == (datetime(2019, 11, 20, 0, 7, tzinfo=UTC), "datetime")
+    # a site header's date, a bare day in the text, a list of other articles: none of them
+    assert visible_dateline(f"{header}<p>Die Studie vom 3.3.2019 zeigt</p><aside>Datum: 01.01.2020</aside>") is None

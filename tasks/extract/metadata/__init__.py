@@ -4,6 +4,7 @@ One module per subject, as trafilatura splits its own:
 
 - `page`: what an HTML page declares in its meta tags, microdata and JSON-LD
   (`jsonld` reads the JSON-LD, `published` chooses the publication time);
+- `dateline`: a publication date printed in the page, for pages whose markup states none;
 - `authors`: bylines to person names;
 - `publisher`: the publisher's name and the registered domain of the URL;
 - `title`: the title without the site's name around it;
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from newsdesk.tasks.extract.clean.language import normalise as normalise_language
 from newsdesk.tasks.extract.metadata.authors import clean_authors
+from newsdesk.tasks.extract.metadata.dateline import visible_dateline
 from newsdesk.tasks.extract.metadata.page import PageMetadata, page_metadata, split_keywords
 from newsdesk.tasks.extract.metadata.publisher import choose_publisher, clean_publisher, publisher_domain
 from newsdesk.tasks.extract.metadata.title import is_slug, strip_site_suffix
@@ -39,14 +41,17 @@ __all__ = [
 def finish(article: Article, *, html: str | None = None) -> Article:
     """Apply the page's own metadata (when `html` is given) and normalise every metadata field, in place.
 
-    The publication time the page's markup states wins over any other (the
-    extractor's guess, a dateline); the publisher is `publisher.choose_publisher`
+    The publication time the page's markup states wins over any other; then a
+    dateline printed in the page (`dateline`); then the extractor's guess and
+    what the text's own label lines said. The publisher is `publisher.choose_publisher`
     over og:site_name, JSON-LD publisher.name, the title's site part and what
     the document said.
     """
     page = page_metadata(html) if html else PageMetadata()
     if page.published is not None:
         article.published, article.published_precision = page.published, page.published_precision
+    elif html and (printed := visible_dateline(html)):  # over the extractor's guess, which may be a header's date
+        article.published, article.published_precision = printed
     if article.published is None:
         article.published_precision = None
     article.language = normalise_language(article.language)
