@@ -15,6 +15,8 @@ One module per subject, as trafilatura splits its own:
 
 from __future__ import annotations
 
+import re
+
 from newsdesk.tasks.extract.clean.language import normalise as normalise_language
 from newsdesk.tasks.extract.metadata.authors import clean_authors
 from newsdesk.tasks.extract.metadata.dateline import visible_dateline
@@ -61,8 +63,17 @@ def finish(article: Article, *, html: str | None = None) -> Article:
         article.title = fallback
     names = tuple(page.site_names)
     title, site = strip_site_suffix(article.title, page.publisher or article.source_name, domain, names)
-    if title is None and page.html_title:  # the extractor kept only the site name: the page's own title
-        title, site = strip_site_suffix(page.html_title, page.publisher or article.source_name, domain, names)
+    if page.html_title and (title is None or _names_site(title, (page.publisher, article.source_name, *names), domain)):
+        # the extractor kept only the site's name ("seelenradio" of "seelenradio » Nummer zwei: Leo")
+        alternative, other_site = strip_site_suffix(
+            page.html_title, page.publisher or article.source_name, domain, names
+        )
+        if (
+            alternative
+            and len(alternative.split()) > len((title or "").split())
+            and not _names_site(alternative, (page.publisher, article.source_name, *names), domain)
+        ):
+            title, site = alternative, site or other_site
     article.title = title
     article.source_name = choose_publisher([*page.site_names, site, article.source_name], domain)
     not_names = names  # the names the page gives its site are no person's
@@ -73,3 +84,12 @@ def finish(article: Article, *, html: str | None = None) -> Article:
     article.keywords = page.keywords
     article.section = page.section
     return article
+
+
+def _names_site(title: str, names: tuple[str | None, ...], domain: str | None) -> bool:
+    """The title is nothing but the site's name or its domain."""
+    keys = {re.sub(r"[\W_]+", "", n).casefold() for n in names if n}
+    if domain:
+        keys |= {re.sub(r"[\W_]+", "", domain.split(".")[0]).casefold(), re.sub(r"[\W_]+", "", domain).casefold()}
+    keys.discard("")
+    return re.sub(r"[\W_]+", "", title).casefold() in keys

@@ -14,7 +14,7 @@ import re
 
 from newsdesk.tasks.extract.clean.dates import is_date
 
-_SEPARATORS = r"(?:[-|–—·»:]|::)"
+_SEPARATORS = r"(?:[-|–—·•»:]|::)"
 _SUFFIX = re.compile(rf"^(?P<title>.+?)\s{_SEPARATORS}\s(?P<site>(?:(?!\s{_SEPARATORS}\s).){{2,60}})$")
 _PREFIX = re.compile(rf"^(?P<site>(?:(?!\s{_SEPARATORS}\s).){{2,60}})\s(?:[|»:]|::|[-–—])\s(?P<title>.+)$")
 _ALNUM = re.compile(r"[\W_]+")
