@@ -250,8 +250,17 @@ def bad_author(name: str, page_non_persons: set[str]) -> str | None:
         return "account"
     if _LEGAL.search(name):
         return "organisation, label or role word"
-    if len(words) == 1 and (len(name) <= 3 or name.islower() or name.isupper()):
-        return "account-like single word"
+    if len(words) == 1:
+        return "a single word"
+    if words[0].casefold() in {"the", "der", "die", "das", "in", "text", "analysis", "article", "interview"}:
+        return "a title, label or phrase"
+    if words[-1].casefold() in {"de", "at", "ch", "com", "net", "org"}:
+        return "a host name"
+    particles = {"de", "da", "del", "della", "der", "den", "di", "du", "la", "le", "van", "von", "zu", "y", "al", "bin"}
+    if any(w[0].islower() and w.casefold() not in particles for w in words[1:]):
+        return "a phrase (a lower-case word)"
+    if re.search(r"\b(?:post|times|welle|sport|verein|partei|user|says|international|diario|noticias)\b", name, re.I):
+        return "a medium, an association or a phrase"
     return None
 
 

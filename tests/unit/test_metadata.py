@@ -195,3 +195,12 @@ def test_visible_datelines_for_pages_whose_markup_states_no_date():
     assert (when.astimezone(UTC), precision) == (datetime(2019, 11, 20, 0, 7, tzinfo=UTC), "datetime")
     # a site header's date, a bare day in the text, a list of other articles: none of them
     assert visible_dateline(f"{header}<p>Die Studie vom 3.3.2019 zeigt</p><aside>Datum: 01.01.2020</aside>") is None
+
+
+def test_bylines_with_labels_phrases_media_and_host_names():
+    assert clean_authors("Analysis by Chris Cillizza, CNN Editor-at-large") == ["Chris Cillizza"]
+    assert clean_authors("Текст Венера Ерофеева") == ["Венера Ерофеева"]
+    assert clean_authors("Finian Cunningham. Sputnik International") == ["Finian Cunningham"]
+    for value in ("The Water Coolest", "JERUSALEM POST", "Mdr De", "HUND aktiv", "Super User", "K A", "Deutsche Welle"):
+        assert clean_authors(value) == [], value
+    assert clean_authors("Ana de la Cruz; Marcus De Guzman") == ["Ana de la Cruz", "Marcus De Guzman"]

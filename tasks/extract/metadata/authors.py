@@ -140,6 +140,38 @@ _ORGANISATION_WORDS = frozenset(
         "report",
         "reports",
         "wire",
+        "post",
+        "times",
+        "herald",
+        "tribune",
+        "gazette",
+        "telegraph",
+        "journal",
+        "welle",
+        "sport",
+        "sports",
+        "radio",
+        "tv",
+        "network",
+        "international",
+        "illustrierte",
+        "diario",
+        "noticias",
+        "verein",
+        "feuerwehr",
+        "abteilung",
+        "departement",
+        "department",
+        "sekretariat",
+        "partei",
+        "bund",
+        "forschung",
+        "letters",
+        "user",
+        "says",
+        "redacción",
+        "redaccion",
+        "rechtsanwalt",
         "editorial",
         "newsroom",
         "agency",
@@ -155,7 +187,18 @@ _ORGANISATION_WORDS = frozenset(
     ]
 )
 # Parts of words that make a name an institution's ("Bundesministerium", "Landesanstalt").
-_ORGANISATION_STEMS = ("admin", "ministerium", "ministry", "anstalt", "verband", "gesellschaft", "stiftung", "behörde")
+_ORGANISATION_STEMS = (
+    "admin",
+    "ministerium",
+    "ministries",
+    "ministry",
+    "anstalt",
+    "verband",
+    "gesellschaft",
+    "stiftung",
+    "behörde",
+    "webteam",
+)
 # News agencies, named where a byline should be.
 _AGENCIES = frozenset(
     [
@@ -214,7 +257,49 @@ _ROLE_WORDS = frozenset(
     ]
 )
 _AUTHOR_SPLIT = re.compile(r"\s*(?:;|\||\s&\s|\s+and\s+|\s+und\s+|\n)\s*", re.I)
-_BY = re.compile(r"^(?:by|von|par|por|written by|words by|text by|autor(?:in)?|author|auteur)(?:/in)?[:\s]+", re.I)
+_BY = re.compile(
+    r"^(?:(?:analysis|article|story|text|words|written|photos?|interview|beitrag|artikel|ein beitrag)\s+(?:by|von|with|mit)"
+    r"|zum profil von|by|von|par|por|text|текст|автор|interview|autor(?:in)?|author|auteur)(?:/in)?[:\s]+",
+    re.I,
+)
+# Name particles, written in lower case inside a name ("Ana de la Cruz").
+_PARTICLES = frozenset(
+    [
+        "de",
+        "da",
+        "das",
+        "do",
+        "dos",
+        "del",
+        "della",
+        "der",
+        "den",
+        "di",
+        "du",
+        "la",
+        "le",
+        "van",
+        "von",
+        "vom",
+        "zu",
+        "zur",
+        "ten",
+        "ter",
+        "y",
+        "e",
+        "al",
+        "el",
+        "bin",
+        "ibn",
+        "ben",
+        "st",
+    ]
+)
+# Web address endings left as words when a host name stands where a byline should ("Mdr De").
+_ENDINGS = frozenset(["de", "at", "ch", "com", "net", "org", "info", "es", "fr", "it", "uk", "eu", "io", "co"])
+# Words that open a title, a label or a phrase, never a person's name.
+_NOT_FIRST = frozenset(["the", "der", "die", "das", "in", "zum", "bei", "mit"])
+_SENTENCE = re.compile(r"(?<=[a-z]{2})\.\s+(?=[A-Z])")
 _COPYRIGHT = re.compile(r"copyright|©|\(c\)|all rights reserved", re.I)
 _IS_A = re.compile(r"\s+(?:is|was)\s+(?:a|an|the)\s+.*$", re.I)
 _PARENS = re.compile(r"\s*[(\[].*?[)\]]")
@@ -252,7 +337,7 @@ def _key(text: str) -> str:
 
 
 def _is_role(text: str) -> bool:
-    return any(word.casefold().strip(".") in _ROLE_WORDS for word in text.split())
+    return any(part in _ROLE_WORDS for word in text.split() for part in word.casefold().strip(".").split("-"))
 
 
 def _person_name(text: str) -> str | None:
@@ -261,6 +346,7 @@ def _person_name(text: str) -> str | None:
     text = _PARENS.sub("", _BY.sub("", " ".join(text.split())))
     text = _IS_A.sub("", text)
     text = re.split(r"\s+[-–—|/]\s+", text)[0]  # "Ana Ruiz - Reporter"
+    text = _SENTENCE.split(text)[0]  # "Finian Cunningham. Sputnik International"
     words = []
     for word in text.split():
         bare = word.strip(",.:;").casefold()
@@ -286,4 +372,9 @@ def _person_name(text: str) -> str | None:
         return None  # "Olympia-Verlag GmbH", "TVT-Redaktion", "HNN Staff"
     if all(t[0].islower() for t in tokens if t[0].isalpha()):
         return None  # "przepisy pl": a handle, not a name
+    lower = [t for t in tokens[1:] if t[0].islower() and t.casefold() not in _PARTICLES]
+    if lower or tokens[0].casefold() in _NOT_FIRST or tokens[-1].casefold() in _ENDINGS:
+        return None  # "HUND aktiv", "The Water Coolest", "Mdr De": a phrase, a title, a host name
+    if all(len(t.strip(".")) <= 1 for t in tokens):
+        return None  # "K A"
     return name
