@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-unit lint format bench bench-extract bench-dedup bench-web bench-analyst lock clean
+.PHONY: install run test test-unit lint format bench bench-extract bench-dedup bench-web bench-analyst bench-metadata lock clean
 
 install: $(STAMP)
 
@@ -68,6 +68,10 @@ bench-web: install
 
 bench-dedup: install
 	$(BIN)/python -m bench.dedup
+
+# Metadata against what the pages themselves state, on both page sets of bench/data and the seeds.
+bench-metadata: install
+	$(BIN)/python -m bench.metadata
 
 # Story queries at 200,000 generated articles (a scratch database on $TEST_DATABASE_URL's or $DATABASE_URL's server).
 bench-analyst: install

@@ -10,16 +10,16 @@ import os
 import sys
 import warnings
 from collections import Counter
-from datetime import date
 from pathlib import Path
 
 from newsdesk import __version__, errors
 from newsdesk.config import TASK_RUNNERS, Settings
-from newsdesk.database import get_engine, psql_path, redact, resolve_url
+from newsdesk.database import SchemaNotReady, get_engine, psql_path, read_engine, redact, resolve_url
 from newsdesk.settings import check_environment, mask
 from newsdesk.tasks.records import OUTCOMES
 from newsdesk.tasks.sources import load_sources
 from newsdesk.tasks.store import export
+from newsdesk.tasks.store.export import parse_since
 from newsdesk.tasks.store.runs import FAILING_RUNS, history, source_status
 from newsdesk.tasks.words import printable
 
@@ -142,7 +142,13 @@ def build_parser() -> argparse.ArgumentParser:
     export = command("export", "current articles as CSV or JSON Lines on standard output", [DATABASE_ENV])
     export.add_argument("--format", choices=("csv", "jsonl"), default="jsonl", help="(default: %(default)s)")
     export.add_argument(
-        "--since", type=date.fromisoformat, metavar="DATE", help="only articles loaded on or after this day (UTC)"
+        "--since",
+        type=parse_since,
+        metavar="WHEN",
+        help="only articles loaded since then: a UTC day (2024-03-01), a time, or a span back (24h, 7d, 2w)",
+    )
+    export.add_argument(
+        "--null", default="", metavar="TEXT", help="CSV: write nulls as TEXT (default: empty, unquoted)"
     )
     export.add_argument("--canonical", action="store_true", help="one article per story: its canonical one")
     export.set_defaults(handler=_export)
@@ -199,6 +205,9 @@ def _guarded(command, debug: bool) -> int:
     except KeyboardInterrupt:
         print("newsdesk: interrupted", file=sys.stderr)
         return 130
+    except SchemaNotReady as problem:  # a read-only command met a schema it cannot use
+        print(f"newsdesk: {problem}", file=sys.stderr)
+        return errors.FAILED
     except Exception as exc:
         if debug:
             raise
@@ -270,14 +279,14 @@ def _dedup(args) -> int:
 
 
 def _export(args) -> int:
-    records = export.rows(get_engine(), since=args.since, canonical=args.canonical)
-    n = export.write(sys.stdout, records, args.format)
+    records = export.rows(read_engine(), since=args.since, canonical=args.canonical)
+    n = export.write(sys.stdout, records, args.format, null=args.null)
     print(f"{n} articles", file=sys.stderr)
     return 0
 
 
 def _raw(args) -> int:
-    engine = get_engine()
+    engine = read_engine()
     stored = export.raw_document(engine, args.locator)
     if stored is None and "://" not in args.locator and Path(args.locator).exists():
         # Files are stored under their absolute path, as a files source lists them.
@@ -377,7 +386,7 @@ def _newsdesk_command() -> str:
 
 
 def _runs(args) -> int:
-    rows = history(get_engine(), limit=args.limit)
+    rows = history(read_engine(), limit=args.limit)
     if not rows:
         print("No runs yet: try `newsdesk ingest`.")
         return 0
@@ -419,7 +428,7 @@ def _cell(column: str, value):
 def _status(args) -> int:
     """Exit 1 when a source is failing repeatedly, so a monitor can alert on it."""
 
-    statuses = source_status(get_engine())
+    statuses = source_status(read_engine())
     if not statuses:
         print("No finished ingest runs yet: try `newsdesk ingest`.")
         return 0

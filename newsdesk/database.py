@@ -1,4 +1,7 @@
-"""Connections: the configured PostgreSQL or an embedded one, migrated on first use."""
+"""Connections: the configured PostgreSQL or an embedded one, migrated on first use
+by the commands that write (`get_engine`); the read-only commands (`export`,
+`raw`, `runs`, `status`) never migrate (`read_engine`), so a role that may
+only read, such as a member of `newsdesk_analyst`, can run them."""
 
 from __future__ import annotations
 
@@ -132,6 +135,64 @@ def get_engine(settings: Settings | None = None) -> Engine:
             migrate(engine)
             _engines[url] = engine
         return engine
+
+
+class SchemaNotReady(Exception):
+    """The schema a read-only command needs is missing, older or newer than this code."""
+
+
+def read_engine(settings: Settings | None = None) -> Engine:
+    """A pooled engine for the configured database that never migrates: for
+    commands that only read. `SchemaNotReady` when the schema is not the one
+    this code expects (missing, older, or newer)."""
+    settings = settings or Settings.from_env()
+    url = resolve_url(settings)
+    with _lock:
+        engine = _engines.get(url)
+    if engine is not None:  # created (and migrated) by get_engine in this process
+        return engine
+    engine = sa.create_engine(_driver_url(url), pool_pre_ping=True, pool_size=2, max_overflow=2)
+    try:
+        check_schema(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert head is not None
+    return head
+
+
+def check_schema(engine: Engine) -> None:
+    """`SchemaNotReady` with what to do, unless the schema is at this code's newest migration."""
+    from alembic.script import ScriptDirectory
+
+    where = redact(engine.url.render_as_string(hide_password=False))
+    with engine.connect() as conn:
+        if conn.scalar(sa.text("SELECT to_regclass('newsdesk.alembic_version')")) is None:
+            raise SchemaNotReady(
+                f"the database {where} has no newsdesk schema yet: `newsdesk ingest` (run by a role that may"
+                " create it, e.g. the database owner) creates it"
+            )
+        current = conn.scalar(sa.text("SELECT version_num FROM newsdesk.alembic_version"))
+    head = head_revision()
+    if current == head:
+        return
+    known = {script.revision for script in ScriptDirectory(str(MIGRATIONS)).walk_revisions()}
+    if current in known:
+        raise SchemaNotReady(
+            f"the newsdesk schema in {where} is at migration {current}, older than this code's {head}:"
+            " `newsdesk ingest` (run by the database owner) migrates it; read-only commands never do"
+        )
+    raise SchemaNotReady(
+        f"the newsdesk schema in {where} is at migration {current}, which this code does not know"
+        f" (its newest is {head}): the database was migrated by a newer newsdesk; upgrade this one"
+    )
 
 
 def engine_for_url(url: str) -> Engine:

@@ -97,7 +97,8 @@ class Article:
     url: str | None = None
     language: str | None = None  # ISO 639-1 once finished (tasks.extract.metadata)
     extra: dict[str, str] = field(default_factory=dict)
-    # 'datetime' when `published` holds the time of day the document gives,
+    # 'datetime' when `published` holds the time of day the document gives with its zone,
+    # 'datetime_no_zone' when it gives a time without a zone (read as UTC),
     # 'date' when it gives only the day (then `published` is that day's midnight UTC).
     published_precision: str | None = None
     authors: list[str] = field(default_factory=list)  # person names; `author` is them joined

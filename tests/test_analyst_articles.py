@@ -178,7 +178,7 @@ def test_psql_sets_the_search_path_and_export_streams(loaded, db, database_url):
     records = [json.loads(line) for line in jsonl.stdout.splitlines()]
     assert len(records) == 3  # four articles, three stories
     timed = next(r for r in records if r["publisher"] == "The Daily Ledger")
-    assert (timed["authors"], timed["published_at"]) == (["Ana Ruiz"], "2024-03-02T03:30:00+00:00")
+    assert (timed["authors"], timed["published_at"]) == (["Ana Ruiz"], "2024-03-02T03:30:00.000000+00:00")
 
     out = subprocess.run(
         [NEWSDESK, "export", "--format", "csv", "--since", "2999-01-01"],

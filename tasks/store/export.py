@@ -1,16 +1,23 @@
-"""`newsdesk export`: current articles as CSV or JSON Lines, streamed.
+r"""`newsdesk export`: current articles as CSV or JSON Lines, streamed.
 
 Rows come through a server-side cursor in chunks, so memory stays flat
 whatever the table's size. Arrays (authors, keywords) are written as JSON in
-both formats; times as ISO 8601 in UTC.
+both formats; times as ISO 8601 in UTC, all in one form
+(`2024-03-02T03:30:00.000000+00:00`); days as `2024-03-02`.
+
+CSV tells null from an empty string as PostgreSQL's own CSV does: a null is
+an empty unquoted field, an empty string a quoted one (`""`); with `null=` a
+null is written as that text instead (e.g. `\N`, which
+`pandas.read_csv(..., na_values=["\\N"], keep_default_na=False)` reads as missing
+and nothing else).
 """
 
 from __future__ import annotations
 
-import csv
 import json
+import re
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TextIO
 
 import sqlalchemy as sa
@@ -23,12 +30,15 @@ COLUMNS = (
     "story_id",
     "duplicate_of",
     "dup_kind",
+    "dup_score",
+    "version",
     "url",
     "locator",
     "title",
     "summary",
     "published_at",
     "published_precision",
+    "published_day",
     "publisher",
     "publisher_domain",
     "authors",
@@ -42,13 +52,34 @@ COLUMNS = (
 _CHUNK = 1000
 
 
-def rows(engine: Engine, *, since: date | None = None, canonical: bool = False) -> Iterator[dict]:
-    """Current articles (only each story's canonical one with `canonical`), loaded on or after `since` (UTC), by id."""
+_RELATIVE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$", re.I)
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_since(text: str, *, now: datetime | None = None) -> datetime:
+    """The moment `--since` names: a day (`2024-03-01`, from its midnight UTC), a
+    time (`2024-03-01T12:00`, UTC unless it says its zone), or a span back from now
+    (`30m`, `24h`, `7d`, `2w`). ValueError for anything else."""
+    match = _RELATIVE.match(text)
+    if match:
+        span = timedelta(**{_UNITS[match.group(2).lower()]: int(match.group(1))})
+        return (now or datetime.now(UTC)) - span
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+        return datetime.combine(date.fromisoformat(text.strip()), time(), UTC)
+    when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def rows(engine: Engine, *, since: datetime | date | None = None, canonical: bool = False) -> Iterator[dict]:
+    """Current articles (only each story's canonical one with `canonical`), loaded at or after `since`, by id."""
+    if isinstance(since, date) and not isinstance(since, datetime):
+        since = datetime.combine(since, time(), UTC)
     query = (
-        "SELECT id, story_id, duplicate_of, dup_kind, url, locator, title, summary, published_at, published_precision,"
-        " publisher, publisher_domain, authors, language, keywords, section, ingested_from AS source, created_at, body"
+        "SELECT id, story_id, duplicate_of, dup_kind, dup_score, version, url, locator, title, summary,"
+        " published_at, published_precision, published_day, publisher, publisher_domain, authors, language,"
+        " keywords, section, ingested_from AS source, created_at, body"
         " FROM newsdesk.articles WHERE is_current"
-        " AND (CAST(:since AS date) IS NULL OR created_at >= CAST(:since AS date)::timestamp AT TIME ZONE 'UTC')"
+        " AND (CAST(:since AS timestamptz) IS NULL OR created_at >= CAST(:since AS timestamptz))"
         " AND (NOT :canonical OR duplicate_of IS NULL)"
         " ORDER BY id"
     )
@@ -62,23 +93,34 @@ def rows(engine: Engine, *, since: date | None = None, canonical: bool = False) 
 
 def _value(value: object) -> object:
     if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
+    if isinstance(value, date):
         return value.isoformat()
     return value
 
 
-def write(out: TextIO, records: Iterator[dict], fmt: str) -> int:
-    """Write `records` as `csv` (a header line, arrays as JSON) or `jsonl`; the number written."""
+_NEEDS_QUOTES = re.compile(r'[,"\r\n]|^\s|\s$')
+
+
+def _csv_field(value: object, null: str) -> str:
+    if value is None:
+        return null
+    if isinstance(value, list):
+        value = json.dumps(value, ensure_ascii=False)
+    text = str(_value(value))
+    if text == "" or text == null or _NEEDS_QUOTES.search(text):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def write(out: TextIO, records: Iterator[dict], fmt: str, *, null: str = "") -> int:
+    """Write `records` as `csv` (a header line, arrays as JSON, nulls as `null`,
+    see the module docstring) or `jsonl`; the number written."""
     n = 0
     if fmt == "csv":
-        writer = csv.writer(out)
-        writer.writerow(COLUMNS)
+        out.write(",".join(COLUMNS) + "\r\n")
         for record in records:
-            writer.writerow(
-                [
-                    json.dumps(v, ensure_ascii=False) if isinstance(v, list) else _value(v)
-                    for v in map(record.get, COLUMNS)
-                ]
-            )
+            out.write(",".join(_csv_field(record.get(c), null) for c in COLUMNS) + "\r\n")
             n += 1
     else:
         for record in records:

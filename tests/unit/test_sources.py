@@ -73,7 +73,9 @@ url = "https://example.org/sitemap.xml"
         ),
         (
             "[[source]]\nname = 'a'\nkind = 'files'\npath = '.'\nurl = 'https://example.org/'",
-            ["sources.toml:5: source 'a': 'url' is not used by a files source (it takes name, kind, path, include, follow_links)"],
+            [
+                "sources.toml:5: source 'a': 'url' is not used by a files source (it takes name, kind, path, include, follow_links)"
+            ],
         ),
         (
             "[[source]]\nname = 'a'\nkind = 'files'\npath = 3",

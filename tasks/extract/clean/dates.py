@@ -97,14 +97,33 @@ def parse_date(value: object, *, strict: bool = True) -> datetime | None:
 
 
 _HAS_TIME = re.compile(r"\d{1,2}[:.]\d{2}|T\d{2}")
+# The day of a date written with dots or slashes ("11.11.2021", "3/11/2021"): its "11.11" is no time.
+_DAY_PART = re.compile(r"\b\d{1,4}[./-]\s?\d{1,2}[./-]\s?\d{2,4}\b")
+# A zone after a time ("10:00:00+01:00", "10:00Z", "10:00 +0100"), or a zone name anywhere ("7:07 PM EST Nov 19").
+_ZONE = re.compile(
+    r"\d:\d{2}(?::\d{2})?(?:[.,]\d+)?\s?(?:Z|[+-]\d{2}(?::?\d{2})?)\b|\b(?:"
+    + "|".join(z for z in _ZONES if z != "Z")
+    + r")\b"
+)
 
 
 def date_precision(value: object) -> str | None:
-    """'datetime' when a date value gives the time of day, 'date' when it gives only the day, None for no value."""
+    """How precisely a date value gives the time: 'datetime', a time of day and
+    its zone; 'datetime_no_zone', a time of day without a zone (read as UTC);
+    'date', only the day ('11.11.2021' has no time); None for no value."""
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return "datetime"
+        return "datetime" if value.tzinfo is not None else "datetime_no_zone"
     if isinstance(value, date):
         return "date"
-    return "datetime" if _HAS_TIME.search(str(value)) else "date"
+    if not _HAS_TIME.search(_DAY_PART.sub(" ", str(value))):
+        return "date"
+    return "datetime" if has_zone(value) else "datetime_no_zone"
+
+
+def has_zone(value: object) -> bool:
+    """Whether a date value says its time zone ("…+01:00", "…Z", "7:07 PM EST"); a datetime when it is aware."""
+    if isinstance(value, datetime):
+        return value.tzinfo is not None
+    return bool(_ZONE.search(str(value).strip()))

@@ -9,9 +9,9 @@ decides only when the body is too short to tell or the model is unsure.
 
 from __future__ import annotations
 
-import re
 from functools import cache
 
+import langcodes
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
 # Measured on the 495 pages of bench/data/extraction-eval: the first 600
@@ -21,15 +21,23 @@ SAMPLE_CHARS = 600
 _SHORT = 200
 # A probability (normalised over the languages) below this is a guess too.
 _UNSURE = 0.5
-_CODE = re.compile(r"^\s*([A-Za-z]{2})(?:$|[-_\s])")
 
 
+@cache
 def normalise(code: object) -> str | None:
-    """ "en-US", "EN", "en_GB" -> "en"; None for what is not an ISO 639-1 code."""
-    if not isinstance(code, str):
+    """The ISO 639-1 code of a language tag, the one normaliser newsdesk has:
+    "en-US", "EN_gb", "eng", "ger", "iw" -> "en", "en", "en", "de", "he" (langcodes
+    reads BCP 47 tags, ISO 639-2/3 codes and retired codes); None for what names
+    no language with a two-letter code ("xx", "english", "und", "haw")."""
+    if not isinstance(code, str) or not code.strip():
         return None
-    match = _CODE.match(code)
-    return match.group(1).lower() if match else None
+    try:
+        tag = langcodes.standardize_tag(code.strip().replace("_", "-"), macro=True)
+        found = langcodes.Language.get(tag)
+    except (langcodes.tag_parser.LanguageTagError, ValueError):
+        return None
+    base = found.language
+    return base if base and len(base) == 2 and found.is_valid() else None
 
 
 @cache

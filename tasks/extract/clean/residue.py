@@ -187,7 +187,7 @@ def take_label_lines(paras: list[Para], found: Found) -> list[Para]:
 def _record_label(label: tuple[str, str | None, str], found: Found) -> None:
     _, field_name, value = label
     if field_name == "published":
-        found.add("published", parse_date(value))
+        found.add("published", value)  # the text: its precision is read from it
     elif field_name == "url":
         if value.startswith(("http://", "https://")):
             found.add("url", value)
@@ -212,8 +212,14 @@ _PART_SEPARATOR = re.compile(r"\s+[|·•—–-]\s+")
 
 def date_line(text: str):
     """The date when the paragraph is a date and nothing more ("Published: 4 Jan 2023")."""
+    candidate = date_text(text)
+    return parse_date(candidate) if candidate else None
+
+
+def date_text(text: str) -> str | None:
+    """The date's text when the paragraph is a date and nothing more ("Published: 4 Jan 2023" -> "4 Jan 2023")."""
     candidate = _DATE_PREFIX.sub("", text).strip().rstrip(".")
-    return parse_date(candidate) if is_date(candidate) else None
+    return candidate if is_date(candidate) else None
 
 
 def byline(text: str) -> str | None:
@@ -241,7 +247,7 @@ def _header_metadata(text: str, found: Found) -> bool:
     parts = _PART_SEPARATOR.split(text)
     values = []
     for part in parts:
-        when = date_line(part)
+        when = date_text(part) if date_line(part) else None
         who = None if when else byline(part)
         if not (when or who):
             return False
