@@ -101,8 +101,11 @@ url = "https://example.org/sitemap.xml"
             ["sources.toml:4: source 'p': urls: 'http://[::1' is not a valid URL (Invalid IPv6 URL)"],
         ),
         (
-            "[[source]]\nname = 'a'\nkind = 'feed'\nurl = 'ftp://example.org/f'",
-            ["sources.toml:4: source 'a': url 'ftp://example.org/f' must start with http:// or https://"],
+            "[[source]]\nname = 'a'\nkind = 'feed'\nurl = 'http://example.org:port/f'",
+            [
+                "sources.toml:4: source 'a': url 'http://example.org:port/f' is not a valid URL"
+                " (Port could not be cast to integer value as 'port')"
+            ],
         ),
         # issue 27, finding 7: an AttributeError, now a line
         ("source = ['a']", ["sources.toml:1: `source` must be [[source]] tables, one per source"]),
