@@ -12,7 +12,7 @@ from pathlib import Path
 from newsdesk import __version__
 from newsdesk.config import TASK_RUNNERS, Settings
 from newsdesk.database import get_engine, psql_path, redact, resolve_url
-from newsdesk.tasks.files import prepare_file
+from newsdesk.tasks.files import prepare_file, shown_path
 from newsdesk.tasks.records import OUTCOMES, Prepared, Problem
 from newsdesk.tasks.sources import WEB_KINDS, SourceError, load_sources
 from newsdesk.tasks.store import export
@@ -203,8 +203,9 @@ def _run_and_summarise(run_flow, what: str) -> int:
 def _extract(args) -> int:
     max_bytes = Settings.from_env().max_file_bytes
     status = 0
-    for path in args.paths:
-        result = prepare_file(path, max_bytes=max_bytes)
+    for given in args.paths:
+        result = prepare_file(given, max_bytes=max_bytes)
+        path = shown_path(given)  # a name that is not UTF-8 cannot be printed as it is
         if isinstance(result, Problem):
             status = 1
             if args.json:
