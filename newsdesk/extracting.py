@@ -13,7 +13,7 @@ from pathlib import Path
 
 from newsdesk.config import Settings
 from newsdesk.tasks.extract.prepare import prepare
-from newsdesk.tasks.files import MEDIA_TYPES, list_files, prepare_file
+from newsdesk.tasks.files import MEDIA_TYPES, list_files, prepare_file, shown_path
 from newsdesk.tasks.records import Prepared, Problem, RawDocument
 from newsdesk.tasks.sources import WEB_KINDS, Source
 from newsdesk.tasks.web.pages import start_extraction_pool
@@ -79,8 +79,9 @@ def run(paths: list[str], as_json: bool) -> int:
     """Print each file's article (or why it was rejected); 1 if any was rejected."""
     max_bytes = Settings.from_env().max_file_bytes
     status = 0
-    for path in inputs(paths):
-        result = extract_one(path, max_bytes)
+    for given in inputs(paths):
+        result = extract_one(given, max_bytes)
+        path = shown_path(given)  # a name that is not UTF-8 cannot be printed as it is
         if isinstance(result, Problem):
             status = 1
             if as_json:

@@ -245,10 +245,14 @@ def _is_utf8(path: str) -> bool:
     return True
 
 
+def shown_path(path: str) -> str:
+    """`path` as text: any bytes of its name that are not UTF-8 escaped (`\\xff`)."""
+    return path if _is_utf8(path) else os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def _refused(path: str, reason: str) -> FileEntry:
-    """A refused entry; its path shown with any bytes that are not UTF-8 escaped (`\\xff`)."""
-    shown = path if _is_utf8(path) else os.fsencode(path).decode("utf-8", "backslashreplace")
-    return FileEntry(shown, 0, 0, refused=reason)
+    """A refused entry, its path shown as text (`shown_path`)."""
+    return FileEntry(shown_path(path), 0, 0, refused=reason)
 
 
 def _glob_matches(parts: tuple[str, ...], pattern: tuple[str, ...]) -> bool:

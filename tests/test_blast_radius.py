@@ -15,6 +15,7 @@ everything beside it loads and the counts add up.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socketserver
@@ -207,7 +208,7 @@ def test_poisoned_entries_malformed_responses_and_a_bomb_cost_only_themselves(db
 
 
 @pytest.mark.timeout(600)
-def test_a_folder_of_the_findings_inputs_beside_20_good_articles(db, corpus, tmp_path, monkeypatch, capfd):
+def test_a_folder_of_the_findings_inputs_beside_20_good_articles(db, corpus, tmp_path, monkeypatch):
     monkeypatch.setenv("NEWSDESK_EXTRACT_CPU_SECONDS", BUDGET)
     root = corpus.root
     for i in range(20):
@@ -263,10 +264,33 @@ def test_a_folder_of_the_findings_inputs_beside_20_good_articles(db, corpus, tmp
     assert articles["inside-link.txt"]["dup_kind"] is not None
     assert articles["long-title.md"]["title"] == "A" * (MAX_FIELD_CHARS - 1) + "…"
     assert not any("Secret" in (r["title"] or "") for r in articles.values())
-    # The newline in the name is written as an escape in the run's logs: no line of them is forged.
-    logs = capfd.readouterr().err
-    assert "articles/line\\nbreak.txt at acquire: empty file" in logs
-    assert not any(line.startswith("break.txt") for line in logs.splitlines())
+    # The newline in the name is written as an escape in the run's logs and its
+    # rejections artifact: no line of them is forged.
+    logs, artifact = logs_and_rejections(record["flow_run_id"])
+    assert any("articles/line\\nbreak.txt at acquire: empty file" in message for message in logs)
+    assert "line\\nbreak.txt" in artifact
+    assert not any("\nbreak.txt" in message for message in logs) and "\nbreak.txt" not in artifact
+
+
+def logs_and_rejections(flow_run_id) -> tuple[list[str], str]:
+    """The flow run's log messages, and its `ingest-rejections` artifact, from the Prefect API."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, LogFilter, LogFilterFlowRunId
+    from prefect.logging.handlers import APILogHandler
+
+    APILogHandler().flush()
+
+    async def read():
+        async with get_client() as client:
+            logs = await client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+            artifacts = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["ingest-rejections"]))
+            )
+            return logs, artifacts
+
+    logs, artifacts = asyncio.run(read())
+    [artifact] = [a for a in artifacts if a.flow_run_id == flow_run_id]
+    return [log.message for log in logs], str(artifact.data)
 
 
 def test_follow_links_reads_links_out_of_the_folder(db, corpus, tmp_path):
