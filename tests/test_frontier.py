@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from prefect.settings import PREFECT_API_URL
 
 from bench.sites import SimulatedWeb
 from newsdesk.tasks.packing import unpack
@@ -101,7 +102,14 @@ def test_two_runs_at_once_keep_the_spacing_of_a_shared_slow_host(db, tmp_path, p
     against one slow host: the spacing is held in PostgreSQL, across both."""
     with SimulatedWeb(1, 8, latency=0.3) as web:
         sources = _sources(tmp_path, web)
-        env = {**os.environ, "DATABASE_URL": database_url, "NEWSDESK_HOST_DELAY": str(DELAY)}
+        # The session's Prefect server: each process starting one of its own would
+        # share ~/.prefect's SQLite file with every other run on the machine.
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "NEWSDESK_HOST_DELAY": str(DELAY),
+            "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+        }
         runs = [
             subprocess.Popen(
                 [str(ROOT / ".venv" / "bin" / "newsdesk"), "ingest", "--sources", str(sources)],
