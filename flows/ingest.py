@@ -47,7 +47,7 @@ from sqlalchemy.engine import Engine
 from newsdesk.config import Settings
 from newsdesk.database import get_engine
 from newsdesk.flows import garbage
-from newsdesk.flows.runners import parallel_slots
+from newsdesk.flows.runners import as_configured, check_task_runner, parallel_slots, tag_with_sources
 from newsdesk.tasks.files import FileEntry, list_files
 from newsdesk.tasks.records import OUTCOMES, Batch
 from newsdesk.tasks.sources import WEB_KINDS, Source, SourceError, load_sources
@@ -85,6 +85,8 @@ def ingest(sources_file: str = "seeds/sources.toml", batch_size: int | None = No
     Failed run raises `runs.IngestFailed`, which holds the record)."""
     logger = get_run_logger()
     settings = Settings.from_env()
+    check_task_runner(settings)
+    tag_with_sources(sources_file)
     batch_size = batch_size or settings.batch_size
     engine = get_engine(settings)
     run = None
@@ -484,3 +486,8 @@ def _source_health(row: runs.SourceCounts, failing: set[str]) -> str:
     if row.source in failing or row.n_failed:
         return "failing"
     return "rejections" if row.n_rejected else "ok"
+
+
+# A work-pool worker loads this entrypoint in the run's own process: the run gets
+# the task runner that environment asks for (NEWSDESK_TASK_RUNNER, flows/runners.py).
+ingest = as_configured(ingest)
