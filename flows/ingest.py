@@ -47,7 +47,13 @@ from sqlalchemy.engine import Engine
 from newsdesk.config import Settings
 from newsdesk.database import get_engine
 from newsdesk.flows import garbage
-from newsdesk.flows.runners import as_configured, check_task_runner, parallel_slots, tag_with_sources
+from newsdesk.flows.runners import (
+    as_configured,
+    check_task_runner,
+    extraction_executor,
+    parallel_slots,
+    tag_with_sources,
+)
 from newsdesk.tasks.files import FileEntry, list_files
 from newsdesk.tasks.records import OUTCOMES, Batch
 from newsdesk.tasks.sources import WEB_KINDS, Source, SourceError, load_sources
@@ -63,7 +69,6 @@ from newsdesk.tasks.steps import (
 from newsdesk.tasks.store import runs
 from newsdesk.tasks.web import frontier
 from newsdesk.tasks.web.fetch import FetchSettings
-from newsdesk.tasks.web.pages import extraction_pool
 from newsdesk.tasks.web.pipeline import WebBatch, WebPipeline
 from newsdesk.tasks.words import in_words, plural
 
@@ -289,7 +294,7 @@ def _ingest_web(run_id: int, web: list[Source], batch_size: int, settings: Setti
         web,
         get_engine(settings),
         FetchSettings.from_settings(settings),
-        extraction_pool(settings.extract_processes),
+        extraction_executor(settings.extract_processes),
         settings.pages_in_flight,
         batch_size,
     )

@@ -12,6 +12,7 @@ asked for Dask that has another runner fails at its start (`check_task_runner`).
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -26,6 +27,7 @@ from prefect_dask import DaskTaskRunner
 
 from newsdesk.config import Settings
 from newsdesk.tasks.store.runs import IngestFailed
+from newsdesk.tasks.web.pages import extraction_pool
 
 
 class NewsdeskDaskTaskRunner(DaskTaskRunner):
@@ -64,6 +66,17 @@ def parallel_slots() -> int:
     context = FlowRunContext.get()
     runner = context.task_runner if context else None
     return runner.parallel_slots() if isinstance(runner, NewsdeskDaskTaskRunner) else 1
+
+
+def extraction_executor(processes: int) -> Executor:
+    """Where the current run extracts its fetched pages (the CPU of a web day):
+    with a Dask task runner, on the cluster's workers, through the Dask client's
+    own concurrent.futures executor; else this machine's pool of `processes`."""
+    context = FlowRunContext.get()
+    runner = context.task_runner if context else None
+    if isinstance(runner, DaskTaskRunner):
+        return runner.client.get_executor(pure=False)
+    return extraction_pool(processes)
 
 
 def run(flow, runner_name: str | None = None, **parameters):

@@ -102,7 +102,7 @@ def _ingest(args) -> int:
     if not Path(args.sources).is_file():
         print(f"newsdesk: sources file not found: {args.sources}", file=sys.stderr)
         return 2
-    _start_extraction_early(args.sources)
+    _start_extraction_early(args.sources, args.task_runner)
     # Flows are imported by the commands that run them: importing Prefect adds
     # seconds to every other command (extract, runs, status, psql).
     from newsdesk.flows import runners
@@ -113,16 +113,22 @@ def _ingest(args) -> int:
     )
 
 
-def _start_extraction_early(sources_file: str) -> None:
+def _start_extraction_early(sources_file: str, runner_name: str | None) -> None:
     """A run with web sources prepares its pages in a pool of processes
     (`tasks.web.pages`): start it now, so that it warms up on the idle core
     while Prefect is imported and its server starts, not when pages arrive."""
     try:
         sources = load_sources(sources_file)
-        processes = Settings.from_env().extract_processes
+        settings = Settings.from_env()
     except (SourceError, ValueError):
         return  # the run reports it
-    if processes > 0 and any(source.kind in WEB_KINDS for source in sources):
+    processes = settings.extract_processes
+    # With Dask, pages are extracted on the cluster's workers (flows/runners.py).
+    if (
+        (runner_name or settings.task_runner) == "threads"
+        and processes > 0
+        and any(source.kind in WEB_KINDS for source in sources)
+    ):
         start_extraction_pool(processes)
 
 
