@@ -112,8 +112,8 @@ def tag_with_sources(sources_file: str) -> None:
         return
     wanted = run_tags(sources_file)
     tags_now = list(context.flow_run.tags or [])
-    new = [t for t in tags_now if not t.startswith("sources:")] + [t for t in wanted if t not in tags_now]
-    new = [t for t in new if not t.startswith("sources:") or t in wanted]
+    kept = [t for t in tags_now if not t.startswith("sources:")]
+    new = kept + [t for t in wanted if t not in kept]
     if sorted(new) != sorted(tags_now):
         with get_client(sync_client=True) as client:
             client.update_flow_run(context.flow_run.id, tags=new)
