@@ -53,7 +53,7 @@ def hold_load_lock(conn: Connection, timeout: float | None = None) -> Held:
     """Wait at most `timeout` seconds (default: the setting) for the load lock,
     then hold it until the transaction ends; raises LoadLockTimeout."""
     seconds = Settings.from_env().load_lock_timeout if timeout is None else timeout
-    conn.execute(sa.text(f"SET LOCAL lock_timeout = '{int(seconds * 1000)}ms'"))
+    conn.execute(sa.text("SELECT set_config('lock_timeout', :ms, true)"), {"ms": f"{int(seconds * 1000)}ms"})
     try:
         conn.execute(sa.text(f"LOCK TABLE {LOCK_TABLE} IN EXCLUSIVE MODE"))
     except OperationalError as exc:
