@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-unit lint format bench bench-extract bench-dedup bench-web bench-analyst bench-metadata lock clean
+.PHONY: install run test test-unit lint format bench bench-extract bench-dedup bench-web bench-scale bench-analyst bench-metadata lock clean
 
 install: $(STAMP)
 
@@ -65,6 +65,10 @@ bench-extract: install
 
 bench-web: install
 	$(BIN)/python -m bench.web
+
+# One day over 1 and 2 Dask workers pinned to a core each (docs/scale.md).
+bench-scale: install
+	$(BIN)/python -m bench.scale
 
 bench-dedup: install
 	$(BIN)/python -m bench.dedup

@@ -48,7 +48,13 @@ from newsdesk import progress as terminal
 from newsdesk.config import Settings
 from newsdesk.database import get_engine
 from newsdesk.flows import garbage
-from newsdesk.flows.runners import parallel_slots
+from newsdesk.flows.runners import (
+    as_configured,
+    check_task_runner,
+    extraction_executor,
+    parallel_slots,
+    tag_with_sources,
+)
 from newsdesk.tasks.files import FileEntry, list_files
 from newsdesk.tasks.records import OUTCOMES, Batch
 from newsdesk.tasks.sources import WEB_KINDS, Source, SourceError, load_sources
@@ -64,7 +70,6 @@ from newsdesk.tasks.steps import (
 from newsdesk.tasks.store import runs
 from newsdesk.tasks.web import frontier
 from newsdesk.tasks.web.fetch import FetchSettings
-from newsdesk.tasks.web.pages import extraction_pool
 from newsdesk.tasks.web.pipeline import WebBatch, WebPipeline
 from newsdesk.tasks.words import in_words, plural, printable
 
@@ -86,6 +91,8 @@ def ingest(sources_file: str = "seeds/sources.toml", batch_size: int | None = No
     Failed run raises `runs.IngestFailed`, which holds the record)."""
     logger = get_run_logger()
     settings = Settings.from_env()
+    check_task_runner(settings)
+    tag_with_sources(sources_file)
     batch_size = batch_size or settings.batch_size
     engine = get_engine(settings)
     run = None
@@ -298,7 +305,7 @@ def _ingest_web(run_id: int, web: list[Source], batch_size: int, settings: Setti
         web,
         get_engine(settings),
         FetchSettings.from_settings(settings),
-        extraction_pool(settings.extract_processes),
+        extraction_executor(settings.extract_processes),
         settings.pages_in_flight,
         batch_size,
     )
@@ -503,3 +510,8 @@ def _source_health(row: runs.SourceCounts, failing: set[str]) -> str:
     if row.source in failing or row.n_failed:
         return "failing"
     return "rejections" if row.n_rejected else "ok"
+
+
+# A work-pool worker loads this entrypoint in the run's own process: the run gets
+# the task runner that environment asks for (NEWSDESK_TASK_RUNNER, flows/runners.py).
+ingest = as_configured(ingest)

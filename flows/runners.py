@@ -4,13 +4,15 @@
 Prefect 3 takes a flow's task runner from the flow object when a run starts,
 so the choice is applied with `flow.with_options(task_runner=...)` (`run`
 below does it for `newsdesk ingest`; a served flow keeps it, as `serve` hands
-the flow object itself to each run's process). The flows themselves keep
-Prefect's default, so a deployment run from its entrypoint by a work-pool
-worker uses threads.
+the flow object itself to each run's process; flows/ingest.py's `ingest` is
+made with `as_configured`, so a deployment run from its entrypoint by a
+work-pool worker gets the runner the worker's environment asks for). A run
+asked for Dask that has another runner fails at its start (`check_task_runner`).
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -25,6 +27,7 @@ from prefect_dask import DaskTaskRunner
 
 from newsdesk.config import Settings
 from newsdesk.tasks.store.runs import IngestFailed
+from newsdesk.tasks.web.pages import extraction_pool
 
 
 class NewsdeskDaskTaskRunner(DaskTaskRunner):
@@ -65,6 +68,17 @@ def parallel_slots() -> int:
     return runner.parallel_slots() if isinstance(runner, NewsdeskDaskTaskRunner) else 1
 
 
+def extraction_executor(processes: int) -> Executor:
+    """Where the current run extracts its fetched pages (the CPU of a web day):
+    with a Dask task runner, on the cluster's workers, through the Dask client's
+    own concurrent.futures executor; else this machine's pool of `processes`."""
+    context = FlowRunContext.get()
+    runner = context.task_runner if context else None
+    if isinstance(runner, DaskTaskRunner):
+        return runner.client.get_executor(pure=False)
+    return extraction_pool(processes)
+
+
 def run(flow, runner_name: str | None = None, **parameters):
     """Run `flow` with the configured task runner (`runner_name` overrides
     NEWSDESK_TASK_RUNNER), tagged as every newsdesk run is (see `run_tags`),
@@ -85,6 +99,51 @@ def run_tags(sources_file: str | None) -> list[str]:
     """The tags of every newsdesk flow run, however it was started (cron, serve,
     a worker): operators filter by them, and the overdue alert matches on them."""
     return ["newsdesk", *([f"sources:{Path(sources_file).name}"] if sources_file else [])]
+
+
+def tag_with_sources(sources_file: str) -> None:
+    """Give the current flow run the `sources:` tag of the file it reads, in place
+    of any other (a deployment's tags are fixed in prefect.yaml, whatever
+    `sources_file` a run is given)."""
+    from prefect.client.orchestration import get_client
+
+    context = FlowRunContext.get()
+    if context is None or context.flow_run is None:
+        return
+    wanted = run_tags(sources_file)
+    tags_now = list(context.flow_run.tags or [])
+    kept = [t for t in tags_now if not t.startswith("sources:")]
+    new = kept + [t for t in wanted if t not in kept]
+    if sorted(new) != sorted(tags_now):
+        with get_client(sync_client=True) as client:
+            client.update_flow_run(context.flow_run.id, tags=new)
+        context.flow_run.tags = new
+
+
+class TaskRunnerMismatch(RuntimeError):
+    """The run was asked for Dask (NEWSDESK_TASK_RUNNER=dask) and does not have it."""
+
+
+def check_task_runner(settings: Settings) -> None:
+    """Fail a run whose settings ask for Dask but whose flow object brought
+    Prefect's thread pool, rather than run it silently on one process."""
+    context = FlowRunContext.get()
+    if settings.task_runner != "dask" or context is None:
+        return
+    if not isinstance(context.task_runner, DaskTaskRunner):
+        raise TaskRunnerMismatch(
+            "NEWSDESK_TASK_RUNNER=dask, but this flow run's task runner is"
+            f" {type(context.task_runner).__name__}: Prefect 3 takes it from the flow object, so run the flow"
+            " through `newsdesk ingest`, `newsdesk serve` or a deployment of flows/ingest.py:ingest (which"
+            " choose it from NEWSDESK_TASK_RUNNER when loaded), or unset NEWSDESK_TASK_RUNNER"
+        )
+
+
+def as_configured(flow):
+    """`flow` with the task runner the environment asks for (NEWSDESK_TASK_RUNNER
+    and NEWSDESK_DASK_*), as a deployment's entrypoint is loaded in the run's process."""
+    runner = task_runner(Settings.from_env())
+    return flow.with_options(task_runner=runner) if runner else flow
 
 
 def record_of(state: State) -> Any:

@@ -247,7 +247,7 @@ def _ingest(args) -> int:
     )
     from newsdesk import extracting, progress
 
-    extracting.start_pool_if_web(sources, settings)
+    extracting.start_pool_if_web(sources, settings, args.task_runner)
     get_engine(settings)  # a database that cannot be reached is one line, before Prefect starts
 
     def run():

@@ -56,6 +56,8 @@ class Settings:
     # How a rerun tells an unchanged file: "stat" (size and modification time, file unread)
     # or "content" (every file read and hashed; see tasks/store/file_state.py).
     file_check: str = "stat"
+    # Seconds a load waits for the load lock (tasks/store/lock.py) before it fails, saying who holds it.
+    load_lock_timeout: float = 300.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -87,6 +89,7 @@ class Settings:
             dask_address=_dask_address(env),
             dask_workers=_positive_int(env, "NEWSDESK_DASK_WORKERS", 2),
             file_check=_choice(env, "NEWSDESK_FILE_CHECK", FILE_CHECKS),
+            load_lock_timeout=_positive_float(env, "NEWSDESK_LOAD_LOCK_TIMEOUT", 300.0),
         )
 
 

@@ -43,10 +43,13 @@ PROBLEM_KEYS = ("path", "error", "stage")
 PLAIN_KEYS = ("title", "published", "author", "publisher", "summary", "url", "language", "encoding")
 
 
-def start_pool_if_web(sources: list[Source], settings: Settings) -> None:
+def start_pool_if_web(sources: list[Source], settings: Settings, runner_name: str | None = None) -> None:
     """A run with web sources prepares its pages in a pool of processes
     (`tasks.web.pages`): start it now, so that it warms up on the idle core
-    while Prefect is imported and its server starts, not when pages arrive."""
+    while Prefect is imported and its server starts, not when pages arrive.
+    With Dask, pages are extracted on the cluster's workers (`flows/runners.py`): no pool."""
+    if (runner_name or settings.task_runner) != "threads":
+        return
     if settings.extract_processes > 0 and any(source.kind in WEB_KINDS for source in sources):
         start_extraction_pool(settings.extract_processes)
 

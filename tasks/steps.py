@@ -12,6 +12,7 @@ from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.context import TaskRunContext
 from prefect.tasks import exponential_backoff
 
 from newsdesk import progress as terminal
@@ -21,7 +22,7 @@ from newsdesk.tasks import packing
 from newsdesk.tasks.dedup.match import Thresholds
 from newsdesk.tasks.files import FileEntry, prepare_listed
 from newsdesk.tasks.records import Batch, Problem
-from newsdesk.tasks.store import dedup_rebuild, file_state, load, outcomes, reprocess, versions
+from newsdesk.tasks.store import dedup_rebuild, file_state, identity, load, outcomes, reprocess, versions
 from newsdesk.tasks.web import frontier
 from newsdesk.tasks.web.pages import Item
 from newsdesk.tasks.web.pipeline import WebBatch
@@ -158,6 +159,13 @@ _DATABASE_RETRIES: dict[str, Any] = {
 }
 
 
+def _flow_run_id() -> str | None:
+    """The flow run of the task running in this thread, on whatever worker."""
+    context = TaskRunContext.get()
+    flow_run = context.task_run.flow_run_id if context else None
+    return str(flow_run) if flow_run else None
+
+
 @task(name="discover", task_run_name="discover-{source_name}-{chunk_no}", **_DATABASE_RETRIES)
 def skip_unchanged(run_id: int, source_name: str, chunk_no: int, files: list[FileEntry]) -> list[FileEntry]:
     """Of a chunk of listed files, those to read: new or changed since stored.
@@ -185,6 +193,7 @@ def skip_unchanged(run_id: int, source_name: str, chunk_no: int, files: list[Fil
 def load_batch(run_id: int, source_name: str, batch_no: int, batch: Batch[Item]) -> Counter:
     """Dedup and load one batch in one transaction (retried whole: it is atomic)."""
     thresholds = Thresholds.from_settings(Settings.from_env())
+    identity.check_run(get_engine(), run_id, _flow_run_id())
     notes: list[str] = []
     counts = load.load_batch(
         get_engine(), run_id=run_id, source=source_name, items=batch.items, thresholds=thresholds, notes=notes
@@ -203,6 +212,7 @@ def load_web_batch(run_id: int, batch_no: int, batch: WebBatch) -> Counter:
     The batch's rejected and failed items are logged first (`PROBLEMS_LOGGED`)."""
     _log_problems([item for _, items in batch.parts for item in items])
     thresholds = Thresholds.from_settings(Settings.from_env())
+    identity.check_run(get_engine(), run_id, _flow_run_id())
     notes: list[str] = []
     by_source = load.load_parts(get_engine(), run_id=run_id, parts=batch.parts, thresholds=thresholds, notes=notes)
     counts: Counter = sum(by_source.values(), Counter())

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from newsdesk.tasks.store.lock import LOAD_LOCK
+from newsdesk.tasks.store.lock import LOCK_TABLE
 from newsdesk.tasks.store.runs import RUN_LOCK_NAMESPACE
 from tests.helpers import ROOT, assert_counts_add_up, fetch
 from tests.helpers import run_ingest as run
@@ -81,6 +81,19 @@ def advisory_lockers(admin, key: int, *, granted: bool = False) -> list[int]:
                 " AND granted = :granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
             ),
             {"k": key, "granted": granted},
+        ).all()
+
+
+def load_lock_backends(admin, *, granted: bool = False) -> list[int]:
+    """Backends of this database waiting on (or, with granted, holding) the load lock (tasks/store/lock.py)."""
+    with admin.connect() as conn:
+        return conn.scalars(
+            sa.text(
+                "SELECT pid FROM pg_locks WHERE locktype = 'relation' AND mode = 'ExclusiveLock'"
+                f" AND relation = '{LOCK_TABLE}'::regclass AND granted = :granted"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            ),
+            {"granted": granted},
         ).all()
 
 
@@ -217,7 +230,7 @@ def test_a_connection_dropped_mid_batch_is_retried_whole(db, corpus, admin):
             pid = gate.stopped()
             # 015 and 016 are already written by the stopped transaction: none may show.
             seen["visible while stopped"] = visible(db, batch_4)
-            seen["holds the load lock"] = pid in advisory_lockers(admin, LOAD_LOCK, granted=True)
+            seen["holds the load lock"] = pid in load_lock_backends(admin, granted=True)
             gate.fired(pid)
             with admin.connect() as conn:
                 seen["terminated"] = conn.scalar(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
@@ -344,7 +357,7 @@ def test_two_runs_at_once_load_each_article_once(db, corpus, admin, database_url
             gate.stopped(alive=lambda: all(child.poll() is None for child in children))
             # The first batch of one run is stopped holding the load lock while the other
             # run's first load waits for that lock: both runs are loading at once.
-            wait_for(lambda: advisory_lockers(admin, LOAD_LOCK), 60, "the other run to wait for the load lock")
+            wait_for(lambda: load_lock_backends(admin), 60, "the other run to wait for the load lock")
             running = fetch(db, "SELECT id FROM newsdesk.ingest_runs WHERE status = 'running'")
             assert len(running) == 2
             gate.release()

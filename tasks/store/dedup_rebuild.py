@@ -32,7 +32,7 @@ def rebuild(engine: Engine, *, run_id: int, thresholds: Thresholds, chunk: int =
     """Counts: `updated` for articles whose story, link, tier or score changed, `unchanged` for the rest."""
     counts: Counter = Counter()
     with engine.begin() as conn:
-        hold_load_lock(conn)
+        held = hold_load_lock(conn)
         conn.execute(sa.text("TRUNCATE newsdesk.near_keys, newsdesk.story_keys"))
         after = 0
         while rows := _next_chunk(conn, after, chunk):
@@ -40,6 +40,7 @@ def rebuild(engine: Engine, *, run_id: int, thresholds: Thresholds, chunk: int =
             counts += _place_chunk(conn, rows, thresholds)
         story_facts.rebuild(conn)
         add_counts(conn, run_id, RUN_SOURCE, counts)
+        held.record(sum(counts.values()))
     return +counts
 
 

@@ -13,6 +13,12 @@ trigger) is loaded again item by item, each in its own transaction, so the
 culprit is set apart alone, with PostgreSQL's reason (`rejected` for data it
 refuses, `failed` for anything else), and the rest of the batch loads.
 A lost connection is not a refusal: it is raised, for the task to retry.
+
+The load lock (`tasks.store.lock`) is taken only once the batch is staged:
+its new ids drawn, its article rows copied into a temporary table with their
+full-text vectors computed there. Under the lock, the stored versions are read
+again, stories are decided (`placement.place`, one call) and the staged rows go
+into `articles` with their decisions.
 """
 
 from __future__ import annotations
@@ -25,14 +31,14 @@ import sqlalchemy as sa
 import sqlalchemy.exc
 from sqlalchemy.engine import Connection, Engine
 
-from newsdesk.tasks.dedup.match import Thresholds
+from newsdesk.tasks.dedup.match import Link, Thresholds
 from newsdesk.tasks.records import Prepared, Problem, Unchanged
-from newsdesk.tasks.store import file_state, http_cache, story_facts
-from newsdesk.tasks.store.lock import hold_load_lock
+from newsdesk.tasks.store import file_state, http_cache, staging, story_facts
+from newsdesk.tasks.store.lock import Held, hold_load_lock
 from newsdesk.tasks.store.outcomes import add_counts_by_source, record_source_problems
 from newsdesk.tasks.store.pgcopy import copy_rows
 from newsdesk.tasks.store.placement import place
-from newsdesk.tasks.store.rows import ARTICLE_COLUMNS, DOCUMENT_COLUMNS, article_row, document_row, next_ids
+from newsdesk.tasks.store.rows import DOCUMENT_COLUMNS, article_row, document_row, next_ids
 from newsdesk.tasks.store.storable import Counter as Replaced
 from newsdesk.tasks.store.storable import storable_parts
 from newsdesk.tasks.store.versions import StoredVersion, current_versions
@@ -137,11 +143,14 @@ def _load_together(
 ) -> dict[str, Counter]:
     counts: dict[str, Counter] = {}
     with engine.begin() as conn:
-        hold_load_lock(conn)
+        held: list[Held] = []
         for together in _rounds(parts):
-            for source, part in _load(conn, run_id, together, thresholds).items():
+            for source, part in _load(conn, run_id, together, thresholds, held).items():
                 counts[source] = counts.get(source, Counter()) + part
+        if not held:
+            held.append(hold_load_lock(conn))
         add_counts_by_source(conn, run_id, counts)
+        held[0].record(sum(n for part in counts.values() for n in part.values()))
     return {source: +part for source, part in counts.items()}
 
 
@@ -172,8 +181,11 @@ def _locator(item: Prepared | Problem | Unchanged) -> str:
     return item.document.locator if isinstance(item, Prepared) else item.locator
 
 
-def _load(conn: Connection, run_id: int, parts: Sequence[Part], thresholds: Thresholds) -> dict[str, Counter]:
-    """Load parts whose URLs are all different; the counts per source."""
+def _load(
+    conn: Connection, run_id: int, parts: Sequence[Part], thresholds: Thresholds, held: list[Held]
+) -> dict[str, Counter]:
+    """Load parts whose URLs are all different; the counts per source. Takes the
+    load lock (appended to `held`) once what does not depend on it is done."""
     counts: dict[str, Counter] = {source: Counter() for source, _ in parts}
     source_of: dict[str, str] = {}
     unchanged: list[tuple[str, Unchanged]] = []
@@ -189,8 +201,21 @@ def _load(conn: Connection, run_id: int, parts: Sequence[Part], thresholds: Thre
             counts[source][problem.outcome] += 1
     for source, item in prepared:
         source_of[item.document.locator] = source
-    current = current_versions(conn, [p.document.locator for _, p in prepared])
+    locators = [p.document.locator for _, p in prepared]
 
+    # Before the lock: ids, and the article rows of the items that look new, staged.
+    document_ids = dict(zip(locators, next_ids(conn, "newsdesk.documents_id_seq", len(prepared))))
+    article_ids = dict(zip(locators, next_ids(conn, "newsdesk.articles_id_seq", len(prepared))))
+    looks_new: list[Prepared] = []
+    if not held:
+        before_lock = current_versions(conn, locators)
+        looks_new = [item for _, item in prepared if not _is_unchanged(item, before_lock)]
+        staging.stage(conn, [_staged_row(item, document_ids, article_ids, source_of, run_id) for item in looks_new])
+        held.append(hold_load_lock(conn))
+    staged = {item.document.locator for item in looks_new}
+
+    # Under the lock: what is stored now decides.
+    current = current_versions(conn, locators)
     fresh = []
     for source, item in prepared:
         if _is_unchanged(item, current):
@@ -199,14 +224,15 @@ def _load(conn: Connection, run_id: int, parts: Sequence[Part], thresholds: Thre
             fresh.append(item)
     for source, _ in unchanged:
         counts[source]["unchanged"] += 1
+    late = [item for item in fresh if item.document.locator not in staged]
+    staging.stage(conn, [_staged_row(item, document_ids, article_ids, source_of, run_id) for item in late])
     file_state.note_times(conn, [item for _, item in unchanged])
-    document_ids = next_ids(conn, "newsdesk.documents_id_seq", len(fresh))
-    article_ids = next_ids(conn, "newsdesk.articles_id_seq", len(fresh))
     previous = [current.get(item.document.locator) for item in fresh]
-    links = place(conn, list(zip(fresh, article_ids, previous)), thresholds)
+    ids = [article_ids[item.document.locator] for item in fresh]
+    links = place(conn, list(zip(fresh, ids, previous)), thresholds)
 
-    documents, articles = [], []
-    for item, document_id, article_id, before, link in zip(fresh, document_ids, article_ids, previous, links):
+    documents = []
+    for item, before, link in zip(fresh, previous, links):
         source = source_of[item.document.locator]
         if before is not None:
             counts[source]["updated"] += 1
@@ -214,9 +240,7 @@ def _load(conn: Connection, run_id: int, parts: Sequence[Part], thresholds: Thre
             counts[source]["duplicate"] += 1
         else:
             counts[source]["inserted"] += 1
-        version = before.version + 1 if before else 1
-        documents.append(document_row(item, document_id, source, run_id))
-        articles.append(article_row(item, article_id, document_id, version, link, source, run_id))
+        documents.append(document_row(item, document_ids[item.document.locator], source, run_id))
 
     superseded = [before.id for before in previous if before is not None]
     if superseded:
@@ -225,13 +249,21 @@ def _load(conn: Connection, run_id: int, parts: Sequence[Part], thresholds: Thre
             {"ids": superseded},
         )
     copy_rows(conn, "newsdesk.documents", DOCUMENT_COLUMNS, documents)
-    copy_rows(conn, "newsdesk.articles", ARTICLE_COLUMNS, articles)
+    staging.insert_decided(conn, ids, [before.version + 1 if before else 1 for before in previous], links)
     story_facts.refresh(conn, [link.story_id for link in links] + [before.story_id for before in previous if before])
     http_cache.remember(
         conn, ((p.document.locator, p.document.etag, p.document.last_modified, None) for _, p in prepared)
     )
     record_source_problems(conn, run_id, problems)
     return counts
+
+
+def _staged_row(
+    item: Prepared, document_ids: dict[str, int], article_ids: dict[str, int], source_of: dict[str, str], run_id: int
+) -> tuple:
+    """The item's article row, its version and story decision yet to come (filled under the lock)."""
+    locator = item.document.locator
+    return article_row(item, article_ids[locator], document_ids[locator], 0, Link(0), source_of[locator], run_id)
 
 
 def _unique_by_locator(prepared: list[Prepared], problems: list[Problem]) -> list[Prepared]:

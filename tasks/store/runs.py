@@ -113,6 +113,8 @@ class RunLease:
 
 
 def mark_crashed_runs(engine: Engine) -> list[int]:
+    """Mark `crashed` every running run whose process is gone (its liveness lock is
+    free); their ids. Every run start, `newsdesk runs` and `newsdesk status` sweep."""
     crashed = []
     with engine.connect() as conn:
         running = conn.scalars(sa.text("SELECT id FROM newsdesk.ingest_runs WHERE status = 'running'")).all()
@@ -284,6 +286,8 @@ def rejections(engine: Engine, run_id: int, *, limit: int | None = None) -> list
 
 
 def history(engine: Engine, *, limit: int = 20) -> list[dict]:
+    """The last runs, newest first; a run whose process died shows `crashed` (swept first)."""
+    mark_crashed_runs(engine)
     with engine.connect() as conn:
         rows = (
             conn.execute(sa.text("SELECT * FROM newsdesk.ingest_runs ORDER BY id DESC LIMIT :limit"), {"limit": limit})
@@ -308,6 +312,7 @@ class SourceStatus:
 
 def source_status(engine: Engine) -> list[SourceStatus]:
     """Every source's last finished ingest run, and whether it keeps failing."""
+    mark_crashed_runs(engine)
     with engine.connect() as conn:
         rows = (
             conn.execute(

@@ -275,6 +275,10 @@ def downgrade() -> None:
         DROP VIEW newsdesk.daily_counts;
         DROP VIEW newsdesk.articles_canonical;
         DROP TABLE newsdesk.story_facts;
+        -- Kept by 0013's downgrade, which leaves `search` a plain column filled by this trigger.
+        DROP TRIGGER IF EXISTS articles_search ON newsdesk.articles;
+        DROP FUNCTION IF EXISTS newsdesk.articles_fill_search();
+        DROP FUNCTION IF EXISTS newsdesk.article_search(text, text, text);
         ALTER TABLE newsdesk.articles DROP COLUMN search;
         ALTER TABLE newsdesk.articles DROP COLUMN source_name, DROP COLUMN published_precision,
             DROP COLUMN published_day, DROP COLUMN authors, DROP COLUMN publisher_domain,
