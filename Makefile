@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-unit lint format bench bench-extract bench-dedup bench-web bench-analyst lock clean
+.PHONY: install run test test-unit lint format bench bench-extract bench-dedup bench-stories bench-web bench-analyst lock clean
 
 install: $(STAMP)
 
@@ -55,6 +55,11 @@ bench-web: install
 
 bench-dedup: install
 	$(BIN)/python -m bench.dedup
+
+# Same-event stories on the 676 real pages of bench/data (hand labels in bench/data/stories-dev),
+# the copy tiers, and the story decision's cost as the corpus grows.
+bench-stories: install
+	$(BIN)/python -m bench.stories
 
 # Story queries at 200,000 generated articles (a scratch database on $TEST_DATABASE_URL's or $DATABASE_URL's server).
 bench-analyst: install
