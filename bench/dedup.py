@@ -266,7 +266,7 @@ _VOCAB = None
 def _fill_row(i: int):
     title, body = synthetic(i, *_VOCAB)
     sig = signature(title, body)
-    return i, title, body, body_hash(body), sig.near_keys, sig.story_keys
+    return i, title, body, body_hash(body), sig.near_keys, sig.story_keys, sig.event
 
 
 def _init_worker():
@@ -286,7 +286,7 @@ def fill(engine, start: int, stop: int) -> float:
     # analysed (autovacuum would otherwise work through the new rows while the
     # probe runs), and checkpointed.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for table in ("documents", "articles", "near_keys", "story_keys"):
+        for table in ("documents", "articles", "near_keys", "story_keys", "story_vectors"):
             conn.execute(sa.text(f"VACUUM (ANALYZE) newsdesk.{table}"))
         conn.execute(sa.text("CHECKPOINT"))
     return time.perf_counter() - t0
@@ -302,7 +302,7 @@ def write_rows(conn, rows) -> None:
         (i, f"/fill/{i}", "fill", "text/plain", "utf-8", f"fill-{i}", 0, b"", "identity", None, None, None) for i in ids
     ]
     articles = []
-    for (n, title, body, hashed, _, _), i in zip(rows, ids):
+    for (n, title, body, hashed, *_), i in zip(rows, ids):
         # By column name: every column the loader writes, the rest left empty.
         values = {
             "id": i,
@@ -326,13 +326,19 @@ def write_rows(conn, rows) -> None:
         conn,
         "newsdesk.near_keys",
         dedup_index.NEAR_KEY_COLUMNS,
-        [(k, i, i) for (_, _, _, _, near, _), i in zip(rows, ids) for k in near],
+        [(k, i, i) for (_, _, _, _, near, _, _), i in zip(rows, ids) for k in near],
     )
     copy_rows(
         conn,
         "newsdesk.story_keys",
         dedup_index.STORY_KEY_COLUMNS,
-        [(k, day_of(n), i, i) for (n, _, _, _, _, story), i in zip(rows, ids) for k in story],
+        [(k, day_of(n), i, i) for (n, _, _, _, _, story, _), i in zip(rows, ids) for k in story],
+    )
+    copy_rows(
+        conn,
+        "newsdesk.story_vectors",
+        dedup_index.STORY_VECTOR_COLUMNS,
+        [(i, vector.terms, vector.weights) for (*_, vector), i in zip(rows, ids)],
     )
 
 

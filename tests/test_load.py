@@ -14,7 +14,7 @@ def test_migrations_are_idempotent(db):
     migrate(db)
     migrate(db)
     [row] = fetch(db, "SELECT version_num FROM newsdesk.alembic_version")
-    assert row["version_num"] == "0012"
+    assert row["version_num"] == "0013_i25"
     names = {
         r["table_name"]
         for r in fetch(db, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'newsdesk'")
@@ -188,7 +188,7 @@ def test_migrations_go_down_to_the_first_and_up_again(db):
         assert conn.scalar(sa.text("SELECT to_regclass('newsdesk.near_keys')")) is None
         command.upgrade(config, "head")
     [row] = fetch(db, "SELECT version_num FROM newsdesk.alembic_version")
-    assert row["version_num"] == "0012"
+    assert row["version_num"] == "0013_i25"
     assert fetch(db, "SELECT count(*) AS n FROM newsdesk.run_history")[0]["n"] == 0
 
 

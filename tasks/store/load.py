@@ -117,7 +117,7 @@ def _load(conn: Connection, run_id: int, parts: Sequence[Part], thresholds: Thre
     document_ids = next_ids(conn, "newsdesk.documents_id_seq", len(fresh))
     article_ids = next_ids(conn, "newsdesk.articles_id_seq", len(fresh))
     previous = [current.get(item.document.locator) for item in fresh]
-    links = place(conn, list(zip(fresh, article_ids, previous)), thresholds)
+    links = place(conn, list(zip(fresh, article_ids, previous)), thresholds, run_id)
 
     documents, articles = [], []
     for item, document_id, article_id, before, link in zip(fresh, document_ids, article_ids, previous, links):

@@ -62,7 +62,8 @@ def reprocess_batch(
             conn.execute(
                 sa.text(
                     "SELECT d.id AS document_id, d.locator, d.media_type, d.content_sha256, d.fetched_at, d.raw, d.raw_encoding, d.listing, a.id,"
-                    " a.version, a.story_id, a.duplicate_of, a.ingested_from, a.title, a.summary, a.body,"
+                    " a.version, a.story_id, a.duplicate_of, a.dup_kind, a.dup_score, a.event_score,"
+                    " a.ingested_from, a.title, a.summary, a.body,"
                     " a.published_at, a.published_precision, a.author, a.authors, a.publisher AS source_name,"
                     " a.publisher_domain, a.url, a.language, a.keywords, a.section"
                     " FROM newsdesk.documents d JOIN newsdesk.articles a ON a.document_id = d.id AND a.is_current"
@@ -123,7 +124,7 @@ def _write_versions(conn: Connection, run_id: int, changed: list[tuple[Row, Prep
         sa.text("UPDATE newsdesk.articles SET is_current = false, updated_at = now() WHERE id = ANY(:ids)"),
         {"ids": [row["id"] for row, _ in changed]},
     )
-    # A canonical article stays its story's canonical; a copy is matched again.
+    # A report stays in its story, linked as it was; a copy is matched again (see placement.place).
     previous = [
         StoredVersion(
             row["id"],
@@ -132,11 +133,15 @@ def _write_versions(conn: Connection, run_id: int, changed: list[tuple[Row, Prep
             row["duplicate_of"] is None,
             row["content_sha256"],
             row["fetched_at"],
+            row["dup_kind"],
+            row["dup_score"],
+            row["duplicate_of"],
+            row["event_score"],
         )
         for row, _ in changed
     ]
     entries = [(item, article_id, before) for (_, item), article_id, before in zip(changed, ids, previous)]
-    links = place(conn, entries, thresholds)
+    links = place(conn, entries, thresholds, run_id)
     articles = [
         article_row(item, article_id, row["document_id"], row["version"] + 1, link, row["ingested_from"], run_id)
         for (row, item), article_id, link in zip(changed, ids, links)
