@@ -5,7 +5,9 @@ the five seeds, then copies of each made in the ways of COPY_KINDS, plus
 the HELD_OUT_KINDS) is ingested by the real flow in two runs, originals first, copies
 second, into a fresh database. Every pair of articles counts: a pair is
 true when both come from the same original (same group), predicted when
-both ended in the same story. Reported: pairwise precision, recall and F1
+both are linked to the same original (`coalesce(duplicate_of, id)`: copies
+only; separately written reports of one event, which share a story without
+being copies, are `make bench-stories`' to score). Reported: pairwise precision, recall and F1
 overall and per tier (pairs of a copy with its original, by the tier the copy
 should match at), recall per copy kind, and every link between two
 originals (distinct stories must stay apart).
@@ -62,7 +64,12 @@ def quality(database_url: str, workdir: Path) -> dict:
     engine = engine_for_url(database_url)
     with engine.connect() as conn:
         rows = conn.execute(
-            sa.text("SELECT locator, id, story_id, dup_kind FROM newsdesk.articles WHERE is_current")
+            # A copy's group is its original: reports of one event that other outlets wrote
+            # separately share a story but are no copies (bench-stories scores them).
+            sa.text(
+                "SELECT locator, id, coalesce(duplicate_of, id) AS story_id, dup_kind"
+                " FROM newsdesk.articles WHERE is_current"
+            )
         ).all()
     by_path = {str(Path(r.locator).relative_to(workdir)): r for r in rows}
     report = score(entries, by_path)
