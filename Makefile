@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-unit lint format bench bench-extract bench-dedup bench-web bench-scale bench-analyst bench-metadata lock clean
+.PHONY: install run test test-unit lint format bench bench-extract bench-dedup bench-stories bench-web bench-scale bench-analyst bench-metadata lock clean
 
 install: $(STAMP)
 
@@ -76,6 +76,11 @@ bench-dedup: install
 # Metadata against what the pages themselves state, on both page sets of bench/data and the seeds.
 bench-metadata: install
 	$(BIN)/python -m bench.metadata
+
+# Same-event stories on the 676 real pages of bench/data (hand labels in bench/data/stories-dev),
+# the copy tiers, and the story decision's cost as the corpus grows.
+bench-stories: install
+	$(BIN)/python -m bench.stories
 
 # Story queries at 200,000 generated articles (a scratch database on $TEST_DATABASE_URL's or $DATABASE_URL's server).
 bench-analyst: install

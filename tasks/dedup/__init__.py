@@ -1,4 +1,6 @@
-"""Deduplication in three tiers: exact copies, near copies, same story.
+"""Copies and stories: exact copies, near copies and rewrites of one text
+(copies, `duplicate_of` set), and separately written reports of one event
+(the same story, no copy).
 
 Pure logic: `signature` fingerprints a cleaned article once, in the clean step;
 `match.place` decides each article's story against stored candidates and the
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from newsdesk.tasks.dedup import near, story
+from newsdesk.tasks.dedup import event, near
 from newsdesk.tasks.extract.fingerprint import normalised_body
 
 
@@ -22,7 +24,8 @@ class Signature:
 
     shingles: np.ndarray  # distinct shingle hashes: near-copy verification
     near_keys: list[int]  # LSH band keys: near-copy candidates
-    story_keys: list[int]  # rare key terms of title and lead: same-story candidates
+    story_keys: list[int]  # heaviest event terms: rewrite and same-event candidates
+    event: event.EventVector  # the same-event features
 
 
 def shingles_of(body: str) -> np.ndarray:
@@ -32,4 +35,5 @@ def shingles_of(body: str) -> np.ndarray:
 def signature(title: str | None, body: str, language: str | None = None, *, normalised: str | None = None) -> Signature:
     """`normalised`: the body's `normalised_body`, when the caller has it already."""
     shingles = near.shingles(near.word_ids(normalised if normalised is not None else normalised_body(body)))
-    return Signature(shingles, near.lsh_keys(shingles), story.key_terms(title, body, language))
+    vector, keys = event.features(title, body, language)
+    return Signature(shingles, near.lsh_keys(shingles), keys, vector)

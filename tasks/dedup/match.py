@@ -1,25 +1,32 @@
 """Place each article of a batch in a story: the decision, without a database.
 
-Tiers are tried strongest first: the same normalised body (`exact`), a
+Copy tiers are tried strongest first: the same normalised body (`exact`), a
 verified near copy (`near`, containment of shingles), a verified rewrite
-(`story`, ordered sentence alignment within the time window). Candidates come
-from the stored index (found by the caller) and from the articles placed
-before in the same batch. A candidate is only ever linked after verification,
-and an article joins the story of its best verified match; stories are never
-merged here (`newsdesk dedup --rebuild` recomputes them from scratch).
+(`story`, ordered sentence alignment within the time window); a copy links to
+the original it was derived from (`duplicate_of`) and joins its story. An
+article that is no copy may still report an event already stored: it joins
+the story of its best candidate by another outlet whose event vectors reach
+`event.THRESHOLD` within the window (`event_score`, no `duplicate_of`).
+Candidates come from the stored index (found by the caller) and from the
+articles placed before in the same batch, and are only linked after scoring.
+
+When one article reaches the threshold with two or more stories, it bridges
+them: they are merged into the oldest of them (the smallest story id, so an
+id that analysts have seen stays valid while its story lasts), the article
+joins it, and each merge is returned for the caller to apply and record.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import cast
 
 import numpy as np
 
 from newsdesk.config import Settings
-from newsdesk.tasks.dedup import Signature, near, shingles_of, story
+from newsdesk.tasks.dedup import Signature, event, near, shingles_of, story
 
 # Candidates verified per article and tier, most promising first: bounds the
 # cost per article however many copies of one story are stored.
@@ -49,6 +56,9 @@ class Text:
     day: date
     body_hash: str = ""
     signature: Signature | None = None
+    outlet: str | None = None  # publisher domain, else publisher name: an event joins other outlets' reports
+    original: int | None = None  # a copy's original (its duplicate_of), once known
+    vector: event.EventVector | None = None  # a stored article's event features, when filed
     _shingles: np.ndarray | None = field(default=None, repr=False)
     _story: story.StoryText | None = field(default=None, repr=False)
 
@@ -68,44 +78,77 @@ class Text:
             self._story = story.story_text(self.title, self.body, self.language)
         return self._story
 
+    def event_vector(self) -> event.EventVector:
+        """From the signature or the index; computed from the text for an article filed before vectors were."""
+        if self.vector is None:
+            self.vector = (
+                self.signature.event if self.signature else event.features(self.title, self.body, self.language)[0]
+            )
+        return self.vector
+
+    def root(self) -> int:
+        """The original a copy of this article derives from: its own original, else itself."""
+        return self.original if self.original is not None else self.article_id
+
 
 @dataclass(frozen=True)
 class Link:
-    """Where an article belongs: its story, and how it was matched (None: it starts the story)."""
+    """Where an article belongs: its story, and how it joined it. A copy has
+    `kind` (its tier), `score` and `duplicate_of` (its original); a report of
+    a stored event has `event_score` alone; the first article of a story has none."""
 
     story_id: int
     kind: str | None = None
     score: float | None = None
+    duplicate_of: int | None = None
+    event_score: float | None = None
 
-    @property
-    def duplicate_of(self) -> int | None:
-        return self.story_id if self.kind else None
+
+@dataclass(frozen=True)
+class Merge:
+    """Story `merged` joined story `into` when `article_id` reported the event of both (`score`: its lower cosine)."""
+
+    merged: int
+    into: int
+    article_id: int
+    score: float
+
+
+@dataclass
+class Placed:
+    links: list[Link]
+    merges: list[Merge]
 
 
 @dataclass
 class Stored:
     """Candidates the index found for each article of the batch (by position)."""
 
-    exact: dict[str, int] = field(default_factory=dict)  # body hash -> story id
+    exact: dict[str, tuple[int, int]] = field(default_factory=dict)  # body hash -> (story id, original id)
     near: dict[int, list[Text]] = field(default_factory=dict)
     story: dict[int, list[Text]] = field(default_factory=dict)
 
 
-def place(
-    batch: Sequence[Text], stored: Stored, thresholds: Thresholds, keep: dict[int, int] | None = None
-) -> list[Link]:
-    """The link of every article, in order; each article's `story_id` is set as it is placed.
+def place(batch: Sequence[Text], stored: Stored, thresholds: Thresholds, keep: dict[int, Link] | None = None) -> Placed:
+    """The link of every article, in order, and the stories merged on the way;
+    each article's `story_id` is set as it is placed.
 
-    `keep` maps positions to a story they stay the canonical article of (a new
-    version of a canonical article)."""
+    `keep` maps positions to the link they keep (a new version of a stored
+    article stays in its story, as it was linked)."""
     keep = keep or {}
     exact = dict(stored.exact)
     near_before = earlier_sharing([text.keys.near_keys for text in batch], 1)
     story_before = earlier_sharing([text.keys.story_keys for text in batch], 2)
+    into: dict[int, int] = {}  # merged story -> the story it joined
+    merges: list[Merge] = []
     links = []
     for position, text in enumerate(batch):
+        story_candidates = _merge(
+            stored.story.get(position, ()),
+            _within(text, _one_per_story(batch[i] for i in story_before.get(position, ())), thresholds),
+        )
         if position in keep:
-            link = Link(keep[position])
+            link = keep[position]
         else:
             link = (
                 _exact(text, exact)
@@ -118,35 +161,73 @@ def place(
                 )
                 or _best(
                     text,
-                    _merge(
-                        stored.story.get(position, ()),
-                        _within(text, _one_per_story(batch[i] for i in story_before.get(position, ())), thresholds),
-                    ),
+                    story_candidates,
                     lambda a, b: story.similarity(a.story_text(), b.story_text()),
                     thresholds.story,
                     "story",
                 )
+                or _event(text, story_candidates, into, merges)
                 or Link(text.article_id)
             )
-        text.story_id = link.story_id
+        link = replace(link, story_id=_resolve(into, link.story_id))
+        text.story_id, text.original = link.story_id, link.duplicate_of
         links.append(link)
-        exact.setdefault(text.body_hash, link.story_id)
-    return links
+        exact.setdefault(text.body_hash, (link.story_id, text.root()))
+    return Placed([_final(link, into, merges) for link in links], merges)
 
 
-def _exact(text: Text, exact: dict[str, int]) -> Link | None:
-    story_id = exact.get(text.body_hash)
-    return Link(story_id, "exact", 1.0) if story_id is not None else None
+def _event(text: Text, candidates: Iterable[Text], into: dict[int, int], merges: list[Merge]) -> Link | None:
+    """Join the story whose report by another outlet is most like this one;
+    merge every other story it reaches the threshold with into the oldest."""
+    best: dict[int, float] = {}
+    for candidate in candidates:
+        if text.outlet is not None and candidate.outlet == text.outlet:
+            continue
+        score = event.similarity(text.event_vector(), candidate.event_vector())
+        if score >= event.THRESHOLD:
+            story_id = _resolve(into, cast(int, candidate.story_id))
+            best[story_id] = max(best.get(story_id, 0.0), score)
+    if not best:
+        return None
+    oldest = min(best)
+    for story_id in sorted(best)[1:]:
+        into[story_id] = oldest
+        merges.append(Merge(story_id, oldest, text.article_id, round(min(best[story_id], best[oldest]), 4)))
+    return Link(oldest, event_score=round(max(best.values()), 4))
+
+
+def _final(link: Link, into: dict[int, int], merges: list[Merge]) -> Link:
+    """The link in the story it ended in; the first article of a story merged
+    later in the batch became a report of the story it joined."""
+    if link.story_id not in into:
+        return link
+    if link.kind is None and link.event_score is None:
+        score = next(m.score for m in merges if m.merged == link.story_id)
+        return replace(link, story_id=_resolve(into, link.story_id), event_score=score)
+    return replace(link, story_id=_resolve(into, link.story_id))
+
+
+def _resolve(into: dict[int, int], story_id: int) -> int:
+    while story_id in into:
+        story_id = into[story_id]
+    return story_id
+
+
+def _exact(text: Text, exact: dict[str, tuple[int, int]]) -> Link | None:
+    found = exact.get(text.body_hash)
+    return Link(found[0], "exact", 1.0, found[1]) if found is not None else None
 
 
 def _best(text: Text, candidates: Iterable[Text], score, threshold: float, kind: str) -> Link | None:
-    best: tuple[float, int] | None = None
+    best: tuple[float, Text] | None = None
     for candidate in candidates:
         value = score(text, candidate)
         if value >= threshold and (best is None or value > best[0]):
-            # Candidates are stored or already placed articles: their story is known.
-            best = (value, cast(int, candidate.story_id))
-    return Link(best[1], kind, round(best[0], 4)) if best else None
+            best = (value, candidate)
+    if best is None:
+        return None
+    # Candidates are stored or already placed articles: their story is known.
+    return Link(cast(int, best[1].story_id), kind, round(best[0], 4), best[1].root())
 
 
 def earlier_sharing(keys: Sequence[Sequence[int]], minimum: int) -> dict[int, list[int]]:

@@ -3,8 +3,8 @@
 A rewrite keeps the original's names, numbers and rare words, and tells them
 in much the same order, sentence after sentence; independent reports of one
 topic share some names but neither the bulk of the facts nor their order.
-So a candidate (an article sharing rare key terms, published within the time
-window) is linked when, after a cheap whole-text TF-IDF check, enough of the
+So a candidate (an article sharing index keys, see `event`, published within
+the time window) is linked when, after a cheap whole-text TF-IDF check, enough of the
 shorter article's sentences find a similar sentence in the other *in order*
 (the longest increasing run of best matches).
 
@@ -17,7 +17,6 @@ Nothing is downloaded at run time.
 from __future__ import annotations
 
 import bisect
-import hashlib
 import math
 import re
 
@@ -27,8 +26,6 @@ from wordfreq.numbers import digit_freq
 # Words at least this rare (-ln frequency; "the" is about 3, "taiwan" 11,
 # "helberg" 18) carry meaning; commoner ones are ignored.
 MIN_IDF = 8.0
-LEAD_WORDS = 120
-KEY_TERMS = 8
 # The whole-text cosine below which a candidate is not worth aligning.
 PREFILTER_COSINE = 0.3
 # Two sentences "say the same thing" at this cosine of their rare-word vectors.
@@ -151,20 +148,6 @@ class StoryText:
 
 def story_text(title: str | None, body: str, language: str | None = None) -> StoryText:
     return StoryText(title, body, language)
-
-
-def key_terms(title: str | None, body: str, language: str | None = None, k: int = KEY_TERMS) -> list[int]:
-    """The k heaviest rare words of the title and lead, as stored 64-bit keys:
-    the index that finds same-story candidates."""
-    lang = _language(language)
-    lead = " ".join(body.split(maxsplit=LEAD_WORDS)[:LEAD_WORDS])
-    weights = vector(terms(f"{title or ''}\n{lead}", lang), lang)
-    top = sorted(weights, key=lambda w: (-weights[w], w))[:k]
-    return [_term_key(word) for word in top]
-
-
-def _term_key(word: str) -> int:
-    return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
 
 
 def ordered_coverage(a: list[Vector], b: list[Vector], match: float = SENTENCE_MATCH) -> float:

@@ -1,9 +1,11 @@
-"""The dedup index in PostgreSQL: filing articles under their keys, and finding
-the stored candidates of a batch in three queries, whatever its size.
+"""The dedup index in PostgreSQL: filing articles under their keys (and their
+event vectors), finding the stored candidates of a batch in a few queries
+whatever its size, and applying the story merges a placement decided.
 
 Lookups go by indexed key, so the cost per article depends on how many
-articles share its keys (copies of the same story), not on the size of the
-corpus; the story query is also bounded by the time window.
+articles share its keys (copies and reports of the same story), not on the
+size of the corpus; the story query is also bounded by the time window, and
+returns one article per story, the best few stories.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from newsdesk.tasks.dedup.match import MAX_CANDIDATES, Stored, Text, Thresholds
+from newsdesk.tasks.dedup.event import EventVector
+from newsdesk.tasks.dedup.match import MAX_CANDIDATES, Merge, Stored, Text, Thresholds
 from newsdesk.tasks.store.pgcopy import copy_rows, number_array
 
 
@@ -37,18 +40,19 @@ def stored_candidates(
     )
 
 
-def _exact(conn: Connection, hashes: list[str], before_id: int | None) -> dict[str, int]:
+def _exact(conn: Connection, hashes: list[str], before_id: int | None) -> dict[str, tuple[int, int]]:
     if not hashes:
         return {}
     rows = conn.execute(
         sa.text(
-            "SELECT DISTINCT ON (body_hash) body_hash, story_id FROM newsdesk.articles"
+            "SELECT DISTINCT ON (body_hash) body_hash, story_id, coalesce(duplicate_of, id) AS original"
+            " FROM newsdesk.articles"
             " WHERE is_current AND body_hash = ANY(:hashes) AND (CAST(:before AS bigint) IS NULL OR id < :before)"
             " ORDER BY body_hash, id"
         ),
         {"hashes": list(set(hashes)), "before": before_id},
     )
-    return {row.body_hash: row.story_id for row in rows}
+    return {row.body_hash: (row.story_id, row.original) for row in rows}
 
 
 def _near(conn: Connection, batch: Sequence[Text]) -> dict[int, list[int]]:
@@ -127,6 +131,7 @@ def _grouped(rows) -> dict[int, list[int]]:
 # Columns of the key tables, for binary COPY.
 NEAR_KEY_COLUMNS = (("key", "int8"), ("article_id", "int8"), ("story_id", "int8"))
 STORY_KEY_COLUMNS = (("key", "int8"), ("day", "date"), ("article_id", "int8"), ("story_id", "int8"))
+STORY_VECTOR_COLUMNS = (("article_id", "int8"), ("terms", "int8[]"), ("weights", "float4[]"))
 
 # An article's day for the story window: its publication day, else the day it was loaded (UTC).
 ARTICLE_DAY = "(coalesce(published_at, created_at) AT TIME ZONE 'UTC')::date"
@@ -137,17 +142,62 @@ def _texts(conn: Connection, ids: set[int]) -> dict[int, Text]:
         return {}
     rows = conn.execute(
         sa.text(
-            f"SELECT id, story_id, title, body, language, {ARTICLE_DAY}"
-            " FROM newsdesk.articles WHERE is_current AND id = ANY(:ids)"
+            f"SELECT a.id, a.story_id, a.title, a.body, a.language, {ARTICLE_DAY},"
+            " coalesce(a.publisher_domain, a.publisher) AS outlet, a.duplicate_of, v.terms, v.weights"
+            " FROM newsdesk.articles a LEFT JOIN newsdesk.story_vectors v ON v.article_id = a.id"
+            " WHERE a.is_current AND a.id = ANY(:ids)"
         ),
         {"ids": list(ids)},
     )
-    return {row[0]: Text(*row) for row in rows}
+    return {
+        row[0]: Text(
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5],
+            outlet=row.outlet,
+            original=row.duplicate_of,
+            vector=EventVector(row.terms, row.weights) if row.terms is not None else None,
+        )
+        for row in rows
+    }
 
 
 def file_keys(conn: Connection, batch: Sequence[Text]) -> None:
     """Add a batch's articles to the index (binary COPY, one round trip per table)."""
     near_rows = [(key, text.article_id, text.story_id) for text in batch for key in text.keys.near_keys]
     story_rows = [(key, text.day, text.article_id, text.story_id) for text in batch for key in text.keys.story_keys]
+    vector_rows = [(text.article_id, text.keys.event.terms, text.keys.event.weights) for text in batch]
     copy_rows(conn, "newsdesk.near_keys", NEAR_KEY_COLUMNS, near_rows)
     copy_rows(conn, "newsdesk.story_keys", STORY_KEY_COLUMNS, story_rows)
+    copy_rows(conn, "newsdesk.story_vectors", STORY_VECTOR_COLUMNS, vector_rows)
+
+
+def apply_merges(conn: Connection, merges: Sequence[Merge], run_id: int | None) -> None:
+    """Move the stored articles of each merged story (every version) into the
+    story it joined, and record the merge. The first article of a merged story
+    becomes a report of the story it joined, scored by the bridge."""
+    for merge in merges:
+        conn.execute(
+            sa.text(
+                "UPDATE newsdesk.articles SET story_id = :into, updated_at = now(),"
+                " event_score = CASE WHEN duplicate_of IS NULL AND event_score IS NULL THEN :score ELSE event_score END"
+                " WHERE story_id = :merged"
+            ),
+            {"into": merge.into, "merged": merge.merged, "score": merge.score},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO newsdesk.story_merges (merged_story_id, into_story_id, article_id, score, run_id)"
+                " VALUES (:merged, :into, :article, :score, :run)"
+            ),
+            {
+                "merged": merge.merged,
+                "into": merge.into,
+                "article": merge.article_id,
+                "score": merge.score,
+                "run": run_id,
+            },
+        )

@@ -1,10 +1,12 @@
 """`newsdesk dedup --rebuild`: recompute every story from the stored articles.
 
-After a threshold change (or a better matcher) the links already stored were
-decided under the old rules. A rebuild empties the key index and places every
-current article again, oldest first, exactly as a load would have placed it:
-the first article of each story becomes its canonical one, and `story_facts`
-is rewritten. It runs in one
+After a threshold change (or a better matcher, or an upgrade that changed the
+index keys) the links already stored were decided under the old rules. A
+rebuild empties the key index, the event vectors and the merge record, and
+places every current article again, oldest first, exactly as a load would
+have placed it (copies, reports of one event, bridges merging stories): the
+first article of each story becomes its canonical one, and `story_facts` is
+rewritten. It runs in one
 transaction under the load lock, so readers see the old clusters or the new
 ones, never a mix, and loads wait for it. Running it twice changes nothing
 the second time.
@@ -33,11 +35,13 @@ def rebuild(engine: Engine, *, run_id: int, thresholds: Thresholds, chunk: int =
     counts: Counter = Counter()
     with engine.begin() as conn:
         held = hold_load_lock(conn)
-        conn.execute(sa.text("TRUNCATE newsdesk.near_keys, newsdesk.story_keys"))
+        conn.execute(
+            sa.text("TRUNCATE newsdesk.near_keys, newsdesk.story_keys, newsdesk.story_vectors, newsdesk.story_merges")
+        )
         after = 0
         while rows := _next_chunk(conn, after, chunk):
             after = rows[-1][0]
-            counts += _place_chunk(conn, rows, thresholds)
+            counts += _place_chunk(conn, rows, thresholds, run_id)
         story_facts.rebuild(conn)
         add_counts(conn, run_id, RUN_SOURCE, counts)
         held.record(sum(counts.values()))
@@ -47,15 +51,15 @@ def rebuild(engine: Engine, *, run_id: int, thresholds: Thresholds, chunk: int =
 def _next_chunk(conn: Connection, after: int, size: int) -> Sequence[sa.Row]:
     return conn.execute(
         sa.text(
-            "SELECT id, story_id, duplicate_of, dup_kind, dup_score, title, body, language,"
-            f" {dedup_index.ARTICLE_DAY}, body_hash"
+            "SELECT id, story_id, duplicate_of, dup_kind, dup_score, event_score, title, body, language,"
+            f" {dedup_index.ARTICLE_DAY} AS day, body_hash, coalesce(publisher_domain, publisher) AS outlet"
             " FROM newsdesk.articles WHERE is_current AND id > :after ORDER BY id LIMIT :size"
         ),
         {"after": after, "size": size},
     ).all()
 
 
-def _place_chunk(conn: Connection, rows: Sequence[sa.Row], thresholds: Thresholds) -> Counter:
+def _place_chunk(conn: Connection, rows: Sequence[sa.Row], thresholds: Thresholds, run_id: int) -> Counter:
     texts = [
         Text(
             row.id,
@@ -63,24 +67,28 @@ def _place_chunk(conn: Connection, rows: Sequence[sa.Row], thresholds: Threshold
             row.title,
             row.body,
             row.language,
-            row[8],
+            row.day,
             row.body_hash,
             signature(row.title, row.body, row.language),
+            outlet=row.outlet,
         )
         for row in rows
     ]
     # Exact matches among the articles already placed: those with smaller ids.
     stored = dedup_index.stored_candidates(conn, texts, thresholds, before_id=rows[0].id)
-    links = match.place(texts, stored, thresholds)
+    placed = match.place(texts, stored, thresholds)
     dedup_index.file_keys(conn, texts)
-    changed = [(row.id, link) for row, link in zip(rows, links) if _differs(row, link)]
+    # Articles of earlier chunks move with their merged stories (their rows were read before).
+    dedup_index.apply_merges(conn, placed.merges, run_id)
+    changed = [(row.id, link) for row, link in zip(rows, placed.links) if _differs(row, link)]
     if changed:
         conn.execute(
             sa.text(
                 "UPDATE newsdesk.articles a SET story_id = c.story_id, duplicate_of = c.duplicate_of,"
-                " dup_kind = c.dup_kind, dup_score = c.dup_score, updated_at = now()"
+                " dup_kind = c.dup_kind, dup_score = c.dup_score, event_score = c.event_score, updated_at = now()"
                 " FROM unnest(CAST(:ids AS bigint[]), CAST(:stories AS bigint[]), CAST(:dups AS bigint[]),"
-                "             CAST(:kinds AS text[]), CAST(:scores AS real[])) AS c(id, story_id, duplicate_of, dup_kind, dup_score)"
+                "             CAST(:kinds AS text[]), CAST(:scores AS real[]), CAST(:events AS real[]))"
+                "      AS c(id, story_id, duplicate_of, dup_kind, dup_score, event_score)"
                 " WHERE a.id = c.id"
             ),
             {
@@ -89,6 +97,7 @@ def _place_chunk(conn: Connection, rows: Sequence[sa.Row], thresholds: Threshold
                 "dups": [link.duplicate_of for _, link in changed],
                 "kinds": [link.kind for _, link in changed],
                 "scores": [link.score for _, link in changed],
+                "events": [link.event_score for _, link in changed],
             },
         )
     return Counter(updated=len(changed), unchanged=len(rows) - len(changed))
@@ -97,6 +106,10 @@ def _place_chunk(conn: Connection, rows: Sequence[sa.Row], thresholds: Threshold
 def _differs(row, link: Link) -> bool:
     if (row.story_id, row.duplicate_of, row.dup_kind) != (link.story_id, link.duplicate_of, link.kind):
         return True
-    if (row.dup_score is None) != (link.score is None):
+    return _score_differs(row.dup_score, link.score) or _score_differs(row.event_score, link.event_score)
+
+
+def _score_differs(stored: float | None, decided: float | None) -> bool:
+    if (stored is None) != (decided is None):
         return True
-    return row.dup_score is not None and abs(row.dup_score - link.score) > 1e-4
+    return stored is not None and decided is not None and abs(stored - decided) > 1e-4

@@ -229,7 +229,7 @@ def _load(
     file_state.note_times(conn, [item for _, item in unchanged])
     previous = [current.get(item.document.locator) for item in fresh]
     ids = [article_ids[item.document.locator] for item in fresh]
-    links = place(conn, list(zip(fresh, ids, previous)), thresholds)
+    links = place(conn, list(zip(fresh, ids, previous)), thresholds, run_id)
 
     documents = []
     for item, before, link in zip(fresh, previous, links):

@@ -94,7 +94,7 @@ def reprocess_batch(
             if row["id"] not in current:  # a load stored a newer version meanwhile
                 by_source[row["ingested_from"]]["unchanged"] += 1
         _write_versions(
-            conn, [(row, item, current[row["id"]], article_id) for (row, item), article_id in kept], thresholds
+            conn, run_id, [(row, item, current[row["id"]], article_id) for (row, item), article_id in kept], thresholds
         )
         total: Counter = Counter()
         for source, counts in by_source.items():
@@ -121,7 +121,8 @@ def _still_current(conn: Connection, article_ids: list[int]) -> dict[int, Stored
         return {}
     rows = conn.execute(
         sa.text(
-            "SELECT a.id, a.version, a.story_id, a.duplicate_of IS NULL, d.content_sha256, d.fetched_at"
+            "SELECT a.id, a.version, a.story_id, a.duplicate_of IS NULL, d.content_sha256, d.fetched_at,"
+            " a.dup_kind, a.dup_score, a.duplicate_of, a.event_score"
             " FROM newsdesk.articles a JOIN newsdesk.documents d ON d.id = a.document_id"
             " WHERE a.id = ANY(:ids) AND a.is_current"
         ),
@@ -150,18 +151,18 @@ def _same_article(row: Row, prepared: Prepared) -> bool:
 
 
 def _write_versions(
-    conn: Connection, changed: list[tuple[Row, Prepared, StoredVersion, int]], thresholds: Thresholds
+    conn: Connection, run_id: int, changed: list[tuple[Row, Prepared, StoredVersion, int]], thresholds: Thresholds
 ) -> None:
     """New versions of still-current articles (each with the version it replaces, as
-    stored now, and its staged id); a canonical article stays its story's canonical,
-    a copy is matched again."""
+    stored now, and its staged id); a report stays in its story, linked as it was,
+    a copy is matched again (see placement.place)."""
     if not changed:
         return
     conn.execute(
         sa.text("UPDATE newsdesk.articles SET is_current = false, updated_at = now() WHERE id = ANY(:ids)"),
         {"ids": [before.id for _, _, before, _ in changed]},
     )
-    links = place(conn, [(item, article_id, before) for _, item, before, article_id in changed], thresholds)
+    links = place(conn, [(item, article_id, before) for _, item, before, article_id in changed], thresholds, run_id)
     staging.insert_decided(
         conn, [article_id for *_, article_id in changed], [before.version + 1 for _, _, before, _ in changed], links
     )

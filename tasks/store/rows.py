@@ -50,6 +50,7 @@ ARTICLE_COLUMNS = (
     ("dup_kind", "text"),
     ("dup_score", "float4"),
     ("story_id", "int8"),
+    ("event_score", "float4"),
     ("run_id", "int8"),
 )
 
@@ -108,5 +109,6 @@ def article_row(
         link.kind,
         link.score,
         link.story_id,
+        link.event_score,
         run_id,
     )

@@ -22,7 +22,7 @@ from newsdesk.tasks.store.rows import ARTICLE_COLUMNS
 
 STAGE = "pg_temp.newsdesk_articles_stage"
 # Filled under the lock, from the decision; the others come from the staged row.
-_DECIDED = ("version", "duplicate_of", "dup_kind", "dup_score", "story_id")
+_DECIDED = ("version", "duplicate_of", "dup_kind", "dup_score", "story_id", "event_score")
 _CREATE = (
     "CREATE TEMP TABLE IF NOT EXISTS newsdesk_articles_stage ("
     + ", ".join(f"{name} {pg_type}" for name, pg_type in ARTICLE_COLUMNS)
@@ -50,8 +50,9 @@ def insert_decided(conn: Connection, ids: Sequence[int], versions: Sequence[int]
         sa.text(
             f"INSERT INTO newsdesk.articles ({', '.join(names)}, search) SELECT {select}, s.search"
             f" FROM unnest(CAST(:ids AS bigint[]), CAST(:versions AS int[]), CAST(:stories AS bigint[]),"
-            "              CAST(:dups AS bigint[]), CAST(:kinds AS text[]), CAST(:scores AS real[]))"
-            "   WITH ORDINALITY AS d(id, version, story_id, duplicate_of, dup_kind, dup_score, n)"
+            "              CAST(:dups AS bigint[]), CAST(:kinds AS text[]), CAST(:scores AS real[]),"
+            "              CAST(:events AS real[]))"
+            "   WITH ORDINALITY AS d(id, version, story_id, duplicate_of, dup_kind, dup_score, event_score, n)"
             f" JOIN {STAGE} s ON s.id = d.id ORDER BY d.n"
         ),
         {
@@ -61,5 +62,6 @@ def insert_decided(conn: Connection, ids: Sequence[int], versions: Sequence[int]
             "dups": [link.duplicate_of for link in links],
             "kinds": [link.kind for link in links],
             "scores": [link.score for link in links],
+            "events": [link.event_score for link in links],
         },
     )

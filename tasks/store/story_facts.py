@@ -4,7 +4,7 @@ Every load and reprocess rewrites the rows of the stories it touched, in its
 own transaction, with one statement over those stories' current articles (an
 index lookup by story); a dedup rebuild rewrites the whole table. So `stories`
 and the views over it answer from an indexed table, never by aggregating all
-articles. The row is what migration 0009's `STORY_FACTS_SELECT` computes.
+articles. The row is what migration 0013's `STORY_FACTS_SELECT` computes.
 """
 
 from __future__ import annotations
@@ -16,22 +16,34 @@ from sqlalchemy.engine import Connection
 
 _COLUMNS = (
     "story_id, canonical_id, title, n_articles, publishers, sources, dup_kinds, first_published_at,"
-    " first_published_precision, first_published_id, first_published_day, first_seen_at, last_seen_at"
+    " first_published_precision, first_published_id, first_published_day, first_seen_at, last_seen_at,"
+    " n_outlets, n_originals, n_copies, languages, last_published_at"
 )
-_SELECT = """
+# The canonical article: the story's first article, neither a copy nor a report
+# that joined it. The article published first: the earliest day, and within a
+# day a stated time before a bare date (whose midnight says nothing of the
+# hour). First seen: over every version, so an edited article keeps it.
+_FIRST = "ORDER BY a.published_day, a.published_precision = 'date', a.published_at, a.id"
+_SELECT = f"""
 SELECT a.story_id,
-       (array_agg(a.id ORDER BY a.duplicate_of IS NOT NULL, a.id))[1],
-       coalesce(min(a.title) FILTER (WHERE a.duplicate_of IS NULL), min(a.title)),
+       (array_agg(a.id ORDER BY a.duplicate_of IS NOT NULL, a.event_score IS NOT NULL, a.id))[1],
+       coalesce((array_agg(a.title ORDER BY a.duplicate_of IS NOT NULL, a.event_score IS NOT NULL, a.id))[1],
+                min(a.title)),
        count(*),
        array_remove(array_agg(DISTINCT a.publisher ORDER BY a.publisher), NULL),
        array_agg(DISTINCT a.ingested_from ORDER BY a.ingested_from),
        array_remove(array_agg(DISTINCT a.dup_kind ORDER BY a.dup_kind), NULL),
-       min(a.published_at),
-       (array_agg(a.published_precision ORDER BY a.published_at, a.id) FILTER (WHERE a.published_at IS NOT NULL))[1],
-       (array_agg(a.id ORDER BY a.published_at, a.id) FILTER (WHERE a.published_at IS NOT NULL))[1],
+       (array_agg(a.published_at {_FIRST}) FILTER (WHERE a.published_at IS NOT NULL))[1],
+       (array_agg(a.published_precision {_FIRST}) FILTER (WHERE a.published_at IS NOT NULL))[1],
+       (array_agg(a.id {_FIRST}) FILTER (WHERE a.published_at IS NOT NULL))[1],
        min(a.published_day),
-       min(a.created_at),
-       max(a.created_at)
+       (SELECT min(v.created_at) FROM newsdesk.articles v WHERE v.story_id = a.story_id),
+       max(a.created_at),
+       count(DISTINCT coalesce(a.publisher_domain, a.publisher, a.ingested_from)),
+       count(*) FILTER (WHERE a.duplicate_of IS NULL),
+       count(*) FILTER (WHERE a.duplicate_of IS NOT NULL),
+       array_remove(array_agg(DISTINCT a.language ORDER BY a.language), NULL),
+       max(a.published_at)
 FROM newsdesk.articles a
 WHERE a.is_current
 """

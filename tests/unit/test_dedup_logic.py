@@ -183,8 +183,10 @@ def test_stored_keys_are_pinned():
     the direct word-frequency lookup)."""
     digest = lambda keys: hashlib.sha256(repr(keys).encode()).hexdigest()  # noqa: E731
     assert digest(near.lsh_keys(sh(PORT))) == "e3a208b94c2e47cc48526e2aed655e42b6e43b3dfe3ab1348fafb800a45e9d74"
-    assert digest(story.key_terms("Valtmora approves port expansion", PORT)) == (
-        "2334e6270f17c006a685ca4f9d50846c381855b387941ef06d1a0910eed10b41"
+    signature = dedup.signature("Valtmora approves port expansion", PORT)
+    assert digest(signature.story_keys) == "fe9597d5fc3f03afe73e0dbdfee49dd44749ee9c895580e494c3e96cf4fc7509"
+    assert digest((signature.event.terms, signature.event.weights)) == (
+        "27c7fd2a1d3ce330a832e96ea8528e6842216a856ff5bb77c0cad0ae4135aae6"
     )
 
 
@@ -227,9 +229,11 @@ def test_rewrite_is_the_same_story_and_same_topic_is_not():
 
 
 def test_rewrite_shares_key_terms():
-    original = set(story.key_terms(None, PORT))
-    assert len(original & set(story.key_terms(None, PORT_REWRITE))) >= 2
-    assert len(original & set(story.key_terms(None, COUNCIL_A))) == 0
+    def keys(body):
+        return set(dedup.signature(None, body).story_keys)
+
+    assert len(keys(PORT) & keys(PORT_REWRITE)) >= 2
+    assert len(keys(PORT) & keys(COUNCIL_A)) == 0
 
 
 # --- match.place -------------------------------------------------------------------
@@ -244,7 +248,7 @@ def text(article_id: int, body: str, title: str | None = None, day: date = DAY, 
 def test_place_links_each_tier_in_one_batch():
     batch = [text(1, PORT), text(2, EXACT), text(3, TYPOS), text(4, PORT_REWRITE), text(5, COUNCIL_A)]
     assert batch[0].body_hash == batch[1].body_hash
-    links = match.place(batch, match.Stored(), match.Thresholds())
+    links = match.place(batch, match.Stored(), match.Thresholds()).links
     assert [link.kind for link in links] == [None, "exact", "near", "story", None]
     assert links[0] == match.Link(1) and links[0].duplicate_of is None
     assert links[1].score == 1.0
@@ -256,19 +260,19 @@ def test_place_links_each_tier_in_one_batch():
 
 def test_stored_candidates_link_to_their_story():
     stored = text(70, PORT, story_id=42)
-    links = match.place([text(80, DATELINE)], match.Stored(near={0: [stored]}), match.Thresholds())
-    assert links[0].kind == "near" and links[0].story_id == 42
+    links = match.place([text(80, DATELINE)], match.Stored(near={0: [stored]}), match.Thresholds()).links
+    assert links[0].kind == "near" and links[0].story_id == 42 and links[0].duplicate_of == 70
 
 
 def test_stored_exact_hash_links_to_its_story():
-    stored = match.Stored(exact={body_hash(PORT): 9})
-    assert match.place([text(2, EXACT)], stored, match.Thresholds())[0] == match.Link(9, "exact", 1.0)
+    stored = match.Stored(exact={body_hash(PORT): (9, 7)})
+    assert match.place([text(2, EXACT)], stored, match.Thresholds()).links[0] == match.Link(9, "exact", 1.0, 7)
 
 
 def test_rewrite_outside_the_time_window_is_not_linked():
     def links(window: int):
         batch = [text(1, PORT), text(2, PORT_REWRITE, day=DAY + timedelta(days=30))]
-        return match.place(batch, match.Stored(), match.Thresholds(window_days=window))
+        return match.place(batch, match.Stored(), match.Thresholds(window_days=window)).links
 
     assert links(7)[1] == match.Link(2)
     assert links(60)[1].kind == "story" and links(60)[1].story_id == 1
@@ -276,16 +280,18 @@ def test_rewrite_outside_the_time_window_is_not_linked():
 
 def test_near_threshold_is_honoured():
     batch = [text(1, PORT), text(2, TYPOS)]
-    assert match.place(batch, match.Stored(), match.Thresholds())[1].kind == "near"
+    assert match.place(batch, match.Stored(), match.Thresholds()).links[1].kind == "near"
     batch = [text(1, PORT), text(2, TYPOS)]
-    assert match.place(batch, match.Stored(), match.Thresholds(near=0.999))[1].kind != "near"
+    assert match.place(batch, match.Stored(), match.Thresholds(near=0.999)).links[1].kind != "near"
 
 
-def test_keep_makes_a_position_canonical_of_its_story():
-    batch = [text(1, PORT), text(2, TYPOS)]
-    links = match.place(batch, match.Stored(), match.Thresholds(), keep={0: 42})
+def test_keep_makes_a_position_keep_its_story_and_link():
+    batch = [text(1, PORT), text(2, TYPOS), text(3, COUNCIL_A)]
+    kept_copy = match.Link(50, "near", 0.9, 49)
+    links = match.place(batch, match.Stored(), match.Thresholds(), keep={0: match.Link(42), 2: kept_copy}).links
     assert links[0] == match.Link(42) and links[0].kind is None
-    assert links[1].kind == "near" and links[1].story_id == 42
+    assert links[1].kind == "near" and links[1].story_id == 42 and links[1].duplicate_of == 1
+    assert links[2] == kept_copy
 
 
 def test_earlier_sharing_finds_earlier_articles_by_shared_keys_most_shared_first():
