@@ -9,7 +9,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from newsdesk import __version__
+from newsdesk import __version__, temporary_server
 from newsdesk.config import TASK_RUNNERS, Settings
 from newsdesk.database import get_engine, psql_path, redact, resolve_url
 from newsdesk.tasks.files import prepare_file
@@ -25,6 +25,7 @@ DEFAULT_SOURCES = "seeds/sources.toml"
 def main(argv: list[str] | None = None) -> int:
     # The temporary Prefect server otherwise tries to send usage analytics out.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    temporary_server.allow_slow_startup()
     parser = argparse.ArgumentParser(prog="newsdesk", description=__doc__)
     parser.add_argument("--version", action="version", version=f"newsdesk {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -166,7 +167,8 @@ def _run_and_summarise(run_flow, what: str) -> int:
     try:
         record = run_flow()
     except Exception as exc:
-        print(f"newsdesk: {what} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        reason = temporary_server.startup_failure(exc) or f"{type(exc).__name__}: {exc}"
+        print(f"newsdesk: {what} failed: {reason}", file=sys.stderr)
         return 1
     settings = Settings.from_env()
     url = resolve_url(settings)
@@ -258,10 +260,11 @@ def _runs(args) -> int:
         "started_at",
         "finished_at",
         *(f"n_{outcome}" for outcome in ("discovered", *OUTCOMES)),
+        "error",
     ]
     print(
         _table(
-            [c.removeprefix("n_") for c in columns],
+            [{"error": "reason"}.get(c, c.removeprefix("n_")) for c in columns],
             [[_cell(c, row[c]) for c in columns] for row in rows],
         )
     )
@@ -280,8 +283,8 @@ def _health(row) -> str:
 def _cell(column: str, value):
     if column.endswith("_at"):
         return _short_time(value)
-    if column == "sources_file" and value:
-        return Path(value).name  # the folder is in ingest_runs; the name tells runs apart
+    if column == "error" and value:
+        return " ".join(value.split())  # one line per run
     return value
 
 

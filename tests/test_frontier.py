@@ -101,7 +101,20 @@ def test_two_runs_at_once_keep_the_spacing_of_a_shared_slow_host(db, tmp_path, p
     against one slow host: the spacing is held in PostgreSQL, across both."""
     with SimulatedWeb(1, 8, latency=0.3) as web:
         sources = _sources(tmp_path, web)
-        env = {**os.environ, "DATABASE_URL": database_url, "NEWSDESK_HOST_DELAY": str(DELAY)}
+        from prefect.settings import PREFECT_API_URL
+
+        # The session's Prefect server, as two cron jobs beside a server would have
+        # it. Without it each child starts a temporary server of its own, both on
+        # one SQLite file: on a busy machine their start-ups outlasted Prefect's
+        # 20 s default and both runs ended before they began ("Reactive triggers
+        # not started", the server being stopped mid-start). That budget is
+        # tested on its own (tests/test_operations.py).
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "NEWSDESK_HOST_DELAY": str(DELAY),
+            "PREFECT_API_URL": PREFECT_API_URL.value(),
+        }
         runs = [
             subprocess.Popen(
                 [str(ROOT / ".venv" / "bin" / "newsdesk"), "ingest", "--sources", str(sources)],
