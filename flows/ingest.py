@@ -47,7 +47,7 @@ from sqlalchemy.engine import Engine
 from newsdesk.config import Settings
 from newsdesk.database import get_engine
 from newsdesk.flows import garbage
-from newsdesk.flows.runners import parallel_slots
+from newsdesk.flows.runners import parallel_slots, quiet_expected_failures
 from newsdesk.tasks.files import FileEntry, list_files
 from newsdesk.tasks.records import OUTCOMES, Batch
 from newsdesk.tasks.sources import WEB_KINDS, Source, SourceError, load_sources
@@ -66,6 +66,9 @@ from newsdesk.tasks.web.fetch import FetchSettings
 from newsdesk.tasks.web.pages import extraction_pool
 from newsdesk.tasks.web.pipeline import WebBatch, WebPipeline
 from newsdesk.tasks.words import in_words, plural
+
+# A worker's run that ends Failed logs no traceback (see `runners.quiet_expected_failures`).
+quiet_expected_failures()
 
 # Files listed and checked against the stored ones per query (one `discover` task run each).
 LISTING_CHUNK = 5000

@@ -11,6 +11,7 @@ worker uses threads.
 
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -112,3 +113,23 @@ def _api_for_workers():
     server.start()
     with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
         yield
+
+
+class _ExpectedFailure(logging.Filter):
+    """Prefect's engine, as a worker runs a flow (`python -m prefect.engine`),
+    logs the exception any flow run ends with as "Engine execution exited with
+    unexpected exception", traceback and all, in the worker's output and the
+    run's logs. A run Failed for failing sources or items (`IngestFailed`) is an
+    expected outcome that its state message already says: that record is
+    dropped, so worker runs end as served and command-line runs do."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not (isinstance(error, IngestFailed) and record.getMessage().startswith("Engine execution exited"))
+
+
+def quiet_expected_failures() -> None:
+    """Install `_ExpectedFailure` on Prefect's flow run logger (once)."""
+    logger = logging.getLogger("prefect.flow_runs")
+    if not any(isinstance(f, _ExpectedFailure) for f in logger.filters):
+        logger.addFilter(_ExpectedFailure())
