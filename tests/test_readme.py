@@ -64,4 +64,3 @@ def test_analyst_query_runs_on_the_seeds(loaded, query):
         ]
     else:
         assert rows, title
-
