@@ -76,10 +76,11 @@ REJECTIONS_SHOWN = 50
 
 
 def _run_name() -> str:
-    """The start time, and the flow run id's first 8 digits: two runs started in
-    the same second (two cron jobs, a worker and a retry) are told apart."""
+    """The start time, and the flow run id's last 8 digits (its random part:
+    Prefect's ids begin with the time): two runs started in the same second
+    (two cron jobs, a worker and a retry) are told apart."""
     run_id = flow_run.id
-    return f"ingest-{datetime.now(UTC):%Y-%m-%d-%H%M%S}-{run_id[:8] if run_id else uuid4().hex[:8]}"
+    return f"ingest-{datetime.now(UTC):%Y-%m-%d-%H%M%S}-{run_id[-8:] if run_id else uuid4().hex[:8]}"
 
 
 @flow(name="ingest", flow_run_name=_run_name, log_prints=False)

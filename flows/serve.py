@@ -116,6 +116,9 @@ def serve(settings: ServeSettings) -> None:
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, ask_to_stop)
+    # Ready now what stopping needs (the database engine, migrations checked),
+    # so that a stop does not wait for it.
+    _prepare_to_stop()
     print(
         f"newsdesk serve: deployment ingest/{DEPLOYMENT_NAME}, {settings.cron} {settings.timezone}; SIGTERM or Ctrl-C stops it"
     )
@@ -129,7 +132,7 @@ def serve(settings: ServeSettings) -> None:
 
 # How long a run in progress has, once serve is stopped, to end on its own
 # (SIGTERM) before its processes are killed.
-STOP_GRACE_SECONDS = 3.0
+STOP_GRACE_SECONDS = 2.0
 STOPPED_MESSAGE = "newsdesk serve was stopped while this run was in progress"
 
 
@@ -155,12 +158,17 @@ async def end_runs_in_progress(running: dict[UUID, int]) -> None:
         return
     print(f"newsdesk serve: ending {len(running)} run(s) in progress")
     await asyncio.to_thread(end_process_trees, list(running.values()), STOP_GRACE_SECONDS)
+    await asyncio.gather(_mark_crashed_flow_runs(set(running)), asyncio.to_thread(_mark_crashed_rows, set(running)))
+
+
+async def _mark_crashed_flow_runs(flow_run_ids: set[UUID]) -> None:
+    """Crashed, with why, unless the run reached its own end first."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.objects import StateType
     from prefect.states import Crashed
 
     async with get_client() as client:
-        for flow_run_id in running:
+        for flow_run_id in flow_run_ids:
             try:
                 flow_run = await client.read_flow_run(flow_run_id)
                 if flow_run.state is None or flow_run.state.type not in (
@@ -171,7 +179,6 @@ async def end_runs_in_progress(running: dict[UUID, int]) -> None:
                     await client.set_flow_run_state(flow_run_id, Crashed(message=STOPPED_MESSAGE), force=True)
             except Exception as exc:  # the server may be gone too: the run stays as it was
                 print(f"newsdesk serve: flow run {flow_run_id} not marked: {type(exc).__name__}: {exc}")
-    await asyncio.to_thread(_mark_crashed_rows, set(running))
 
 
 def end_process_trees(pids: list[int], grace: float) -> None:
@@ -195,6 +202,17 @@ def end_process_trees(pids: list[int], grace: float) -> None:
         with contextlib.suppress(psutil.NoSuchProcess):
             process.kill()
     psutil.wait_procs(left, timeout=10)
+
+
+def _prepare_to_stop() -> None:
+    import psutil  # type: ignore[import-untyped]  # noqa: F401
+
+    from newsdesk.database import get_engine
+
+    try:
+        get_engine()
+    except Exception as exc:  # the runs will say it; stopping then marks rows later
+        print(f"newsdesk serve: database not reachable yet: {type(exc).__name__}: {exc}")
 
 
 def _mark_crashed_rows(flow_run_ids: set[UUID], attempts: int = 20) -> None:

@@ -9,6 +9,7 @@ Time is never asserted: deadlines are generous and only bound a hang."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
@@ -121,6 +122,22 @@ def _tree(pid: int) -> tuple[int, float]:
     return len(processes) - 1, rss / 2**20
 
 
+def _settled_tree(pid: int, expected: int | None, within: float = 60) -> tuple[int, float]:
+    """`_tree` once a finished run's process has had its time to exit: when it
+    shows `expected` processes, or (for the first) the same count three times
+    running; else as it is after `within` seconds."""
+    deadline = time.monotonic() + within
+    counts: list[int] = []
+    while True:
+        count, mib = _tree(pid)
+        counts.append(count)
+        if count == expected or (expected is None and counts[-3:] == [count] * 3):
+            return count, mib
+        if time.monotonic() > deadline:
+            return count, mib
+        time.sleep(2)
+
+
 def _deployment_runs(server: PrefectServer, name: str):
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
     from prefect.client.schemas.sorting import FlowRunSort
@@ -176,7 +193,11 @@ def test_serve_runs_scheduled_web_runs_and_stops_mid_run(prefect_api, db, tmp_pa
                 final = [r for r in runs if r.state and r.state.is_final()]
                 busy = [r for r in runs if r.state and r.state.type in (StateType.RUNNING, StateType.PENDING)]
                 if final and not busy and (not samples or samples[-1][0] < len(final)):
-                    samples.append((len(final), *_tree(serve.pid)))
+                    samples.append((len(final), *_settled_tree(serve.pid, samples[0][1] if samples else None)))
+                    # The process tree after N runs is the one after the first (no
+                    # pool, forkserver or run process left behind); memory stays near it.
+                    assert samples[-1][1] == samples[0][1], samples
+                    assert samples[-1][2] < samples[0][2] + 150, samples
                 if len(final) >= RUNS and samples[-1][0] >= RUNS:
                     break
                 assert time.monotonic() < deadline, (samples, [(r.name, r.state_name) for r in runs])
@@ -187,11 +208,7 @@ def test_serve_runs_scheduled_web_runs_and_stops_mid_run(prefect_api, db, tmp_pa
                 (r.name, r.state_name, r.state.message) for r in finished
             ]
             assert len({r.name for r in finished}) == len(finished)  # unique names
-            first_count, first_mib = samples[0][1], samples[0][2]
-            # The process tree after N runs is the one after the first (no pool,
-            # forkserver or run process left behind); memory stays near it.
-            assert [count for _, count, _ in samples] == [first_count] * len(samples), samples
-            assert max(mib for _, _, mib in samples) < first_mib + 150, samples
+            print(f"serve after each run (runs finished, processes under serve, MiB): {samples}")
             # No run was skipped for want of a free slot.
             assert "at capacity" not in log_path.read_text()
 
@@ -215,6 +232,7 @@ def test_serve_runs_scheduled_web_runs_and_stops_mid_run(prefect_api, db, tmp_pa
             serve.send_signal(signal.SIGTERM)
             serve.wait(timeout=60)
             took = time.monotonic() - stopped_at
+            print(f"serve stopped {took:.1f} s after SIGTERM, a run in progress")
             assert serve.returncode == 0, log_path.read_text()[-3000:]
             assert took < 10, f"serve took {took:.1f} s to stop"
             output = log_path.read_text()
@@ -325,8 +343,9 @@ def test_alerts_fire_with_working_links(prefect_api, make_httpserver):
     Late past its window, no completed ingest within the window, a failed run
     and a failing source each send a message; the run links are the UI's."""
     from prefect.blocks.notifications import CustomWebhookNotificationBlock
-    from prefect.events import emit_event
+    from prefect.events.clients import PrefectEventsClient
     from prefect.events.schemas.automations import AutomationCore
+    from prefect.events.schemas.events import Event
     from prefect.settings import PREFECT_API_URL, temporary_settings
     from prefect.states import Failed, Scheduled
 
@@ -359,13 +378,20 @@ def test_alerts_fire_with_working_links(prefect_api, make_httpserver):
         # A run that ends Failed, and a failing source's event, as a run emits it.
         failed = client.create_flow_run_from_deployment(deployment_id, tags=["newsdesk"])
         client.set_flow_run_state(failed.id, Failed(message="1 source failing (wire: HTTP 404)"), force=True)
-    with temporary_settings(updates={PREFECT_API_URL: prefect_api.api_url}):
-        emit_event(
-            event="newsdesk.source.failed",
-            resource={"prefect.resource.id": "newsdesk.source.wire", "prefect.resource.name": "wire"},
-            related=[{"prefect.resource.id": f"prefect.flow-run.{failed.id}", "prefect.resource.role": "flow-run"}],
-            payload={"source": "wire", "url": "http://127.0.0.1:9/feed.xml", "reason": "HTTP 404", "run_id": 7},
-        )
+    # Sent by a client of its own: `emit_event`'s worker is one per process, and
+    # would keep this server's address for the session's other tests.
+    source_failed = Event(
+        event="newsdesk.source.failed",
+        resource={"prefect.resource.id": "newsdesk.source.wire", "prefect.resource.name": "wire"},
+        related=[{"prefect.resource.id": f"prefect.flow-run.{failed.id}", "prefect.resource.role": "flow-run"}],
+        payload={"source": "wire", "url": "http://127.0.0.1:9/feed.xml", "reason": "HTTP 404", "run_id": 7},
+    )
+
+    async def emit() -> None:
+        async with PrefectEventsClient(api_url=prefect_api.api_url) as events:
+            await events.emit(source_failed)
+
+    asyncio.run(emit())
 
     def received() -> list[dict]:
         return [request.get_json() for request, _ in hook.log if request.path == path]
