@@ -205,7 +205,7 @@ def end_process_trees(pids: list[int], grace: float) -> None:
 
 
 def _prepare_to_stop() -> None:
-    import psutil  # type: ignore[import-untyped]  # noqa: F401
+    import psutil  # noqa: F401
 
     from newsdesk.database import get_engine
 
