@@ -70,7 +70,8 @@ def extraction_cpu_per_page() -> float:
     flatter)."""
     from newsdesk.tasks.web.pages import extraction_pool
 
-    return extraction_pool(1).submit(_cpu_per_page).result()
+    with extraction_pool(1) as pool:
+        return pool.submit(_cpu_per_page).result()
 
 
 def _cpu_per_page() -> float:

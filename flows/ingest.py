@@ -22,14 +22,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import Any, cast
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import (
@@ -53,6 +53,7 @@ from newsdesk.flows.runners import (
     check_task_runner,
     extraction_executor,
     parallel_slots,
+    quiet_expected_failures,
     tag_with_sources,
 )
 from newsdesk.tasks.files import FileEntry, list_files
@@ -73,13 +74,20 @@ from newsdesk.tasks.web.fetch import FetchSettings
 from newsdesk.tasks.web.pipeline import WebBatch, WebPipeline
 from newsdesk.tasks.words import in_words, plural, printable
 
+# A worker's run that ends Failed logs no traceback (see `runners.quiet_expected_failures`).
+quiet_expected_failures()
+
 # Files listed and checked against the stored ones per query (one `discover` task run each).
 LISTING_CHUNK = 5000
 REJECTIONS_SHOWN = 50
 
 
 def _run_name() -> str:
-    return f"ingest-{datetime.now(UTC):%Y-%m-%d-%H%M%S}"
+    """The start time, and the flow run id's last 8 digits (its random part:
+    Prefect's ids begin with the time): two runs started in the same second
+    (two cron jobs, a worker and a retry) are told apart."""
+    run_id = flow_run.id
+    return f"ingest-{datetime.now(UTC):%Y-%m-%d-%H%M%S}-{run_id[-8:] if run_id else uuid4().hex[:8]}"
 
 
 @flow(name="ingest", flow_run_name=_run_name, log_prints=False)
@@ -98,19 +106,27 @@ def ingest(sources_file: str = "seeds/sources.toml", batch_size: int | None = No
     run = None
     health = None
     try:
-        with runs.recorded_run(engine, flow_run_id=flow_run.id, sources_file=str(Path(sources_file).resolve())) as run:
-            logger.info("run %d started on %s", run.id, printable(sources_file))
-            sources = load_sources(sources_file)
-            runs.register_sources(engine, run.id, [source.name for source in sources])
-            progress = _Progress(sources)
-            try:
-                with progress.reporting():
-                    _ingest_all(run.id, sources, batch_size, settings, progress)
-            finally:
-                frontier.close_frontier(run.id)
-            health = runs.health(engine, run.id)
-            if health.failed:
-                run.verdict = ("failed", _failure_message(health))
+        try:
+            with runs.recorded_run(
+                engine, flow_run_id=flow_run.id, sources_file=str(Path(sources_file).resolve())
+            ) as run:
+                logger.info("run %d started on %s", run.id, printable(sources_file))
+                sources = load_sources(sources_file)
+                runs.register_sources(engine, run.id, [source.name for source in sources])
+                progress = _Progress(sources)
+                try:
+                    with progress.reporting():
+                        _ingest_all(run.id, sources, batch_size, settings, progress)
+                finally:
+                    frontier.close_frontier(run.id)
+                health = runs.health(engine, run.id)
+                if health.failed:
+                    run.verdict = ("failed", _failure_message(health))
+        except Exception:
+            # Stopped on an error: the run's record says why; its artifacts too.
+            if run is not None and run.record is not None:
+                _publish(engine, run.record, health)
+            raise
         assert run.record is not None  # set when the block ends without raising
         _publish(engine, run.record, health)
         headline = _headline(run.record)
@@ -300,12 +316,24 @@ def _ingest_web(run_id: int, web: list[Source], batch_size: int, settings: Setti
     never the run."""
     if not web:
         return
+    # The run's extraction pool (or the Dask cluster's executor) ends with its web sources, after their frontier.
+    with extraction_executor(settings.extract_processes) as pool:
+        try:
+            _crawl(run_id, web, batch_size, settings, progress, pool)
+        finally:
+            frontier.close_frontier(run_id)
+
+
+def _crawl(
+    run_id: int, web: list[Source], batch_size: int, settings: Settings, progress: _Progress, pool: Executor
+) -> None:
+    """The web sources' pipeline, its pages prepared in `pool`, followed to its end."""
     pipeline = frontier.open_pipeline(
         run_id,
         web,
         get_engine(settings),
         FetchSettings.from_settings(settings),
-        extraction_executor(settings.extract_processes),
+        pool,
         settings.pages_in_flight,
         batch_size,
     )
@@ -461,7 +489,7 @@ def _publish(engine: Engine, record: runs.RunRecord, health: runs.RunHealth | No
     table.append(
         {
             "source": "(total)",
-            "health": "failing" if health and health.failed else ("rejections" if record.n_rejected else "ok"),
+            "health": "failing" if record.status != "completed" else ("rejections" if record.n_rejected else "ok"),
             **{outcome: record[f"n_{outcome}"] for outcome in ("discovered", *OUTCOMES)},
         }
     )
@@ -472,6 +500,8 @@ def _publish(engine: Engine, record: runs.RunRecord, health: runs.RunHealth | No
     )
     total = record.n_rejected + record.n_failed
     lines = [f"# Run {record.id}: {plural(total, 'item')} rejected or failed"]
+    if record.error and record.status != "completed":
+        lines += ["", f"The run {record.status}: {record.error}"]
     if total:
         shown = runs.rejections(engine, record.id, limit=REJECTIONS_SHOWN)
         lines += ["", "| source | locator | outcome | stage | reason |", "|---|---|---|---|---|"]
@@ -497,8 +527,7 @@ def _publish(engine: Engine, record: runs.RunRecord, health: runs.RunHealth | No
         logger.error(
             "source %s failed: %s: %s", printable(failure.source), printable(failure.locator), printable(failure.reason)
         )
-    done = "failed" if health and health.failed else "completed"
-    logger.info("run %d %s: %s", record.id, done, _headline(record))
+    logger.info("run %d %s: %s", record.id, record.status, _headline(record))
 
 
 def _cell(text: object) -> str:

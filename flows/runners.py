@@ -12,6 +12,8 @@ asked for Dask that has another runner fails at its start (`check_task_runner`).
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import replace
@@ -68,15 +70,19 @@ def parallel_slots() -> int:
     return runner.parallel_slots() if isinstance(runner, NewsdeskDaskTaskRunner) else 1
 
 
-def extraction_executor(processes: int) -> Executor:
-    """Where the current run extracts its fetched pages (the CPU of a web day):
-    with a Dask task runner, on the cluster's workers, through the Dask client's
-    own concurrent.futures executor; else this machine's pool of `processes`."""
+@contextmanager
+def extraction_executor(processes: int) -> Iterator[Executor]:
+    """Where the current run extracts its fetched pages (the CPU of a web day),
+    for the run: with a Dask task runner, on the cluster's workers, through the
+    Dask client's own concurrent.futures executor; else this machine's pool of
+    `processes`, ended with the block (`extraction_pool`)."""
     context = FlowRunContext.get()
     runner = context.task_runner if context else None
     if isinstance(runner, DaskTaskRunner):
-        return runner.client.get_executor(pure=False)
-    return extraction_pool(processes)
+        yield runner.client.get_executor(pure=False)
+        return
+    with extraction_pool(processes) as pool:
+        yield pool
 
 
 def run(flow, runner_name: str | None = None, **parameters):
@@ -171,3 +177,23 @@ def _api_for_workers():
     server.start()
     with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
         yield
+
+
+class _ExpectedFailure(logging.Filter):
+    """Prefect's engine, as a worker runs a flow (`python -m prefect.engine`),
+    logs the exception any flow run ends with as "Engine execution exited with
+    unexpected exception", traceback and all, in the worker's output and the
+    run's logs. A run Failed for failing sources or items (`IngestFailed`) is an
+    expected outcome that its state message already says: that record is
+    dropped, so worker runs end as served and command-line runs do."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not (isinstance(error, IngestFailed) and record.getMessage().startswith("Engine execution exited"))
+
+
+def quiet_expected_failures() -> None:
+    """Install `_ExpectedFailure` on Prefect's flow run logger (once)."""
+    logger = logging.getLogger("prefect.flow_runs")
+    if not any(isinstance(f, _ExpectedFailure) for f in logger.filters):
+        logger.addFilter(_ExpectedFailure())

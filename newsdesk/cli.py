@@ -12,7 +12,7 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
-from newsdesk import __version__, errors
+from newsdesk import __version__, errors, temporary_server
 from newsdesk.config import TASK_RUNNERS, Settings
 from newsdesk.database import SchemaNotReady, get_engine, psql_path, read_engine, redact, resolve_url
 from newsdesk.settings import check_environment, mask
@@ -176,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     # The temporary Prefect server otherwise tries to send usage analytics out.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    temporary_server.allow_slow_startup()
     # platformdirs warns on every start of the embedded server when no session set XDG_RUNTIME_DIR.
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -312,9 +313,10 @@ def _run_and_summarise(run_flow, what: str) -> int:
     try:
         record = run_flow()
     except Exception as exc:
-        if errors.explain(exc, database="") is not None:
+        reason = temporary_server.startup_failure(exc)
+        if reason is None and errors.explain(exc, database="") is not None:
             raise  # said in one line by main()
-        print(f"newsdesk: {what} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"newsdesk: {what} failed: {reason or f'{type(exc).__name__}: {exc}'}", file=sys.stderr)
         return errors.FAILED
     settings = Settings.from_env()
     url = resolve_url(settings)
@@ -398,10 +400,11 @@ def _runs(args) -> int:
         "started_at",
         "finished_at",
         *(f"n_{outcome}" for outcome in ("discovered", *OUTCOMES)),
+        "error",
     ]
     print(
         _table(
-            [c.removeprefix("n_") for c in columns],
+            [{"error": "reason"}.get(c, c.removeprefix("n_")) for c in columns],
             [[_cell(c, row[c]) for c in columns] for row in rows],
         )
     )
@@ -420,8 +423,8 @@ def _health(row) -> str:
 def _cell(column: str, value):
     if column.endswith("_at"):
         return _short_time(value)
-    if column == "sources_file" and value:
-        return Path(value).name  # the folder is in ingest_runs; the name tells runs apart
+    if column == "error" and value:
+        return " ".join(value.split())  # one line per run
     return value
 
 

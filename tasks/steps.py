@@ -219,13 +219,24 @@ def load_web_batch(run_id: int, batch_no: int, batch: WebBatch) -> Counter:
     for note in notes:
         get_run_logger().warning("batch %d: %s", batch_no, note)
     get_run_logger().info(
-        "batch %d: %s of %s: %s",
+        "batch %d: %s of %s (%s): %s",
         batch_no,
         plural(len(batch), "item"),
         plural(len(by_source), "source"),
+        _names(list(by_source)),
         in_words(counts),
     )
     return counts
+
+
+# A web batch's log line names at most this many of its sources.
+BATCH_SOURCES_NAMED = 5
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(names[:BATCH_SOURCES_NAMED])
+    more = len(names) - BATCH_SOURCES_NAMED
+    return f"{shown} and {more} more" if more > 0 else shown
 
 
 @task(name="record-failures", task_run_name="record-failures-{source_name}-batch-{batch_no}", **_DATABASE_RETRIES)

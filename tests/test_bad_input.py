@@ -278,24 +278,25 @@ def test_web_sources_that_misbehave(db, tmp_path, httpserver, monkeypatch):
     assert counts == {
         # Its truncated third entry names no URL: rejected, with the reason.
         "broken-feed": (3, 2, 1, 0),
-        "html-feed": (1, 0, 1, 0),
-        "noise-feed": (1, 0, 1, 0),
-        "empty-feed": (1, 0, 1, 0),
+        # A listing that cannot be read fails its source (it delivers nothing).
+        "html-feed": (1, 0, 0, 1),
+        "noise-feed": (1, 0, 0, 1),
+        "empty-feed": (1, 0, 0, 1),
         "bad-links": (4, 1, 3, 0),
         "controls": (2, 2, 0, 0),
         # The sitemap itself (over the protocol's limit) and the first 50,000 URLs
         # it lists: /huge/keep, then 49,999 that robots.txt disallows. /a/fine,
         # listed past the limit, is not read.
         "huge-map": (50_001, 1, 50_000, 0),
-        "big-map": (1, 0, 1, 0),
-        "bomb-map": (1, 0, 1, 0),
-        "bomb-encoded-map": (1, 0, 1, 0),
+        "big-map": (1, 0, 0, 1),
+        "bomb-map": (1, 0, 0, 1),
+        "bomb-encoded-map": (1, 0, 0, 1),
         "bomb-page": (1, 0, 1, 0),
     }
     problems = problems_by_name(db, record["id"])
-    assert problems["page.xml"] == ("rejected", "discover", "not a feed or sitemap: root element <html>")
-    assert problems["empty.xml"] == ("rejected", "discover", "not a feed or sitemap: the body is empty")
-    assert problems["noise.xml"][:2] == ("rejected", "discover")
+    assert problems["page.xml"] == ("failed", "discover", "not a feed or sitemap: root element <html>")
+    assert problems["empty.xml"] == ("failed", "discover", "not a feed or sitemap: the body is empty")
+    assert problems["noise.xml"][:2] == ("failed", "discover")
     assert problems["noise.xml"][2].startswith("not a feed, sitemap or robots.txt")
     assert problems["huge.xml"] == (
         "rejected",
@@ -303,12 +304,12 @@ def test_web_sources_that_misbehave(db, tmp_path, httpserver, monkeypatch):
         "sitemap lists 50,002 URLs, over the sitemap protocol's limit of 50,000: the first 50,000 were read",
     )
     assert problems["big.xml"] == (
-        "rejected",
+        "failed",
         "discover",
         f"body of {len(oversized)} bytes is over the limit of {DEFAULT_LIMIT}",
     )
-    assert problems["bomb.xml.gz"] == ("rejected", "discover", f"listing over {DEFAULT_LIMIT} bytes once decompressed")
-    assert problems["bomb-encoded.xml"] == ("rejected", "discover", f"body over the limit of {DEFAULT_LIMIT} bytes")
+    assert problems["bomb.xml.gz"] == ("failed", "discover", f"listing over {DEFAULT_LIMIT} bytes once decompressed")
+    assert problems["bomb-encoded.xml"] == ("failed", "discover", f"body over the limit of {DEFAULT_LIMIT} bytes")
     assert problems["bomb.html"] == ("rejected", "fetch", f"body over the limit of {DEFAULT_LIMIT} bytes")
     bad = {r["locator"]: r["reason"] for r in fetch(db, "SELECT * FROM newsdesk.rejections WHERE source = 'bad-links'")}
     assert bad == {

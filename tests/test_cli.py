@@ -88,7 +88,9 @@ def test_ingest_and_runs_on_the_embedded_database(tmp_path):
         assert history.returncode == 0, history.stderr
         lines = history.stdout.splitlines()
         assert lines[0].split()[:2] == ["id", "status"]
-        assert lines[2].split()[1:4] == ["completed", "ingest", "sources.toml"]
+        # The sources file's whole path: two sources.toml in different folders look alike by name.
+        assert lines[2].split()[1:4] == ["completed", "ingest", str((SEEDS / "sources.toml").resolve())]
+        assert lines[0].split()[-1] == "reason"
 
         # The embedded server, started by the run and left running, stopped and started again.
         pgdata = tmp_path / "home" / "pgdata"

@@ -171,6 +171,9 @@ def test_many_small_sources_share_batches_and_every_page_loads_once(db, tmp_path
     sources_per_batch = [int(m.group(1)) for text in messages if (m := re.search(r"items? of (\d+) sources?", text))]
     assert sources_per_batch, messages
     assert max(sources_per_batch) >= 2, sources_per_batch
+    # ...and names them (the first 5), so a batch's line says whose pages it loaded.
+    named = [m.group(1).split(", ") for text in messages if (m := re.search(r"sources? \(([^)]*)\)", text))]
+    assert named and all(1 <= len(names) <= 5 and names[0].startswith("site-") for names in named), named
     assert not [name for name in names if name.startswith(("discover-site", "fetch-site", "load-site"))], names
     # Listings: a line each for the first sources, one line for all.
     assert len([text for text in messages if re.fullmatch(r"source site-\d+: 2 URLs, 0 problems", text)]) == 5

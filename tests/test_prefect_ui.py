@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import UTC, datetime
 
 import pytest
 
+from newsdesk.tasks.records import OUTCOMES
 from tests.helpers import fetch
 from tests.texts import distinct_story
 
@@ -101,3 +103,27 @@ def test_a_failed_run_is_announced_with_its_error(db, tmp_path):
             break
         time.sleep(0.2)
     assert len(events) == 1 and "carrier-pigeon" in events[0].payload["error"]
+    # A run that stopped on an error publishes its artifacts too, saying why.
+    _, _, artifacts = asyncio.run(_ui_view(run["flow_run_id"]))
+    by_key = {a.key: a for a in artifacts}
+    table = by_key["ingest-counts"].data
+    rows = json.loads(table) if isinstance(table, str) else table
+    assert rows == [{"source": "(total)", "health": "failing", "discovered": 0, **dict.fromkeys(OUTCOMES, 0)}]
+    rejections = by_key["ingest-rejections"].data
+    assert "The run failed: SourceError: source 'x': kind must be one of" in rejections, rejections
+
+
+def test_two_runs_started_in_the_same_second_have_different_names(db, corpus):
+    from unittest import mock
+
+    from newsdesk.flows.ingest import ingest
+
+    corpus.write("a.txt", distinct_story(1))
+    corpus.configure()
+    frozen = datetime(2026, 12, 1, 6, 0, 0, tzinfo=UTC)
+    with mock.patch("newsdesk.flows.ingest.datetime", wraps=datetime) as clock:
+        clock.now.return_value = frozen  # both runs start "at" 06:00:00
+        states = [ingest(sources_file=str(corpus.sources), return_state=True) for _ in range(2)]
+    names = [asyncio.run(_ui_view(state.state_details.flow_run_id))[0].name for state in states]
+    assert names[0].startswith("ingest-2026-12-01-060000-") and names[1].startswith("ingest-2026-12-01-060000-")
+    assert names[0] != names[1]

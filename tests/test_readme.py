@@ -76,20 +76,3 @@ def test_analyst_query_runs_on_the_seeds(loaded, query):
         ]
     else:
         assert rows, title
-
-
-def test_the_readmes_automations_are_what_prefect_accepts():
-    """The alerts as `prefect automation create --from-file` reads them: each
-    one a valid Prefect automation, matching newsdesk runs by tag, not deployment."""
-    import uuid
-
-    import yaml
-    from prefect.events.schemas.automations import AutomationCore
-
-    [block] = re.findall(r"```yaml\n(# automations\.yaml\n.*?)```", OPERATIONS, re.S)
-    automations = yaml.safe_load(block.replace("<block id>", str(uuid.uuid4())))["automations"]
-    parsed = [AutomationCore.model_validate(automation) for automation in automations]
-    assert [a.name for a in parsed] == ["newsdesk-ingest-overdue", "newsdesk-ingest-failed", "newsdesk-source-failed"]
-    for automation in parsed[:2]:
-        assert automation.trigger.match_related.model_dump() == {"prefect.resource.id": "prefect.tag.newsdesk"}
-    assert parsed[2].trigger.expect == {"newsdesk.source.failed"}

@@ -180,9 +180,10 @@ def test_only_http_and_https_urls_are_ever_opened(db, tmp_path, httpserver, monk
         "redirected": (5, 0, 5),
         "feed-items": (5, 0, 5),
         "sitemap-items": (5, 0, 5),
-        "file-feed": (1, 0, 1),
-        "ftp-sitemap": (1, 0, 1),
-        "redirected-feed": (1, 0, 1),
+        # Their own listing refused: nothing delivered, the source fails (n_failed).
+        "file-feed": (1, 0, 0),
+        "ftp-sitemap": (1, 0, 0),
+        "redirected-feed": (1, 0, 0),
     }
     found = problems(db, record["id"])
     for scheme, url in bad.items():
@@ -203,13 +204,13 @@ def test_only_http_and_https_urls_are_ever_opened(db, tmp_path, httpserver, monk
     # A feed or sitemap that is not http(s) itself, or redirects away from it.
     ftp_map = f"ftp://127.0.0.1:{listener.port}/sitemap.xml"
     assert found[("file-feed", local_feed.as_uri())] == (
-        "rejected",
+        "failed",
         "discover",
         f"{REFUSED}file: {local_feed.as_uri()}",
     )
-    assert found[("ftp-sitemap", ftp_map)] == ("rejected", "discover", f"{REFUSED}ftp: {ftp_map}")
+    assert found[("ftp-sitemap", ftp_map)] == ("failed", "discover", f"{REFUSED}ftp: {ftp_map}")
     assert found[("redirected-feed", httpserver.url_for("/to-file"))] == (
-        "rejected",
+        "failed",
         "discover",
         f"{REFUSED}file: {secret.as_uri()}",
     )

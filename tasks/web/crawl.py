@@ -59,11 +59,14 @@ async def discover(
         if len(seen) > MAX_SITEMAPS or depth > MAX_SITEMAP_DEPTH:
             found.problems.append(Problem(url, "rejected", "discover", "too many nested sitemaps"))
             continue
-        fetched = await _fetch_listing(polite, engine, url, found)
+        # The source's own listing unread is the source failing (it delivers
+        # nothing); a sitemap it points to is one bad entry of it.
+        unread = "failed" if depth == 0 else "rejected"
+        fetched = await _fetch_listing(polite, engine, url, found, unread)
         if fetched is None:
             continue
         body, final_url = fetched
-        listing = await _parse(found, url, body, final_url, settings)
+        listing = await _parse(found, url, body, final_url, settings, unread)
         pending.extend((child, depth + 1) for child in listing.children)
     unique: dict[str, WebItem] = {}
     for item in found.items:  # one item per URL, as first listed
@@ -73,10 +76,12 @@ async def discover(
 
 
 async def _fetch_listing(
-    polite: fetch.Politeness, engine: Engine, url: str, found: Discovery
+    polite: fetch.Politeness, engine: Engine, url: str, found: Discovery, unread: str
 ) -> tuple[bytes, str] | None:
     """The listing's body and the URL it was finally read from (after
-    redirects; the configured one when the cached body is read again on 304)."""
+    redirects; the configured one when the cached body is read again on 304);
+    None when it cannot be read, with a problem of outcome `unread` (`failed`
+    also when the fetch failed)."""
     etag, last_modified, body = await asyncio.to_thread(http_cache.cached, engine, url)
     try:
         result = await fetch.fetch(
@@ -89,7 +94,7 @@ async def _fetch_listing(
             last_modified=last_modified if body else None,
         )
     except Rejected as rejected:
-        found.problems.append(Problem(url, "rejected", "discover", rejected.reason))
+        found.problems.append(Problem(url, unread, "discover", rejected.reason))
         return None
     except fetch.FetchFailed as failed:
         found.problems.append(Problem(url, "failed", "discover", failed.reason))
@@ -108,16 +113,19 @@ def _remember_listing(engine: Engine, url: str, result: fetch.Fetched) -> None:
         http_cache.remember(conn, [(url, result.etag, result.last_modified, result.body)])
 
 
-async def _parse(found: Discovery, url: str, body: bytes, final_url: str, settings: fetch.FetchSettings) -> Listing:
+async def _parse(
+    found: Discovery, url: str, body: bytes, final_url: str, settings: fetch.FetchSettings, unread: str
+) -> Listing:
     """Read one listing into `found` (parsed off the loop, within
     `settings.listing_cpu_budget`): its items (at most MAX_SITEMAP_URLS), and a
-    rejected problem for each entry that names no usable URL; its children are returned."""
+    rejected problem for each entry that names no usable URL; its children are
+    returned. A listing that cannot be parsed is a problem of outcome `unread`."""
     try:
         listing = await listing_parsers().parse(
             body, final_url, max_bytes=settings.max_bytes, cpu_budget=settings.listing_cpu_budget
         )
     except Rejected as rejected:
-        found.problems.append(Problem(url, "rejected", "discover", rejected.reason))
+        found.problems.append(Problem(url, unread, "discover", rejected.reason))
         return Listing()
     except ListingFailed as failed:  # a bug or a library failure: this listing fails, the run goes on
         found.problems.append(Problem(url, "failed", "discover", failed.reason))

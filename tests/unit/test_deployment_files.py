@@ -50,6 +50,13 @@ def test_connection_settings_come_from_the_environment():
     assert "${POSTGRES_PASSWORD" in COMPOSE["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"]
 
 
+def test_the_prefect_server_knows_its_ui_address_for_the_alerts_links():
+    """Without PREFECT_UI_URL the server renders `{{ flow_run|ui_url }}` as nothing."""
+    ui = COMPOSE["services"]["prefect-server"]["environment"]["PREFECT_UI_URL"]
+    published = COMPOSE["services"]["prefect-server"]["ports"][0].rsplit(":", 1)[-1]
+    assert ui == f"${{PREFECT_UI_URL:-http://localhost:{published}}}"
+
+
 def test_every_compose_variable_is_the_password_or_has_a_default():
     text = (ROOT / "docker-compose.yml").read_text()
     variables = re.findall(r"(?<!\$)\$\{([^}]*)\}", text)
