@@ -222,10 +222,16 @@ def test_articles_in_memory_are_bounded_by_the_batches_in_flight(db, corpus, mon
     live = []
     settle = newsdesk.flows.ingest._settle
 
+    def prepared_alive() -> int:
+        gc.collect()
+        return sum(isinstance(o, Prepared) for o in gc.get_objects())
+
+    # What earlier tests of the session left alive is not this run's.
+    before = prepared_alive()
+
     def settle_and_count(*args):
         settle(*args)
-        gc.collect()
-        live.append(sum(isinstance(o, Prepared) for o in gc.get_objects()))
+        live.append(prepared_alive() - before)
 
     monkeypatch.setattr(newsdesk.flows.ingest, "_settle", settle_and_count)
     record = run(corpus.sources, batch_size=4)

@@ -110,7 +110,8 @@ def test_a_failed_run_is_announced_with_its_error(db, tmp_path):
     rows = json.loads(table) if isinstance(table, str) else table
     assert rows == [{"source": "(total)", "health": "failing", "discovered": 0, **dict.fromkeys(OUTCOMES, 0)}]
     rejections = by_key["ingest-rejections"].data
-    assert "The run failed: SourceError: source 'x': kind must be one of" in rejections, rejections
+    assert "The run failed: SourceError: " in rejections, rejections
+    assert "sources.toml:3: source 'x': kind must be one of" in rejections, rejections
 
 
 def test_two_runs_started_in_the_same_second_have_different_names(db, corpus):
