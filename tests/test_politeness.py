@@ -457,7 +457,7 @@ def test_two_workers_share_robots_txt_and_the_per_host_limit(db, tmp_path, datab
     )
     try:
         site.routes["/feed.xml"] = _answer(_feed([site.url(f"/p{i}") for i in range(10)]), "application/rss+xml")
-        sources = _sources(tmp_path, ("shared", "feed", site.url("/feed.xml")))
+        sources = _sources(tmp_path, ("one-site", "feed", site.url("/feed.xml")))
         env = {
             **os.environ,
             "DATABASE_URL": database_url,
