@@ -4,6 +4,8 @@ counts, database reads, and loader shortcuts. Imported as `tests.helpers`."""
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -109,3 +111,23 @@ def new_run(engine) -> int:
     lease = runs.open_run(engine, flow_run_id=None, sources_file=None)
     lease.close()
     return lease.id
+
+
+def ingests_at_once(
+    sources: Path, database_url: str, timeout: float, **settings: str
+) -> list[subprocess.CompletedProcess]:
+    """Two `newsdesk ingest` processes over `sources` started together, as two
+    cron jobs or workers start them, with `settings` in their environment; each
+    one's exit code and output (stderr in stdout). They use the session's Prefect
+    server: each process starting one of its own would share ~/.prefect's SQLite
+    file with every other run on the machine."""
+    from prefect.settings import PREFECT_API_URL
+
+    env = {**os.environ, "DATABASE_URL": database_url, "PREFECT_API_URL": str(PREFECT_API_URL.value()), **settings}
+    command = [str(ROOT / ".venv" / "bin" / "newsdesk"), "ingest", "--sources", str(sources)]
+    started = [
+        subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=timeout)[0] for run in started]
+    return [subprocess.CompletedProcess(run.args, run.returncode, out) for run, out in zip(started, outputs)]

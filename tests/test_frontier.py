@@ -7,18 +7,15 @@ never asserted."""
 
 from __future__ import annotations
 
-import os
 import re
 import socket
-import subprocess
 from pathlib import Path
 
 import pytest
-from prefect.settings import PREFECT_API_URL
 
 from bench.sites import SimulatedWeb
 from newsdesk.tasks.packing import unpack
-from tests.helpers import ROOT, fetch, run_ingest
+from tests.helpers import fetch, ingests_at_once, run_ingest
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -102,27 +99,8 @@ def test_two_runs_at_once_keep_the_spacing_of_a_shared_slow_host(db, tmp_path, p
     against one slow host: the spacing is held in PostgreSQL, across both."""
     with SimulatedWeb(1, 8, latency=0.3) as web:
         sources = _sources(tmp_path, web)
-        # The session's Prefect server: each process starting one of its own would
-        # share ~/.prefect's SQLite file with every other run on the machine.
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "NEWSDESK_HOST_DELAY": str(DELAY),
-            "PREFECT_API_URL": str(PREFECT_API_URL.value()),
-        }
-        runs = [
-            subprocess.Popen(
-                [str(ROOT / ".venv" / "bin" / "newsdesk"), "ingest", "--sources", str(sources)],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-            for _ in range(2)
-        ]
-        outputs = [run.communicate(timeout=240)[0] for run in runs]
-        assert [run.returncode for run in runs] == [0, 0], outputs
+        runs = ingests_at_once(sources, database_url, 240, NEWSDESK_HOST_DELAY=str(DELAY))
+        assert [run.returncode for run in runs] == [0, 0], [run.stdout for run in runs]
         site = web.sites[0]
         # Both runs fetched from the host at the same time...
         assert site.requests_to("/feed.xml") == 2

@@ -10,9 +10,7 @@ once); time is never asserted."""
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
-import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,7 +18,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from prefect.settings import PREFECT_API_URL
 
 from bench.sites import SimulatedWeb, _handler, _StampingServer
 from newsdesk.tasks.records import Rejected
@@ -28,8 +25,8 @@ from newsdesk.tasks.web import fetch
 from newsdesk.tasks.web.addresses import AddressPolicy, VettingBackend
 from newsdesk.tasks.web.listing_parser import listing_parsers
 from newsdesk.tasks.web.transport import OriginPools
-from tests.helpers import ROOT, run_ingest
 from tests.helpers import fetch as query
+from tests.helpers import ingests_at_once, run_ingest
 
 DELAY = 0.2
 QUICK = fetch.FetchSettings(backoff=0.01, host_delay=0.0, read_timeout=2.0, connect_timeout=2.0, retries=1)
@@ -458,28 +455,8 @@ def test_two_workers_share_robots_txt_and_the_per_host_limit(db, tmp_path, datab
     try:
         site.routes["/feed.xml"] = _answer(_feed([site.url(f"/p{i}") for i in range(10)]), "application/rss+xml")
         sources = _sources(tmp_path, ("one-site", "feed", site.url("/feed.xml")))
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "NEWSDESK_HOST_DELAY": "0.02",
-            "NEWSDESK_PER_HOST": "2",
-            # The session's Prefect server: each process starting one of its own
-            # would share ~/.prefect's SQLite file with every other run on the machine.
-            "PREFECT_API_URL": str(PREFECT_API_URL.value()),
-        }
-        runs = [
-            subprocess.Popen(
-                [str(ROOT / ".venv" / "bin" / "newsdesk"), "ingest", "--sources", str(sources)],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-            for _ in range(2)
-        ]
-        outputs = [run.communicate(timeout=300)[0] for run in runs]
-        assert [run.returncode for run in runs] == [0, 0], outputs
+        runs = ingests_at_once(sources, database_url, 300, NEWSDESK_HOST_DELAY="0.02", NEWSDESK_PER_HOST="2")
+        assert [run.returncode for run in runs] == [0, 0], [run.stdout for run in runs]
         assert site.requests_to("/feed.xml") == 2  # both ran at once
         assert site.most_at_once <= 2, site.most_at_once
         assert site.requests_to("/robots.txt") == 1
