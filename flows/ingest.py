@@ -525,7 +525,11 @@ def _publish(engine: Engine, record: runs.RunRecord, health: runs.RunHealth | No
         logger.error("counts do not add up: %d discovered, %d with an outcome", record.n_discovered, counted)
     for failure in health.failing_sources if health else []:
         logger.error(
-            "source %s failed: %s: %s", printable(failure.source), printable(failure.locator), printable(failure.reason)
+            # The URL in brackets: a UI that links URLs in logs would take a colon after it for part of it.
+            "source %s failed (%s): %s",
+            printable(failure.source),
+            printable(failure.locator),
+            printable(failure.reason),
         )
     logger.info("run %d %s: %s", record.id, record.status, _headline(record))
 

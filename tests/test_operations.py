@@ -333,7 +333,11 @@ def test_the_documented_automations_are_what_prefect_accepts():
         "newsdesk-source-failed",
     }
     for name in ("newsdesk-ingest-late", "newsdesk-ingest-failed"):
-        assert parsed[name].trigger.match_related.model_dump() == {"prefect.resource.id": "prefect.tag.newsdesk"}
+        # The role as well: Prefect's new UI shows the trigger as a flow-run trigger only with it.
+        assert parsed[name].trigger.match_related.model_dump() == {
+            "prefect.resource.id": "prefect.tag.newsdesk",
+            "prefect.resource.role": "tag",
+        }
     assert parsed["newsdesk-ingest-late"].trigger.after == {"prefect.flow-run.Late"}
     assert parsed["newsdesk-ingest-overdue"].trigger.expect == {"newsdesk.ingest.completed"}
     assert parsed["newsdesk-source-failed"].trigger.expect == {"newsdesk.source.failed"}
