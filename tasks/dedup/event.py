@@ -8,9 +8,13 @@ vector of its rare terms, stemmed with the Snowball stemmer of its language
 (PyStemmer): title terms count three times, lead terms twice, the rest of
 the body (up to BODY_WORDS words) once; term frequencies are dampened
 (1 + ln tf) and the vector is cut to its TERMS heaviest terms and normalised.
-Two articles report one event when the cosine of their vectors reaches
-THRESHOLD (and they fall within the story window, see `match`); the heaviest
-KEYS terms are the index keys that find candidates.
+An article reports the event of a story when its mean cosine with the
+story's articles reaches THRESHOLD (group-average linkage, kept as a sum of
+the story's vectors: `Centroid`), and they fall within the story window (see
+`match`); the heaviest KEYS terms are the index keys that find candidates.
+Closeness to one member is not enough: a review, a roundup or a preview close
+to one report of an event would otherwise chain its own occasion into the
+story, and the next article on from there.
 
 Term weights are wordfreq's general-language inverse frequencies, as for
 rewrites (`story`): the same weight on the first day as on the thousandth, on
@@ -51,6 +55,10 @@ KEYS = 16
 # other events on the same topic (another hearing, another launch) a fifth
 # or less: the threshold sits between, on the side of precision.
 THRESHOLD = 0.30
+# Terms kept in a story's summed vector: twice an article's, so that the
+# terms its reports share stay in it as the story grows (the sum of a story
+# of one event is dominated by the terms its reports share).
+CENTROID_TERMS = 2 * TERMS
 
 # ISO 639-1 codes of the Snowball stemmers PyStemmer ships.
 _STEMMERS = {
@@ -146,3 +154,45 @@ def similarity(a: EventVector, b: EventVector) -> float:
         a, b = b, a
     other = b.as_dict()
     return sum(w * other.get(t, 0.0) for t, w in zip(a.terms, a.weights))
+
+
+@dataclass(slots=True)
+class Centroid:
+    """A story's event features: the sum of its articles' vectors (`n` of
+    them), cut to its CENTROID_TERMS heaviest terms. The dot product of an
+    article's vector with the sum, over `n`, is its mean cosine with the
+    story's articles; the cost is the same for a story of two articles as for
+    one of two thousand."""
+
+    n: int
+    terms: list[int]
+    weights: list[float]
+
+    @classmethod
+    def of(cls, vector: EventVector) -> Centroid:
+        return cls(1, list(vector.terms), list(vector.weights))
+
+    def mean_similarity(self, vector: EventVector) -> float:
+        """The mean cosine of `vector` with the story's articles."""
+        summed = dict(zip(self.terms, self.weights))
+        return sum(w * summed.get(t, 0.0) for t, w in zip(vector.terms, vector.weights)) / self.n
+
+    def between(self, other: Centroid) -> float:
+        """The mean cosine between the articles of two stories."""
+        summed = dict(zip(self.terms, self.weights))
+        return sum(w * summed.get(t, 0.0) for t, w in zip(other.terms, other.weights)) / (self.n * other.n)
+
+    def add(self, vector: EventVector) -> None:
+        self._absorb(1, vector.terms, vector.weights)
+
+    def merge(self, other: Centroid) -> None:
+        self._absorb(other.n, other.terms, other.weights)
+
+    def _absorb(self, n: int, terms: list[int], weights: list[float]) -> None:
+        summed = dict(zip(self.terms, self.weights))
+        for term, weight in zip(terms, weights):
+            summed[term] = summed.get(term, 0.0) + weight
+        top = sorted(summed, key=lambda t: (-summed[t], t))[:CENTROID_TERMS]
+        self.n += n
+        self.terms = top
+        self.weights = [round(summed[t], 5) for t in top]

@@ -2,7 +2,8 @@
 
 After a threshold change (or a better matcher, or an upgrade that changed the
 index keys) the links already stored were decided under the old rules. A
-rebuild empties the key index, the event vectors and the merge record, and
+rebuild empties the key index, the event vectors, the stories' summed vectors
+and the merge record, and
 places every current article again, oldest first, exactly as a load would
 have placed it (copies, reports of one event, bridges merging stories): the
 first article of each story becomes its canonical one, and `story_facts` is
@@ -36,7 +37,10 @@ def rebuild(engine: Engine, *, run_id: int, thresholds: Thresholds, chunk: int =
     with engine.begin() as conn:
         held = hold_load_lock(conn)
         conn.execute(
-            sa.text("TRUNCATE newsdesk.near_keys, newsdesk.story_keys, newsdesk.story_vectors, newsdesk.story_merges")
+            sa.text(
+                "TRUNCATE newsdesk.near_keys, newsdesk.story_keys, newsdesk.story_vectors, newsdesk.story_merges,"
+                " newsdesk.story_centroids"
+            )
         )
         after = 0
         while rows := _next_chunk(conn, after, chunk):
@@ -78,6 +82,7 @@ def _place_chunk(conn: Connection, rows: Sequence[sa.Row], thresholds: Threshold
     stored = dedup_index.stored_candidates(conn, texts, thresholds, before_id=rows[0].id)
     placed = match.place(texts, stored, thresholds)
     dedup_index.file_keys(conn, texts)
+    dedup_index.save_centroids(conn, placed.centroids, placed.merges)
     # Articles of earlier chunks move with their merged stories (their rows were read before).
     dedup_index.apply_merges(conn, placed.merges, run_id)
     changed = [(row.id, link) for row, link in zip(rows, placed.links) if _differs(row, link)]

@@ -51,6 +51,7 @@ def place(
     }
     placed = match.place(texts, dedup_index.stored_candidates(conn, texts, thresholds), thresholds, keep)
     dedup_index.file_keys(conn, texts)
+    dedup_index.save_centroids(conn, placed.centroids, placed.merges)
     if placed.merges:
         dedup_index.apply_merges(conn, placed.merges, run_id)
         story_facts.refresh(conn, [merge.merged for merge in placed.merges])
