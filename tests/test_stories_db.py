@@ -33,6 +33,14 @@ ASSANGE = {  # Sweden drops the Assange investigation, 19 November 2019
 # study); two cars revealed at one motor show.
 TITAN = "The First Map of Saturn's Moon Titan"
 CARS = ("VW ID. SPACE VIZZION", "Audi e-tron Sportback")
+# Same topic, another occasion (the `related` pairs of truth.json): the New York
+# Attorney General's WeWork inquiry (VentureBeat, TechCrunch) and Business
+# Insider's tech roundup of the same day with one item on it; early reviews
+# of Google Stadia (Digg), Red Dead Redemption 2's frame rate on it
+# (MSPowerUser), and Destiny 2's resolution at its launch (Wccftech), close
+# to each of the other two.
+WEWORK = {"venturebeat": "06e512", "techcrunch": "1ace8c", "roundup": "fde930"}
+STADIA = {"reviews": "680c28", "rdr2": "aade2e", "destiny": "e100c9"}
 
 
 def page(prefix: str) -> Path:
@@ -130,6 +138,37 @@ def test_a_report_of_two_stored_stories_merges_them_under_the_older_id(db):
     assert merge["article_id"] == after[hawaii.name[:6]]["id"] and merge["score"] >= 0.3 and merge["run_id"] == run_id
     [row] = fetch(db, "SELECT story_id, n_articles FROM newsdesk.stories")
     assert (row["story_id"], row["n_articles"]) == (older, 3)
+
+
+def test_an_article_close_to_one_report_only_does_not_join_the_story(db):
+    """A story is joined as a whole: the roundup reaches one report of the
+    inquiry (cosine 0.30) but not the story's articles on average."""
+    run_id = new_run(db)
+    for name, prefix in WEWORK.items():
+        load.load_batch(db, run_id=run_id, source="s", items=[read(page(prefix), f"{name}.example")])
+    found = stories(db)
+    inquiry = found[WEWORK["venturebeat"]]["story_id"]
+    assert found[WEWORK["techcrunch"]]["story_id"] == inquiry
+    assert found[WEWORK["roundup"]]["story_id"] != inquiry
+    assert found[WEWORK["roundup"]]["event_score"] is None
+    [summed] = fetch(db, "SELECT n FROM newsdesk.story_centroids WHERE story_id = :s", s=inquiry)
+    assert summed["n"] == 2
+
+
+def test_an_article_between_two_events_merges_nothing(db):
+    """The Destiny 2 report reaches the reviews' story and the Red Dead
+    Redemption 2 one, but those two are not one event: it joins the closer,
+    and no story is merged."""
+    run_id = new_run(db)
+    for name, prefix in STADIA.items():
+        load.load_batch(db, run_id=run_id, source="s", items=[read(page(prefix), f"{name}.example")])
+    found = stories(db)
+    reviews, rdr2 = found[STADIA["reviews"]]["story_id"], found[STADIA["rdr2"]]["story_id"]
+    assert reviews != rdr2
+    assert found[STADIA["destiny"]]["story_id"] in {reviews, rdr2}
+    assert found[STADIA["destiny"]]["event_score"] >= 0.3
+    assert fetch(db, "SELECT * FROM newsdesk.story_merges") == []
+    assert len(fetch(db, "SELECT story_id FROM newsdesk.stories")) == 2
 
 
 def test_two_loads_at_once_make_one_story(db):
