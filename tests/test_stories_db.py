@@ -41,6 +41,9 @@ CARS = ("VW ID. SPACE VIZZION", "Audi e-tron Sportback")
 # to each of the other two.
 WEWORK = {"venturebeat": "06e512", "techcrunch": "1ace8c", "roundup": "fde930"}
 STADIA = {"reviews": "680c28", "rdr2": "aade2e", "destiny": "e100c9"}
+# The Garrett-Rudolph fight (CBS Sports) and a WSJ opinion piece on it: they
+# share the names (cosine 0.41), but the opinion reacts to the news.
+FIGHT = {"news": "08f793", "opinion": "7ab16a"}
 
 
 def page(prefix: str) -> Path:
@@ -169,6 +172,15 @@ def test_an_article_between_two_events_merges_nothing(db):
     assert found[STADIA["destiny"]]["event_score"] >= 0.3
     assert fetch(db, "SELECT * FROM newsdesk.story_merges") == []
     assert len(fetch(db, "SELECT story_id FROM newsdesk.stories")) == 2
+
+
+def test_an_opinion_piece_stays_apart_from_the_news_it_reacts_to(db):
+    run_id = new_run(db)
+    for name, prefix in FIGHT.items():
+        load.load_batch(db, run_id=run_id, source="s", items=[read(page(prefix), f"{name}.example")])
+    found = stories(db)
+    assert found[FIGHT["news"]]["story_id"] != found[FIGHT["opinion"]]["story_id"]
+    assert found[FIGHT["opinion"]]["event_score"] is None
 
 
 def test_two_loads_at_once_make_one_story(db):

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
@@ -59,6 +60,15 @@ THRESHOLD = 0.30
 # terms its reports share stay in it as the story grows (the sum of a story
 # of one event is dominated by the terms its reports share).
 CENTROID_TERMS = 2 * TERMS
+
+# A title that opens with the name of an opinion rubric ("Opinion | Is Football
+# Violence a Crime?", "Kommentar: ...", "Op-Ed: ..."): a reaction to news, not a
+# report of an event, whatever names it shares with the reports.
+_OPINION = re.compile(
+    r"^\W*(opinion|op-ed|oped|editorial|commentary|column|kommentar|meinung|gastbeitrag|leitartikel|opinión"
+    r"|tribuna|tribune|éditorial|opinião|opinione|editoriale|komentarz|felieton|görüş|yorum|مقال رأي|رأي)\s*[|:–—-]",
+    re.IGNORECASE,
+)
 
 # ISO 639-1 codes of the Snowball stemmers PyStemmer ships.
 _STEMMERS = {
@@ -141,6 +151,11 @@ def features(title: str | None, body: str, language: str | None = None) -> tuple
     norm = math.sqrt(sum(weights[t] ** 2 for t in top)) or 1.0
     terms = [term_key(t) for t in top]
     return EventVector(terms, [round(weights[t] / norm, 5) for t in top]), terms[:KEYS]
+
+
+def is_opinion(title: str | None) -> bool:
+    """Whether the title names an opinion rubric before its headline."""
+    return title is not None and _OPINION.match(title) is not None
 
 
 def term_key(term: str) -> int:

@@ -235,10 +235,13 @@ def _event(
 ) -> Link | None:
     """Join the story whose articles this one is closest to on average, if
     close enough; merge into it the other stories reached that are one event
-    with it (all go into the oldest)."""
+    with it (all go into the oldest). An opinion piece is no report of an
+    event: it neither joins a story nor is joined (its copies still are)."""
+    if event.is_opinion(text.title):
+        return None
     found: dict[int, Text] = {}  # story -> its most promising candidate by another outlet
     for candidate in candidates:
-        if text.outlet is not None and candidate.outlet == text.outlet:
+        if (text.outlet is not None and candidate.outlet == text.outlet) or event.is_opinion(candidate.title):
             continue
         found.setdefault(_resolve(into, cast(int, candidate.story_id)), candidate)
     vector = text.event_vector()
