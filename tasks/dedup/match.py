@@ -114,7 +114,7 @@ class Link:
 
 @dataclass(frozen=True)
 class Merge:
-    """Story `merged` joined story `into` when `article_id` reported the event of both (`score`: its lower cosine)."""
+    """Story `merged` joined story `into` when `article_id` reported the event of both (`score`: its lower mean cosine with the two)."""
 
     merged: int
     into: int

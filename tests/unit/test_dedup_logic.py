@@ -304,3 +304,35 @@ def test_earlier_sharing_finds_earlier_articles_by_shared_keys_most_shared_first
     assert earlier_sharing(keys, 3) == {4: [0]}
     assert earlier_sharing([], 1) == {}
     assert earlier_sharing([[7], [7], [7]], 1) == {1: [0], 2: [0, 1]}
+
+
+# --- event.Centroid: a story as a whole --------------------------------------
+
+
+def test_a_storys_summed_vector_gives_the_mean_cosine_with_its_articles():
+    from newsdesk.tasks.dedup import event
+
+    port, rewrite, council_a, council_b = (
+        event.features(None, body, "en")[0] for body in (PORT, PORT_REWRITE, COUNCIL_A, COUNCIL_B)
+    )
+    story_of_two = event.Centroid.of(port)
+    story_of_two.add(council_a)
+    mean = (event.similarity(rewrite, port) + event.similarity(rewrite, council_a)) / 2
+    assert story_of_two.n == 2
+    assert abs(story_of_two.mean_similarity(rewrite) - mean) < 1e-4
+    # Close to one member (the port story) is less close to the story as a whole.
+    assert story_of_two.mean_similarity(rewrite) < event.similarity(rewrite, port) - 0.2
+    other = event.Centroid.of(council_b)
+    pairs = [event.similarity(a, council_b) for a in (port, council_a)]
+    assert abs(story_of_two.between(other) - sum(pairs) / 2) < 1e-4
+    story_of_two.merge(other)
+    assert story_of_two.n == 3 and len(story_of_two.terms) <= event.CENTROID_TERMS
+
+
+def test_opinion_rubrics_are_read_from_the_title_start_only():
+    from newsdesk.tasks.dedup import event
+
+    for title in ("Opinion | Is Football Violence a Crime?", "Kommentar: Die Wahl", "Op-Ed: Tariffs", "Opinión: el voto"):
+        assert event.is_opinion(title), title
+    for title in ("Opinions differ on the tariff", "Columnist wins award", "Sweden drops Assange rape investigation", None):
+        assert not event.is_opinion(title), title
