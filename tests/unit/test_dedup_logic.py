@@ -332,7 +332,17 @@ def test_a_storys_summed_vector_gives_the_mean_cosine_with_its_articles():
 def test_opinion_rubrics_are_read_from_the_title_start_only():
     from newsdesk.tasks.dedup import event
 
-    for title in ("Opinion | Is Football Violence a Crime?", "Kommentar: Die Wahl", "Op-Ed: Tariffs", "Opinión: el voto"):
+    for title in (
+        "Opinion | Is Football Violence a Crime?",
+        "Kommentar: Die Wahl",
+        "Op-Ed: Tariffs",
+        "Opinión: el voto",
+    ):
         assert event.is_opinion(title), title
-    for title in ("Opinions differ on the tariff", "Columnist wins award", "Sweden drops Assange rape investigation", None):
+    for title in (
+        "Opinions differ on the tariff",
+        "Columnist wins award",
+        "Sweden drops Assange rape investigation",
+        None,
+    ):
         assert not event.is_opinion(title), title
