@@ -241,8 +241,14 @@ def test_reruns_rebuild_and_reprocess_give_the_same_stories(db, corpus):
 
     assert run_ingest(corpus.sources)["n_unchanged"] == 6
     assert partition(db) == loaded
+    # Each story's summed vector counts its articles, and a rebuild sums them alike.
+    summed = "SELECT story_id, n, terms FROM newsdesk.story_centroids ORDER BY story_id"
+    centroids = fetch(db, summed)
+    assert sorted(row["n"] for row in centroids) == [1, 2, 3]
     rebuilt = rebuild_dedup()
     assert rebuilt["status"] == "completed" and partition(db) == loaded
+    assert fetch(db, summed) == centroids
     assert rebuild_dedup()["n_updated"] == 0
     reprocessed = reprocess_stored()
     assert reprocessed["status"] == "completed" and partition(db) == loaded
+    assert fetch(db, summed) == centroids
