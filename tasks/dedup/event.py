@@ -61,14 +61,24 @@ THRESHOLD = 0.30
 # of one event is dominated by the terms its reports share).
 CENTROID_TERMS = 2 * TERMS
 
-# A title that opens with the name of an opinion rubric ("Opinion | Is Football
-# Violence a Crime?", "Kommentar: ...", "Op-Ed: ..."): a reaction to news, not a
-# report of an event, whatever names it shares with the reports.
-_OPINION = re.compile(
-    r"^\W*(opinion|op-ed|oped|editorial|commentary|column|kommentar|meinung|gastbeitrag|leitartikel|opinión"
-    r"|tribuna|tribune|éditorial|opinião|opinione|editoriale|komentarz|felieton|görüş|yorum|مقال رأي|رأي)\s*[|:–—-]",
-    re.IGNORECASE,
+# Opinion pieces and reviews comment on news: they are no reports of an event,
+# whatever names they share with the reports (the issue's "a product review
+# and its launch news, a reaction or opinion piece and the news it reacts
+# to"). Known by the rubric their title opens with ("Opinion | Is Football
+# Violence a Crime?", "Kommentar: ...", "Op-Ed: ..."), a title that calls
+# itself a review ("16-inch MacBook Pro review: ..."), the page's section, or
+# a rubric or a review slug in its URL (/opinion/, /commentisfree/, .../
+# fallen-order-pc-review/).
+_RUBRICS = (
+    "opinion|opinions|op-ed|oped|editorial|editorials|commentary|column|columns|columnists|kommentar|kommentare"
+    "|meinung|gastbeitrag|leitartikel|opinión|opiniones|tribuna|tribune|tribunes|éditorial|opinião|opinione"
+    "|editoriale|komentarz|komentarze|felieton|görüş|yorum|رأي|مقالات|review|reviews|rezension|reseña"
 )
+_OPINION_TITLE = re.compile(rf"^\W*(?:{_RUBRICS}|مقال رأي)\s*[|:–—-]", re.IGNORECASE)
+_REVIEW_TITLE = re.compile(r"\breview\s*(?:[|:–—-]|$)", re.IGNORECASE)
+_RUBRIC = re.compile(rf"^(?:{_RUBRICS})$", re.IGNORECASE)
+_URL_RUBRIC = re.compile(rf"/(?:{_RUBRICS}|commentisfree)/|-reviews?/?(?:$|[?#])", re.IGNORECASE)
+
 
 # ISO 639-1 codes of the Snowball stemmers PyStemmer ships.
 _STEMMERS = {
@@ -153,9 +163,13 @@ def features(title: str | None, body: str, language: str | None = None) -> tuple
     return EventVector(terms, [round(weights[t] / norm, 5) for t in top]), terms[:KEYS]
 
 
-def is_opinion(title: str | None) -> bool:
-    """Whether the title names an opinion rubric before its headline."""
-    return title is not None and _OPINION.match(title) is not None
+def is_opinion(title: str | None, section: str | None = None, url: str | None = None) -> bool:
+    """Whether the article is an opinion piece or a review (see `_RUBRICS`), not a report of an event."""
+    if title is not None and (_OPINION_TITLE.match(title) or _REVIEW_TITLE.search(title)):
+        return True
+    if section is not None and _RUBRIC.match(section.strip()):
+        return True
+    return url is not None and _URL_RUBRIC.search(url) is not None
 
 
 def term_key(term: str) -> int:

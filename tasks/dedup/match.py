@@ -67,6 +67,8 @@ class Text:
     outlet: str | None = None  # publisher domain, else publisher name: an event joins other outlets' reports
     original: int | None = None  # a copy's original (its duplicate_of), once known
     vector: event.EventVector | None = None  # a stored article's event features, when filed
+    section: str | None = None  # the page's section and URL: an opinion piece or a review is no report
+    url: str | None = None
     _shingles: np.ndarray | None = field(default=None, repr=False)
     _story: story.StoryText | None = field(default=None, repr=False)
 
@@ -235,13 +237,16 @@ def _event(
 ) -> Link | None:
     """Join the story whose articles this one is closest to on average, if
     close enough; merge into it the other stories reached that are one event
-    with it (all go into the oldest). An opinion piece is no report of an
-    event: it neither joins a story nor is joined (its copies still are)."""
-    if event.is_opinion(text.title):
+    with it (all go into the oldest). An opinion piece or a review is no
+    report of an event: it neither joins a story nor is joined (its copies
+    still are)."""
+    if event.is_opinion(text.title, text.section, text.url):
         return None
     found: dict[int, Text] = {}  # story -> its most promising candidate by another outlet
     for candidate in candidates:
-        if (text.outlet is not None and candidate.outlet == text.outlet) or event.is_opinion(candidate.title):
+        if text.outlet is not None and candidate.outlet == text.outlet:
+            continue
+        if event.is_opinion(candidate.title, candidate.section, candidate.url):
             continue
         found.setdefault(_resolve(into, cast(int, candidate.story_id)), candidate)
     vector = text.event_vector()

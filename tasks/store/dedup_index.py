@@ -172,7 +172,7 @@ def _texts(conn: Connection, ids: set[int]) -> dict[int, Text]:
     rows = conn.execute(
         sa.text(
             f"SELECT a.id, a.story_id, a.title, a.body, a.language, {ARTICLE_DAY},"
-            " coalesce(a.publisher_domain, a.publisher) AS outlet, a.duplicate_of, v.terms, v.weights"
+            " coalesce(a.publisher_domain, a.publisher) AS outlet, a.duplicate_of, v.terms, v.weights, a.section, a.url"
             " FROM newsdesk.articles a LEFT JOIN newsdesk.story_vectors v ON v.article_id = a.id"
             " WHERE a.is_current AND a.id = ANY(:ids)"
         ),
@@ -189,6 +189,8 @@ def _texts(conn: Connection, ids: set[int]) -> dict[int, Text]:
             outlet=row.outlet,
             original=row.duplicate_of,
             vector=EventVector(row.terms, row.weights) if row.terms is not None else None,
+            section=row.section,
+            url=row.url,
         )
         for row in rows
     }

@@ -56,7 +56,8 @@ def _next_chunk(conn: Connection, after: int, size: int) -> Sequence[sa.Row]:
     return conn.execute(
         sa.text(
             "SELECT id, story_id, duplicate_of, dup_kind, dup_score, event_score, title, body, language,"
-            f" {dedup_index.ARTICLE_DAY} AS day, body_hash, coalesce(publisher_domain, publisher) AS outlet"
+            f" {dedup_index.ARTICLE_DAY} AS day, body_hash, coalesce(publisher_domain, publisher) AS outlet,"
+            " section, url"
             " FROM newsdesk.articles WHERE is_current AND id > :after ORDER BY id LIMIT :size"
         ),
         {"after": after, "size": size},
@@ -75,6 +76,8 @@ def _place_chunk(conn: Connection, rows: Sequence[sa.Row], thresholds: Threshold
             row.body_hash,
             signature(row.title, row.body, row.language),
             outlet=row.outlet,
+            section=row.section,
+            url=row.url,
         )
         for row in rows
     ]

@@ -40,6 +40,8 @@ def place(
             item.body_hash,
             item.signature or signature(item.article.title, item.article.body, item.article.language),
             outlet=item.article.publisher_domain or item.article.source_name,
+            section=item.article.section,
+            url=item.article.url,
         )
         for item, article_id, _ in entries
     ]

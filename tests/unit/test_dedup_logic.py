@@ -329,7 +329,7 @@ def test_a_storys_summed_vector_gives_the_mean_cosine_with_its_articles():
     assert story_of_two.n == 3 and len(story_of_two.terms) <= event.CENTROID_TERMS
 
 
-def test_opinion_rubrics_are_read_from_the_title_start_only():
+def test_opinion_pieces_and_reviews_are_known_by_title_section_or_url():
     from newsdesk.tasks.dedup import event
 
     for title in (
@@ -337,12 +337,13 @@ def test_opinion_rubrics_are_read_from_the_title_start_only():
         "Kommentar: Die Wahl",
         "Op-Ed: Tariffs",
         "Opinión: el voto",
+        "16-inch MacBook Pro review: The keyboard is probably enough",
+        "Star Wars Jedi: Fallen Order review - shoots for the stars",
     ):
         assert event.is_opinion(title), title
-    for title in (
-        "Opinions differ on the tariff",
-        "Columnist wins award",
-        "Sweden drops Assange rape investigation",
-        None,
-    ):
+    for title in ("Opinions differ on the tariff", "Columnist wins award", "Court to review the law", None):
         assert not event.is_opinion(title), title
+    assert event.is_opinion("The Guardian view on Hong Kong", section="Opinion")
+    assert event.is_opinion("x", url="http://www.theguardian.com/commentisfree/2019/nov/18/the-guardian-view")
+    assert event.is_opinion("x", url="https://digg.com/2019/is-stadia-good-worth-it-reviews")
+    assert not event.is_opinion("x", section="Business", url="https://example.com/2019/court-to-review-law/")
