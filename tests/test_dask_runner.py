@@ -16,7 +16,7 @@ from tests.texts import distinct_story
 
 TRUNCATE = (
     "TRUNCATE newsdesk.rejections, newsdesk.articles, newsdesk.documents, newsdesk.near_keys,"
-    " newsdesk.story_keys, newsdesk.story_vectors, newsdesk.story_merges, newsdesk.ingest_run_sources, newsdesk.ingest_runs RESTART IDENTITY CASCADE"
+    " newsdesk.story_keys, newsdesk.story_vectors, newsdesk.story_merges, newsdesk.story_centroids, newsdesk.ingest_run_sources, newsdesk.ingest_runs RESTART IDENTITY CASCADE"
 )
 
 

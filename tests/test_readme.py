@@ -55,7 +55,7 @@ def loaded(engine, tmp_path_factory):
         conn.execute(
             sa.text(
                 "TRUNCATE newsdesk.rejections, newsdesk.articles, newsdesk.documents, newsdesk.near_keys,"
-                " newsdesk.story_keys, newsdesk.story_vectors, newsdesk.story_merges, newsdesk.ingest_run_sources, newsdesk.ingest_runs"
+                " newsdesk.story_keys, newsdesk.story_vectors, newsdesk.story_merges, newsdesk.story_centroids, newsdesk.ingest_run_sources, newsdesk.ingest_runs"
                 " RESTART IDENTITY CASCADE"
             )
         )

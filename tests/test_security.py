@@ -487,6 +487,11 @@ VETTED = {
         "sql/migrations/versions/0016_stories.py",
         "text.replace(chr(39), chr(39) * 2)",
     ): "constant comment text, quotes doubled",
+    ("sql/migrations/versions/0017_story_centroids.py", "target"): "constant object names of COMMENTS",
+    (
+        "sql/migrations/versions/0017_story_centroids.py",
+        "text.replace(chr(39), chr(39) * 2)",
+    ): "constant comment text, quotes doubled",
     ("tasks/store/story_facts.py", "_SELECT"): "the module's own constant SQL text",
     ("sql/migrations/versions/0009_analyst_articles.py", "_CASE"): "built from the constant CONFIGS",
     ("sql/migrations/versions/0009_analyst_articles.py", "STORY_FACTS_SELECT"): "the migration's constant SQL text",

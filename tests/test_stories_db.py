@@ -33,6 +33,21 @@ ASSANGE = {  # Sweden drops the Assange investigation, 19 November 2019
 # study); two cars revealed at one motor show.
 TITAN = "The First Map of Saturn's Moon Titan"
 CARS = ("VW ID. SPACE VIZZION", "Audi e-tron Sportback")
+# Same topic, another occasion (the `related` pairs of truth.json): the New York
+# Attorney General's WeWork inquiry (VentureBeat, TechCrunch) and Business
+# Insider's tech roundup of the same day with one item on it; early reviews
+# of Google Stadia (Digg), Red Dead Redemption 2's frame rate on it
+# (MSPowerUser), and Destiny 2's resolution at its launch (Wccftech), close
+# to each of the other two.
+WEWORK = {"venturebeat": "06e512", "techcrunch": "1ace8c", "roundup": "fde930"}
+STADIA = {"reviews": "680c28", "rdr2": "aade2e", "destiny": "e100c9"}
+# The Garrett-Rudolph fight (CBS Sports) and a WSJ opinion piece on it: they
+# share the names (cosine 0.41), but the opinion reacts to the news.
+FIGHT = {"news": "08f793", "opinion": "7ab16a"}
+# Google Stadia's early reviews (Digg; its URL ends in "-reviews") and the
+# Hollywood Reporter's piece on its launch: cosine 0.46, but a review is no
+# report of the launch.
+LAUNCH = {"reviews": "680c28", "launch": "8267ac"}
 
 
 def page(prefix: str) -> Path:
@@ -132,6 +147,50 @@ def test_a_report_of_two_stored_stories_merges_them_under_the_older_id(db):
     assert (row["story_id"], row["n_articles"]) == (older, 3)
 
 
+def test_an_article_close_to_one_report_only_does_not_join_the_story(db):
+    """A story is joined as a whole: the roundup reaches one report of the
+    inquiry (cosine 0.30) but not the story's articles on average."""
+    run_id = new_run(db)
+    for name, prefix in WEWORK.items():
+        load.load_batch(db, run_id=run_id, source="s", items=[read(page(prefix), f"{name}.example")])
+    found = stories(db)
+    inquiry = found[WEWORK["venturebeat"]]["story_id"]
+    assert found[WEWORK["techcrunch"]]["story_id"] == inquiry
+    assert found[WEWORK["roundup"]]["story_id"] != inquiry
+    assert found[WEWORK["roundup"]]["event_score"] is None
+    [summed] = fetch(db, "SELECT n FROM newsdesk.story_centroids WHERE story_id = :s", s=inquiry)
+    assert summed["n"] == 2
+
+
+def test_an_article_between_two_events_merges_nothing(db):
+    """The Destiny 2 report reaches the reviews' story and the Red Dead
+    Redemption 2 one, but those two are not one event: it joins the closer,
+    and no story is merged."""
+    run_id = new_run(db)
+    for name, prefix in STADIA.items():
+        item = read(page(prefix), f"{name}.example")
+        item.article.url = None  # Digg's URL calls it a review (see the next test): here it counts as a report
+        load.load_batch(db, run_id=run_id, source="s", items=[item])
+    found = stories(db)
+    reviews, rdr2 = found[STADIA["reviews"]]["story_id"], found[STADIA["rdr2"]]["story_id"]
+    assert reviews != rdr2
+    assert found[STADIA["destiny"]]["story_id"] in {reviews, rdr2}
+    assert found[STADIA["destiny"]]["event_score"] >= 0.3
+    assert fetch(db, "SELECT * FROM newsdesk.story_merges") == []
+    assert len(fetch(db, "SELECT story_id FROM newsdesk.stories")) == 2
+
+
+def test_an_opinion_piece_or_a_review_stays_apart_from_the_news_it_comments_on(db):
+    run_id = new_run(db)
+    for name, prefix in {**FIGHT, **LAUNCH}.items():
+        load.load_batch(db, run_id=run_id, source="s", items=[read(page(prefix), f"{name}.example")])
+    found = stories(db)
+    assert found[FIGHT["news"]]["story_id"] != found[FIGHT["opinion"]]["story_id"]
+    assert found[FIGHT["opinion"]]["event_score"] is None
+    assert found[LAUNCH["launch"]]["story_id"] != found[LAUNCH["reviews"]]["story_id"]
+    assert found[LAUNCH["launch"]]["event_score"] is None
+
+
 def test_two_loads_at_once_make_one_story(db):
     run_id = new_run(db)
     sciencealert, space, hawaii = (page(h) for h in EUROPA.values())
@@ -190,8 +249,14 @@ def test_reruns_rebuild_and_reprocess_give_the_same_stories(db, corpus):
 
     assert run_ingest(corpus.sources)["n_unchanged"] == 6
     assert partition(db) == loaded
+    # Each story's summed vector counts its articles, and a rebuild sums them alike.
+    summed = "SELECT story_id, n, terms FROM newsdesk.story_centroids ORDER BY story_id"
+    centroids = fetch(db, summed)
+    assert sorted(row["n"] for row in centroids) == [1, 2, 3]
     rebuilt = rebuild_dedup()
     assert rebuilt["status"] == "completed" and partition(db) == loaded
+    assert fetch(db, summed) == centroids
     assert rebuild_dedup()["n_updated"] == 0
     reprocessed = reprocess_stored()
     assert reprocessed["status"] == "completed" and partition(db) == loaded
+    assert fetch(db, summed) == centroids

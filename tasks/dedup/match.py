@@ -4,16 +4,24 @@ Copy tiers are tried strongest first: the same normalised body (`exact`), a
 verified near copy (`near`, containment of shingles), a verified rewrite
 (`story`, ordered sentence alignment within the time window); a copy links to
 the original it was derived from (`duplicate_of`) and joins its story. An
-article that is no copy may still report an event already stored: it joins
-the story of its best candidate by another outlet whose event vectors reach
-`event.THRESHOLD` within the window (`event_score`, no `duplicate_of`).
-Candidates come from the stored index (found by the caller) and from the
-articles placed before in the same batch, and are only linked after scoring.
+article that is no copy may still report an event already stored: the index
+finds candidate stories through their articles (one per story, by another
+outlet, within the window), and the article joins the story whose articles it
+is closest to on average (`event.Centroid`: its mean cosine with them reaches
+`event.THRESHOLD`; `event_score`, no `duplicate_of`). Closeness to a single
+member is not enough, so one story does not grow by a chain of articles each
+close to the last. Candidates come from the stored index (found by the
+caller) and from the articles placed before in the same batch, and are only
+linked after scoring.
 
-When one article reaches the threshold with two or more stories, it bridges
-them: they are merged into the oldest of them (the smallest story id, so an
-id that analysts have seen stays valid while its story lasts), the article
-joins it, and each merge is returned for the caller to apply and record.
+When one article reaches the threshold with two or more stories, it may
+bridge them: a story is merged with the one the article is closest to only
+when the two are one event by the same measure (the mean cosine between
+their articles reaches the threshold); otherwise the article joins its
+closest story and the other stays apart. Merged stories go into the oldest of
+them (the smallest story id, so an id that analysts have seen stays valid
+while its story lasts), and each merge is returned for the caller to apply
+and record, with the stories' summed vectors to store.
 """
 
 from __future__ import annotations
@@ -59,6 +67,8 @@ class Text:
     outlet: str | None = None  # publisher domain, else publisher name: an event joins other outlets' reports
     original: int | None = None  # a copy's original (its duplicate_of), once known
     vector: event.EventVector | None = None  # a stored article's event features, when filed
+    section: str | None = None  # the page's section and URL: an opinion piece or a review is no report
+    url: str | None = None
     _shingles: np.ndarray | None = field(default=None, repr=False)
     _story: story.StoryText | None = field(default=None, repr=False)
 
@@ -106,7 +116,7 @@ class Link:
 
 @dataclass(frozen=True)
 class Merge:
-    """Story `merged` joined story `into` when `article_id` reported the event of both (`score`: its lower cosine)."""
+    """Story `merged` joined story `into` when `article_id` reported the event of both (`score`: its lower mean cosine with the two)."""
 
     merged: int
     into: int
@@ -118,6 +128,8 @@ class Merge:
 class Placed:
     links: list[Link]
     merges: list[Merge]
+    # The summed event vectors of the stories the batch changed (by final story id; merged stories are gone).
+    centroids: dict[int, event.Centroid] = field(default_factory=dict)
 
 
 @dataclass
@@ -127,6 +139,7 @@ class Stored:
     exact: dict[str, tuple[int, int]] = field(default_factory=dict)  # body hash -> (story id, original id)
     near: dict[int, list[Text]] = field(default_factory=dict)
     story: dict[int, list[Text]] = field(default_factory=dict)
+    centroids: dict[int, event.Centroid] = field(default_factory=dict)  # of the candidates' stories, when stored
 
 
 def place(batch: Sequence[Text], stored: Stored, thresholds: Thresholds, keep: dict[int, Link] | None = None) -> Placed:
@@ -141,6 +154,7 @@ def place(batch: Sequence[Text], stored: Stored, thresholds: Thresholds, keep: d
     story_before = earlier_sharing([text.keys.story_keys for text in batch], 2)
     into: dict[int, int] = {}  # merged story -> the story it joined
     merges: list[Merge] = []
+    centroids = _Centroids(stored.centroids)
     links = []
     for position, text in enumerate(batch):
         story_candidates = _merge(
@@ -166,34 +180,96 @@ def place(batch: Sequence[Text], stored: Stored, thresholds: Thresholds, keep: d
                     thresholds.story,
                     "story",
                 )
-                or _event(text, story_candidates, into, merges)
+                or _event(text, story_candidates, into, merges, centroids)
                 or Link(text.article_id)
             )
         link = replace(link, story_id=_resolve(into, link.story_id))
         text.story_id, text.original = link.story_id, link.duplicate_of
+        if position not in keep:  # an edited version stays where it was, as it was counted
+            centroids.add(link.story_id, text.event_vector())
         links.append(link)
         exact.setdefault(text.body_hash, (link.story_id, text.root()))
-    return Placed([_final(link, into, merges) for link in links], merges)
+    return Placed([_final(link, into, merges) for link in links], merges, centroids.changed(into))
 
 
-def _event(text: Text, candidates: Iterable[Text], into: dict[int, int], merges: list[Merge]) -> Link | None:
-    """Join the story whose report by another outlet is most like this one;
-    merge every other story it reaches the threshold with into the oldest."""
-    best: dict[int, float] = {}
+class _Centroids:
+    """The summed event vectors of the stories met while placing a batch: the
+    stored ones (copied, not changed in place), and those of new stories."""
+
+    def __init__(self, stored: dict[int, event.Centroid]):
+        self._stored = stored
+        self._own: dict[int, event.Centroid] = {}
+
+    def get(self, story_id: int, candidate: Text) -> event.Centroid:
+        """The story's sum; a story stored before sums were kept is its candidate article alone."""
+        found = self._own.get(story_id) or self._stored.get(story_id)
+        return found if found is not None else event.Centroid.of(candidate.event_vector())
+
+    def _mine(self, story_id: int, candidate: Text | None = None) -> event.Centroid | None:
+        if story_id not in self._own:
+            stored = self._stored.get(story_id)
+            if stored is not None:
+                self._own[story_id] = event.Centroid(stored.n, list(stored.terms), list(stored.weights))
+            elif candidate is not None:
+                self._own[story_id] = event.Centroid.of(candidate.event_vector())
+        return self._own.get(story_id)
+
+    def add(self, story_id: int, vector: event.EventVector) -> None:
+        centroid = self._mine(story_id)
+        if centroid is None:
+            self._own[story_id] = event.Centroid.of(vector)
+        else:
+            centroid.add(vector)
+
+    def merge(self, merged: int, merged_candidate: Text, into: int, into_candidate: Text) -> None:
+        target = self._mine(into, into_candidate)
+        source = self._mine(merged, merged_candidate)
+        assert target is not None and source is not None
+        target.merge(source)
+        del self._own[merged]
+
+    def changed(self, into: dict[int, int]) -> dict[int, event.Centroid]:
+        return {story_id: centroid for story_id, centroid in self._own.items() if story_id not in into}
+
+
+def _event(
+    text: Text, candidates: Iterable[Text], into: dict[int, int], merges: list[Merge], centroids: _Centroids
+) -> Link | None:
+    """Join the story whose articles this one is closest to on average, if
+    close enough; merge into it the other stories reached that are one event
+    with it (all go into the oldest). An opinion piece or a review is no
+    report of an event: it neither joins a story nor is joined (its copies
+    still are)."""
+    if event.is_opinion(text.title, text.section, text.url):
+        return None
+    found: dict[int, Text] = {}  # story -> its most promising candidate by another outlet
     for candidate in candidates:
         if text.outlet is not None and candidate.outlet == text.outlet:
             continue
-        score = event.similarity(text.event_vector(), candidate.event_vector())
-        if score >= event.THRESHOLD:
-            story_id = _resolve(into, cast(int, candidate.story_id))
-            best[story_id] = max(best.get(story_id, 0.0), score)
-    if not best:
+        if event.is_opinion(candidate.title, candidate.section, candidate.url):
+            continue
+        found.setdefault(_resolve(into, cast(int, candidate.story_id)), candidate)
+    vector = text.event_vector()
+    scores = {
+        story_id: score
+        for story_id, candidate in found.items()
+        if (score := centroids.get(story_id, candidate).mean_similarity(vector)) >= event.THRESHOLD
+    }
+    if not scores:
         return None
-    oldest = min(best)
-    for story_id in sorted(best)[1:]:
+    best = max(scores, key=lambda story_id: (scores[story_id], -story_id))
+    closest = centroids.get(best, found[best])
+    joined = [best] + [
+        story_id
+        for story_id in scores
+        if story_id != best and centroids.get(story_id, found[story_id]).between(closest) >= event.THRESHOLD
+    ]
+    oldest = min(joined)
+    for story_id in sorted(joined)[1:]:
+        centroids.merge(story_id, found[story_id], oldest, found[oldest])
         into[story_id] = oldest
-        merges.append(Merge(story_id, oldest, text.article_id, round(min(best[story_id], best[oldest]), 4)))
-    return Link(oldest, event_score=round(max(best.values()), 4))
+        merges.append(Merge(story_id, oldest, text.article_id, round(min(scores[story_id], scores[oldest]), 4)))
+    return Link(oldest, event_score=round(scores[best], 4))
 
 
 def _final(link: Link, into: dict[int, int], merges: list[Merge]) -> Link:

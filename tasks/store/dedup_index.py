@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from newsdesk.tasks.dedup.event import EventVector
+from newsdesk.tasks.dedup.event import Centroid, EventVector
 from newsdesk.tasks.dedup.match import MAX_CANDIDATES, Merge, Stored, Text, Thresholds
 from newsdesk.tasks.store.pgcopy import copy_rows, number_array
 
@@ -33,11 +33,39 @@ def stored_candidates(
     story_ids = _story(conn, batch, thresholds.window_days)
     texts = _texts(conn, {i for ids in (*near_ids.values(), *story_ids.values()) for i in ids})
     pick = lambda ids: [texts[i] for i in ids if i in texts]  # noqa: E731  (replaced versions drop out here)
+    stories = {text.story_id for text in texts.values()} | {story_id for story_id, _ in exact.values()}
     return Stored(
         exact=exact,
         near={pos: pick(ids) for pos, ids in near_ids.items()},
         story={pos: pick(ids) for pos, ids in story_ids.items()},
+        centroids=_centroids(conn, {story_id for story_id in stories if story_id is not None}),
     )
+
+
+def _centroids(conn: Connection, story_ids: set[int]) -> dict[int, Centroid]:
+    """The summed event vectors of these stories (those stored since they are kept)."""
+    if not story_ids:
+        return {}
+    rows = conn.execute(
+        sa.text(
+            "SELECT story_id, n, terms, weights FROM newsdesk.story_centroids WHERE story_id = ANY(CAST(:ids AS bigint[]))"
+        ),
+        {"ids": number_array(story_ids)},
+    )
+    return {row.story_id: Centroid(row.n, row.terms, row.weights) for row in rows}
+
+
+def save_centroids(conn: Connection, centroids: dict[int, Centroid], merges: Sequence[Merge]) -> None:
+    """Store the sums a placement changed; drop those of the stories it merged."""
+    gone = set(centroids) | {merge.merged for merge in merges}
+    if not gone:
+        return
+    conn.execute(
+        sa.text("DELETE FROM newsdesk.story_centroids WHERE story_id = ANY(CAST(:ids AS bigint[]))"),
+        {"ids": number_array(gone)},
+    )
+    rows = [(story_id, c.n, c.terms, c.weights) for story_id, c in centroids.items()]
+    copy_rows(conn, "newsdesk.story_centroids", STORY_CENTROID_COLUMNS, rows)
 
 
 def _exact(conn: Connection, hashes: list[str], before_id: int | None) -> dict[str, tuple[int, int]]:
@@ -132,6 +160,7 @@ def _grouped(rows) -> dict[int, list[int]]:
 NEAR_KEY_COLUMNS = (("key", "int8"), ("article_id", "int8"), ("story_id", "int8"))
 STORY_KEY_COLUMNS = (("key", "int8"), ("day", "date"), ("article_id", "int8"), ("story_id", "int8"))
 STORY_VECTOR_COLUMNS = (("article_id", "int8"), ("terms", "int8[]"), ("weights", "float4[]"))
+STORY_CENTROID_COLUMNS = (("story_id", "int8"), ("n", "int4"), ("terms", "int8[]"), ("weights", "float4[]"))
 
 # An article's day for the story window: its publication day, else the day it was loaded (UTC).
 ARTICLE_DAY = "(coalesce(published_at, created_at) AT TIME ZONE 'UTC')::date"
@@ -143,7 +172,7 @@ def _texts(conn: Connection, ids: set[int]) -> dict[int, Text]:
     rows = conn.execute(
         sa.text(
             f"SELECT a.id, a.story_id, a.title, a.body, a.language, {ARTICLE_DAY},"
-            " coalesce(a.publisher_domain, a.publisher) AS outlet, a.duplicate_of, v.terms, v.weights"
+            " coalesce(a.publisher_domain, a.publisher) AS outlet, a.duplicate_of, v.terms, v.weights, a.section, a.url"
             " FROM newsdesk.articles a LEFT JOIN newsdesk.story_vectors v ON v.article_id = a.id"
             " WHERE a.is_current AND a.id = ANY(:ids)"
         ),
@@ -160,6 +189,8 @@ def _texts(conn: Connection, ids: set[int]) -> dict[int, Text]:
             outlet=row.outlet,
             original=row.duplicate_of,
             vector=EventVector(row.terms, row.weights) if row.terms is not None else None,
+            section=row.section,
+            url=row.url,
         )
         for row in rows
     }

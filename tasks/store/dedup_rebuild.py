@@ -2,7 +2,8 @@
 
 After a threshold change (or a better matcher, or an upgrade that changed the
 index keys) the links already stored were decided under the old rules. A
-rebuild empties the key index, the event vectors and the merge record, and
+rebuild empties the key index, the event vectors, the stories' summed vectors
+and the merge record, and
 places every current article again, oldest first, exactly as a load would
 have placed it (copies, reports of one event, bridges merging stories): the
 first article of each story becomes its canonical one, and `story_facts` is
@@ -36,7 +37,10 @@ def rebuild(engine: Engine, *, run_id: int, thresholds: Thresholds, chunk: int =
     with engine.begin() as conn:
         held = hold_load_lock(conn)
         conn.execute(
-            sa.text("TRUNCATE newsdesk.near_keys, newsdesk.story_keys, newsdesk.story_vectors, newsdesk.story_merges")
+            sa.text(
+                "TRUNCATE newsdesk.near_keys, newsdesk.story_keys, newsdesk.story_vectors, newsdesk.story_merges,"
+                " newsdesk.story_centroids"
+            )
         )
         after = 0
         while rows := _next_chunk(conn, after, chunk):
@@ -52,7 +56,8 @@ def _next_chunk(conn: Connection, after: int, size: int) -> Sequence[sa.Row]:
     return conn.execute(
         sa.text(
             "SELECT id, story_id, duplicate_of, dup_kind, dup_score, event_score, title, body, language,"
-            f" {dedup_index.ARTICLE_DAY} AS day, body_hash, coalesce(publisher_domain, publisher) AS outlet"
+            f" {dedup_index.ARTICLE_DAY} AS day, body_hash, coalesce(publisher_domain, publisher) AS outlet,"
+            " section, url"
             " FROM newsdesk.articles WHERE is_current AND id > :after ORDER BY id LIMIT :size"
         ),
         {"after": after, "size": size},
@@ -71,6 +76,8 @@ def _place_chunk(conn: Connection, rows: Sequence[sa.Row], thresholds: Threshold
             row.body_hash,
             signature(row.title, row.body, row.language),
             outlet=row.outlet,
+            section=row.section,
+            url=row.url,
         )
         for row in rows
     ]
@@ -78,6 +85,7 @@ def _place_chunk(conn: Connection, rows: Sequence[sa.Row], thresholds: Threshold
     stored = dedup_index.stored_candidates(conn, texts, thresholds, before_id=rows[0].id)
     placed = match.place(texts, stored, thresholds)
     dedup_index.file_keys(conn, texts)
+    dedup_index.save_centroids(conn, placed.centroids, placed.merges)
     # Articles of earlier chunks move with their merged stories (their rows were read before).
     dedup_index.apply_merges(conn, placed.merges, run_id)
     changed = [(row.id, link) for row, link in zip(rows, placed.links) if _differs(row, link)]

@@ -40,6 +40,8 @@ def place(
             item.body_hash,
             item.signature or signature(item.article.title, item.article.body, item.article.language),
             outlet=item.article.publisher_domain or item.article.source_name,
+            section=item.article.section,
+            url=item.article.url,
         )
         for item, article_id, _ in entries
     ]
@@ -51,6 +53,7 @@ def place(
     }
     placed = match.place(texts, dedup_index.stored_candidates(conn, texts, thresholds), thresholds, keep)
     dedup_index.file_keys(conn, texts)
+    dedup_index.save_centroids(conn, placed.centroids, placed.merges)
     if placed.merges:
         dedup_index.apply_merges(conn, placed.merges, run_id)
         story_facts.refresh(conn, [merge.merged for merge in placed.merges])

@@ -304,3 +304,46 @@ def test_earlier_sharing_finds_earlier_articles_by_shared_keys_most_shared_first
     assert earlier_sharing(keys, 3) == {4: [0]}
     assert earlier_sharing([], 1) == {}
     assert earlier_sharing([[7], [7], [7]], 1) == {1: [0], 2: [0, 1]}
+
+
+# --- event.Centroid: a story as a whole --------------------------------------
+
+
+def test_a_storys_summed_vector_gives_the_mean_cosine_with_its_articles():
+    from newsdesk.tasks.dedup import event
+
+    port, rewrite, council_a, council_b = (
+        event.features(None, body, "en")[0] for body in (PORT, PORT_REWRITE, COUNCIL_A, COUNCIL_B)
+    )
+    story_of_two = event.Centroid.of(port)
+    story_of_two.add(council_a)
+    mean = (event.similarity(rewrite, port) + event.similarity(rewrite, council_a)) / 2
+    assert story_of_two.n == 2
+    assert abs(story_of_two.mean_similarity(rewrite) - mean) < 1e-4
+    # Close to one member (the port story) is less close to the story as a whole.
+    assert story_of_two.mean_similarity(rewrite) < event.similarity(rewrite, port) - 0.2
+    other = event.Centroid.of(council_b)
+    pairs = [event.similarity(a, council_b) for a in (port, council_a)]
+    assert abs(story_of_two.between(other) - sum(pairs) / 2) < 1e-4
+    story_of_two.merge(other)
+    assert story_of_two.n == 3 and len(story_of_two.terms) <= event.CENTROID_TERMS
+
+
+def test_opinion_pieces_and_reviews_are_known_by_title_section_or_url():
+    from newsdesk.tasks.dedup import event
+
+    for title in (
+        "Opinion | Is Football Violence a Crime?",
+        "Kommentar: Die Wahl",
+        "Op-Ed: Tariffs",
+        "Opinión: el voto",
+        "16-inch MacBook Pro review: The keyboard is probably enough",
+        "Star Wars Jedi: Fallen Order review - shoots for the stars",
+    ):
+        assert event.is_opinion(title), title
+    for title in ("Opinions differ on the tariff", "Columnist wins award", "Court to review the law", None):
+        assert not event.is_opinion(title), title
+    assert event.is_opinion("The Guardian view on Hong Kong", section="Opinion")
+    assert event.is_opinion("x", url="http://www.theguardian.com/commentisfree/2019/nov/18/the-guardian-view")
+    assert event.is_opinion("x", url="https://digg.com/2019/is-stadia-good-worth-it-reviews")
+    assert not event.is_opinion("x", section="Business", url="https://example.com/2019/court-to-review-law/")
