@@ -26,6 +26,7 @@ from multiprocessing.process import BaseProcess
 
 from newsdesk.tasks.records import Rejected
 from newsdesk.tasks.web.listings import Listing, parse_listing
+from newsdesk.tasks.web.pages import forkserver_context
 
 # Workers at most: a listing that uses its whole budget holds one, and the
 # other sources' listings go on in the others.
@@ -146,8 +147,7 @@ class ListingParsers:
 
 
 def _start() -> _Worker:
-    # forkserver: a worker does not inherit this process's threads (Prefect's, the frontier's).
-    context = multiprocessing.get_context("forkserver")
+    context = forkserver_context()
     ours, theirs = context.Pipe()
     process = context.Process(target=_serve, args=(theirs,), name="newsdesk-listing", daemon=True)
     process.start()

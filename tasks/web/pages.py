@@ -121,12 +121,7 @@ multiprocessing.util.Finalize(None, _end_ready, exitpriority=100)
 
 
 def _new_pool(processes: int) -> ProcessPoolExecutor:
-    # forkserver: the workers do not inherit this process's threads (Prefect's, the frontier's).
-    context = multiprocessing.get_context("forkserver")
-    # Workers are forked from a server that imported and warmed the
-    # extractor once (`extract.warm`): each starts ready.
-    context.set_forkserver_preload([WARM_MODULE])
-    _start_forkserver()
+    context = forkserver_context()
     pool = ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_warm)
     # The workers start (and import the extractor) now, while the listings
     # are read, not when the first page arrives.
@@ -136,6 +131,16 @@ def _new_pool(processes: int) -> ProcessPoolExecutor:
 
 
 _forkserver_lock = threading.Lock()
+
+
+def forkserver_context() -> multiprocessing.context.ForkServerContext:
+    """multiprocessing's forkserver context, its server started with
+    FORKSERVER_PRELOAD imported. A forkserver, not fork: children do not
+    inherit this process's threads (Prefect's, the frontier's)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(FORKSERVER_PRELOAD))
+    _start_forkserver()
+    return context
 
 
 def _start_forkserver() -> None:
@@ -159,6 +164,13 @@ def _start_forkserver() -> None:
 
 
 WARM_MODULE = "newsdesk.tasks.extract.warm"
+
+# What the forkserver imports once, so that the processes forked from it
+# (extraction workers, listing parsers) start ready: the extractor, warmed
+# (`extract.warm`); the modules their targets and initialisers live in; and
+# the `newsdesk` command's own imports, which a child runs again as its main
+# script (docs/benchmarks.md, bench-web: what a forked worker cost as it started).
+FORKSERVER_PRELOAD = (WARM_MODULE, __name__, "newsdesk.tasks.web.listing_parser", "newsdesk.cli")
 
 # Extraction yields the CPU to the fetching: a request whose turn has come must
 # not wait behind a page being cleaned, or it reaches its host late.
