@@ -9,7 +9,7 @@ pinned to its own core with `taskset` and loading every n-th batch. Prints the
 wall time, the lock's record (`newsdesk.load_lock`: held seconds over items)
 and the counts. No Prefect, Dask or crawl: the load stage only.
 
-    python -m bench.lock_probe [--articles 20000] [--batch 1000] [--workers 1]
+    python -m bench.lock_probe [--articles 20000] [--limit N] [--batch 1000] [--workers 1]
 """
 
 from __future__ import annotations
@@ -55,8 +55,8 @@ def items_of(n: int) -> list:
     return items
 
 
-def worker(url: str, n: int, batch: int, workers: int, me: int, run_id: int) -> None:
-    items = items_of(n)
+def worker(url: str, n: int, limit: int, batch: int, workers: int, me: int, run_id: int) -> None:
+    items = items_of(n)[:limit]
     engine = engine_for_url(url)
     counts: Counter = Counter()
     batches = [items[i : i + batch] for i in range(0, len(items), batch)]
@@ -69,13 +69,14 @@ def worker(url: str, n: int, batch: int, workers: int, me: int, run_id: int) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=20000)
+    parser.add_argument("--limit", type=int, help="load only the first LIMIT of them")
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)  # url me workers run_id batch
     args = parser.parse_args()
     if args.worker:
         url, me, workers, run_id, batch = args.worker
-        worker(url, args.articles, int(batch), int(workers), int(me), int(run_id))
+        worker(url, args.articles, args.limit or args.articles, int(batch), int(workers), int(me), int(run_id))
         return
     items_of(args.articles)  # prepared once, before any timing
     with database_server() as base, fresh_database(base) as url:
@@ -88,7 +89,17 @@ def main() -> None:
         processes = [
             subprocess.Popen(
                 ["taskset", "-c", str(me % cores), sys.executable, "-m", "bench.lock_probe"]
-                + ["--articles", str(args.articles), "--worker", url, str(me), str(args.workers), str(lease.id)]
+                + [
+                    "--articles",
+                    str(args.articles),
+                    "--limit",
+                    str(args.limit or args.articles),
+                    "--worker",
+                    url,
+                    str(me),
+                    str(args.workers),
+                    str(lease.id),
+                ]
                 + [str(args.batch)],
                 stdout=subprocess.PIPE,
                 text=True,
@@ -102,13 +113,15 @@ def main() -> None:
         for out in outputs:
             counts.update(json.loads(out.strip().splitlines()[-1]))
         with engine.connect() as conn:
-            held, items, holds = conn.execute(sa.text("SELECT held_seconds, items, holds FROM newsdesk.load_lock")).one()
+            held, items, holds = conn.execute(
+                sa.text("SELECT held_seconds, items, holds FROM newsdesk.load_lock")
+            ).one()
             stories = conn.scalar(sa.text("SELECT count(DISTINCT story_id) FROM newsdesk.articles WHERE is_current"))
         engine.dispose()
     print(
         json.dumps(
             {
-                "articles": args.articles,
+                "articles": args.limit or args.articles,
                 "batch": args.batch,
                 "workers": args.workers,
                 "wall_s": round(wall, 2),

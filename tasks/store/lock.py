@@ -10,6 +10,13 @@ that cannot get it within `NEWSDESK_LOAD_LOCK_TIMEOUT` seconds fails with
 
 Callers do before taking it whatever does not depend on the order of loads,
 and record how long they held it (`Held.record`) as their last statement.
+
+Each holder takes the next number (`load_lock.seq`) as it gets the lock; as
+holders commit in that order, a load that read the index when the number was
+N has seen every holder up to N and none after. A holder lists what it changed
+in `load_changes` under its number (`tasks.store.changes`); one that does not
+say (`lists_changes=False`: a reprocess, a rebuild) is recorded as having
+changed anything, so that every decision made before it is taken again.
 """
 
 from __future__ import annotations
@@ -37,6 +44,8 @@ class Held:
 
     conn: Connection
     since: float
+    seq: int  # this holder's number
+    changes_from: int  # the smallest holder number whose changes are still listed
 
     def record(self, items: int) -> None:
         """Add this hold to the lock's totals (the last statement before the commit)."""
@@ -49,9 +58,10 @@ class Held:
         )
 
 
-def hold_load_lock(conn: Connection, timeout: float | None = None) -> Held:
+def hold_load_lock(conn: Connection, timeout: float | None = None, *, lists_changes: bool = False) -> Held:
     """Wait at most `timeout` seconds (default: the setting) for the load lock,
-    then hold it until the transaction ends; raises LoadLockTimeout."""
+    then hold it until the transaction ends; raises LoadLockTimeout. Unless the
+    caller `lists_changes` (`changes.publish`), it is recorded as having changed anything."""
     seconds = Settings.from_env().load_lock_timeout if timeout is None else timeout
     conn.execute(sa.text("SELECT set_config('lock_timeout', :ms, true)"), {"ms": f"{int(seconds * 1000)}ms"})
     try:
@@ -65,7 +75,12 @@ def hold_load_lock(conn: Connection, timeout: float | None = None) -> Held:
         ) from None
     since = time.perf_counter()
     conn.execute(sa.text("SET LOCAL lock_timeout = DEFAULT"))
-    return Held(conn, since)
+    seq, changes_from = conn.execute(
+        sa.text(f"UPDATE {LOCK_TABLE} SET seq = seq + 1 WHERE id = 1 RETURNING seq, changes_from")
+    ).one()
+    if not lists_changes:
+        conn.execute(sa.text("INSERT INTO newsdesk.load_changes (seq, anything) VALUES (:seq, true)"), {"seq": seq})
+    return Held(conn, since, seq, changes_from)
 
 
 def _holders(conn: Connection) -> str:

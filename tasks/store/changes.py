@@ -1,0 +1,162 @@
+"""What other loads changed since a load read the index: the re-check of a
+story decision made before the load lock.
+
+A load notes the lock's holder number (`seen`) before it reads any stored
+candidate, decides, and lists its own changes (`note`: the keys and body
+hashes of its articles) in its transaction, still before the lock. Under the
+lock, `since` reads the rows of the holders numbered after `seen` (they
+committed after the read; every holder up to `seen` had committed before it)
+and `affected` says which of the batch's articles they could have placed
+differently: one that shares a near key or its body hash with an article they
+filed, two story keys with one of them, or whose candidates or their stories
+they replaced or merged away. Then `publish` numbers the load's own row and
+adds what it replaced and merged. Rows are kept for the last `KEPT` holders; a
+load that read before those is re-checked whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from newsdesk.tasks.dedup.match import Link, Stored, Text
+from newsdesk.tasks.store.pgcopy import number_array
+
+# Holders whose changes are kept; every PRUNE_EVERY-th holder deletes older rows.
+KEPT = 512
+PRUNE_EVERY = 64
+
+
+def seen(conn: Connection) -> int:
+    """The number of the last holder of the load lock (read before any stored candidate)."""
+    return conn.scalar(sa.text("SELECT seq FROM newsdesk.load_lock WHERE id = 1"))
+
+
+def hash_key(body_hash: str) -> int:
+    """A body hash as a number (its first 60 bits)."""
+    return int(body_hash[:15], 16) if body_hash else 0
+
+
+def note(conn: Connection, texts: Sequence[Text]) -> int:
+    """List the keys and body hashes of the articles a load files (before the
+    lock: others see the row only once the load commits); the row's token."""
+    story, owner = [], []
+    for position, text in enumerate(texts):
+        story += text.keys.story_keys
+        owner += [position] * len(text.keys.story_keys)
+    return conn.scalar(
+        sa.text(
+            "INSERT INTO newsdesk.load_changes (near, story, story_owner, hashes)"
+            " VALUES (CAST(:near AS bigint[]), CAST(:story AS bigint[]), CAST(:owner AS int[]), CAST(:hashes AS bigint[]))"
+            " RETURNING token"
+        ),
+        {
+            "near": number_array(sorted({key for text in texts for key in text.keys.near_keys})),
+            "story": number_array(story),
+            "owner": number_array(owner),
+            "hashes": number_array(sorted({hash_key(text.body_hash) for text in texts})),
+        },
+    )
+
+
+def publish(
+    conn: Connection, token: int, seq: int, *, gone: Sequence[int] = (), gone_hashes: Sequence[str] = ()
+) -> None:
+    """Number the load's row with its holder number (under the lock), adding the
+    versions it replaced (ids and body hashes) and the stories it merged away;
+    now and then, delete the rows of holders older than the last KEPT."""
+    conn.execute(
+        sa.text(
+            "UPDATE newsdesk.load_changes SET seq = :seq, gone = CAST(:gone AS bigint[]),"
+            " hashes = hashes || CAST(:hashes AS bigint[]) WHERE token = :token"
+        ),
+        {
+            "seq": seq,
+            "token": token,
+            "gone": number_array(sorted(set(gone))),
+            "hashes": number_array(sorted({hash_key(h) for h in gone_hashes if h})),
+        },
+    )
+    if seq % PRUNE_EVERY == 0:
+        conn.execute(sa.text("DELETE FROM newsdesk.load_changes WHERE seq <= :last"), {"last": seq - KEPT})
+        conn.execute(
+            sa.text("UPDATE newsdesk.load_lock SET changes_from = greatest(changes_from, :first) WHERE id = 1"),
+            {"first": seq - KEPT + 1},
+        )
+
+
+@dataclass
+class Since:
+    """What the holders after a load's read changed; `anything`: not listed (re-check everything)."""
+
+    anything: bool = False
+    near: set[int] = field(default_factory=set)
+    hashes: set[int] = field(default_factory=set)
+    stories: list[set[int]] = field(default_factory=list)  # each filed article's story keys
+    gone: set[int] = field(default_factory=set)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.anything or self.near or self.hashes or self.stories or self.gone)
+
+
+def since(conn: Connection, seen_seq: int, seq: int, changes_from: int) -> Since:
+    """The changes of the holders numbered after `seen_seq` and before `seq` (this holder's)."""
+    if seq == seen_seq + 1:
+        return Since()
+    if seen_seq + 1 < changes_from:
+        return Since(anything=True)
+    rows = conn.execute(
+        sa.text(
+            "SELECT anything, near, story, story_owner, hashes, gone FROM newsdesk.load_changes"
+            " WHERE seq > :seen AND seq < :seq"
+        ),
+        {"seen": seen_seq, "seq": seq},
+    ).all()
+    found = Since()
+    for row in rows:
+        if row.anything:
+            return Since(anything=True)
+        found.near.update(row.near)
+        found.hashes.update(row.hashes)
+        found.gone.update(row.gone)
+        owned: dict[int, set[int]] = {}
+        for key, owner in zip(row.story, row.story_owner):
+            owned.setdefault(owner, set()).add(key)
+        found.stories += list(owned.values())
+    return found
+
+
+def affected(
+    texts: Sequence[Text], stored: Stored, keep: dict[int, Link], changed: Since, minimum_story: int = 2
+) -> set[int]:
+    """Positions of the batch whose stored candidates may differ from those read
+    before the lock (all of them when the changes were not listed)."""
+    if changed.anything:
+        return set(range(len(texts)))
+    by_story_key: dict[int, list[int]] = {}
+    for other, keys in enumerate(changed.stories):
+        for key in keys:
+            by_story_key.setdefault(key, []).append(other)
+    gone = changed.gone
+    positions = set()
+    for position, text in enumerate(texts):
+        shared: dict[int, int] = {}
+        for key in text.keys.story_keys:
+            for other in by_story_key.get(key, ()):
+                shared[other] = shared.get(other, 0) + 1
+        exact = stored.exact.get(text.body_hash)
+        candidates = [*stored.near.get(position, ()), *stored.story.get(position, ())]
+        if (
+            hash_key(text.body_hash) in changed.hashes
+            or not changed.near.isdisjoint(text.keys.near_keys)
+            or any(n >= minimum_story for n in shared.values())
+            or (exact is not None and not gone.isdisjoint(exact))
+            or any(c.article_id in gone or c.story_id in gone or c.root() in gone for c in candidates)
+            or (position in keep and keep[position].story_id in gone)
+        ):
+            positions.add(position)
+    return positions
