@@ -117,6 +117,21 @@ def main() -> None:
                 sa.text("SELECT held_seconds, items, holds FROM newsdesk.load_lock")
             ).one()
             stories = conn.scalar(sa.text("SELECT count(DISTINCT story_id) FROM newsdesk.articles WHERE is_current"))
+            # Copies of one text in two stories: what two loads at once must never make.
+            split = conn.scalar(
+                sa.text(
+                    "SELECT count(*) FROM (SELECT body_hash FROM newsdesk.articles WHERE is_current"
+                    " GROUP BY body_hash HAVING count(DISTINCT story_id) > 1) s"
+                )
+            )
+            if os.environ.get("LOCK_PROBE_DUMP"):
+                rows = conn.execute(
+                    sa.text(
+                        "SELECT a.locator, a.dup_kind, a.event_score IS NOT NULL AS event, s.locator AS story"
+                        " FROM newsdesk.articles a JOIN newsdesk.articles s ON s.id = a.story_id WHERE a.is_current"
+                    )
+                ).all()
+                Path(os.environ["LOCK_PROBE_DUMP"]).write_text(json.dumps([list(r) for r in rows]))
         engine.dispose()
     print(
         json.dumps(
@@ -130,6 +145,7 @@ def main() -> None:
                 "lock_ms_per_article": round(1000 * held / items, 3) if items else None,
                 "lock_busy_share": round(held / wall, 3),
                 "stories": stories,
+                "texts_in_two_stories": split,
                 "counts": dict(counts),
             }
         )

@@ -90,73 +90,73 @@ def publish(
 
 @dataclass
 class Since:
-    """What the holders after a load's read changed; `anything`: not listed (re-check everything)."""
+    """What the holders after a load's read changed that meets the load's own
+    listed changes; `anything`: not listed (re-check everything)."""
 
     anything: bool = False
-    near: set[int] = field(default_factory=set)
-    hashes: set[int] = field(default_factory=set)
-    stories: list[set[int]] = field(default_factory=list)  # each filed article's story keys
-    gone: set[int] = field(default_factory=set)
+    near: set[int] = field(default_factory=set)  # the load's near keys that they filed too
+    hashes: set[int] = field(default_factory=set)  # the load's body hashes that they filed or replaced
+    story: set[int] = field(default_factory=set)  # positions sharing `minimum` story keys with one of their articles
+    gone: set[int] = field(default_factory=set)  # versions they replaced, stories they merged away
 
     @property
     def empty(self) -> bool:
-        return not (self.anything or self.near or self.hashes or self.stories or self.gone)
+        return not (self.anything or self.near or self.hashes or self.story or self.gone)
 
 
-def since(conn: Connection, seen_seq: int, seq: int, changes_from: int) -> Since:
-    """The changes of the holders numbered after `seen_seq` and before `seq` (this holder's)."""
+_SINCE = """
+WITH newer AS (SELECT * FROM newsdesk.load_changes WHERE seq > :seen AND seq < :seq),
+mine AS (SELECT * FROM newsdesk.load_changes WHERE token = :token)
+SELECT
+  coalesce((SELECT bool_or(anything) FROM newer), false) AS anything,
+  ARRAY(SELECT k FROM mine, unnest(mine.near) k INTERSECT SELECT k FROM newer, unnest(newer.near) k) AS near,
+  ARRAY(SELECT k FROM mine, unnest(mine.hashes) k INTERSECT SELECT k FROM newer, unnest(newer.hashes) k) AS hashes,
+  ARRAY(
+    SELECT DISTINCT m.owner FROM (
+      SELECT m.owner, t.token, t.owner AS theirs FROM mine, unnest(mine.story, mine.story_owner) m(key, owner)
+      JOIN (SELECT n.token, t.key, t.owner FROM newer n, unnest(n.story, n.story_owner) t(key, owner)) t ON t.key = m.key
+      GROUP BY m.owner, t.token, t.owner HAVING count(*) >= :minimum
+    ) m
+  ) AS story,
+  ARRAY(SELECT DISTINCT g FROM newer, unnest(newer.gone) g) AS gone
+"""
+
+
+def since(conn: Connection, token: int, seen_seq: int, seq: int, changes_from: int, minimum_story: int = 2) -> Since:
+    """What the holders numbered after `seen_seq` and before `seq` (this holder's)
+    changed that meets the changes listed in row `token` (compared in the database:
+    only what they share comes back)."""
     if seq == seen_seq + 1:
         return Since()
     if seen_seq + 1 < changes_from:
         return Since(anything=True)
-    rows = conn.execute(
-        sa.text(
-            "SELECT anything, near, story, story_owner, hashes, gone FROM newsdesk.load_changes"
-            " WHERE seq > :seen AND seq < :seq"
-        ),
-        {"seen": seen_seq, "seq": seq},
-    ).all()
-    found = Since()
-    for row in rows:
-        if row.anything:
-            return Since(anything=True)
-        found.near.update(row.near)
-        found.hashes.update(row.hashes)
-        found.gone.update(row.gone)
-        owned: dict[int, set[int]] = {}
-        for key, owner in zip(row.story, row.story_owner):
-            owned.setdefault(owner, set()).add(key)
-        found.stories += list(owned.values())
-    return found
+    row = conn.execute(sa.text(_SINCE), {"seen": seen_seq, "seq": seq, "token": token, "minimum": minimum_story}).one()
+    if row.anything:
+        return Since(anything=True)
+    return Since(False, set(row.near), set(row.hashes), set(row.story), set(row.gone))
 
 
-def affected(
-    texts: Sequence[Text], stored: Stored, keep: dict[int, Link], changed: Since, minimum_story: int = 2
-) -> set[int]:
+def affected(texts: Sequence[Text], stored: Stored, keep: dict[int, Link], changed: Since) -> set[int]:
     """Positions of the batch whose stored candidates may differ from those read
     before the lock (all of them when the changes were not listed)."""
     if changed.anything:
         return set(range(len(texts)))
-    by_story_key: dict[int, list[int]] = {}
-    for other, keys in enumerate(changed.stories):
-        for key in keys:
-            by_story_key.setdefault(key, []).append(other)
     gone = changed.gone
-    positions = set()
+    positions = set(changed.story)
     for position, text in enumerate(texts):
-        shared: dict[int, int] = {}
-        for key in text.keys.story_keys:
-            for other in by_story_key.get(key, ()):
-                shared[other] = shared.get(other, 0) + 1
-        exact = stored.exact.get(text.body_hash)
-        candidates = [*stored.near.get(position, ()), *stored.story.get(position, ())]
-        if (
-            hash_key(text.body_hash) in changed.hashes
-            or not changed.near.isdisjoint(text.keys.near_keys)
-            or any(n >= minimum_story for n in shared.values())
-            or (exact is not None and not gone.isdisjoint(exact))
-            or any(c.article_id in gone or c.story_id in gone or c.root() in gone for c in candidates)
-            or (position in keep and keep[position].story_id in gone)
+        if position in positions:
+            continue
+        if (changed.hashes and hash_key(text.body_hash) in changed.hashes) or (
+            changed.near and not changed.near.isdisjoint(text.keys.near_keys)
         ):
             positions.add(position)
+        elif gone:
+            exact = stored.exact.get(text.body_hash)
+            candidates = [*stored.near.get(position, ()), *stored.story.get(position, ())]
+            if (
+                (exact is not None and not gone.isdisjoint(exact))
+                or any(c.article_id in gone or c.story_id in gone or c.root() in gone for c in candidates)
+                or (position in keep and keep[position].story_id in gone)
+            ):
+                positions.add(position)
     return positions

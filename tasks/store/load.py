@@ -23,6 +23,7 @@ into `articles` with their decisions.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -229,12 +230,11 @@ def _load(
     savepoint = conn.begin_nested()
     decided = _decide_before_lock(conn, looks_new, before_lock, ids, thresholds)
     if decided is not None:
-        lock = hold_load_lock(conn, lists_changes=True)
-        loaded = _check_under_lock(conn, decided, lock, seen, prepared, unchanged, counts, ids, thresholds)
-        if loaded is not None:
+        checked = _check_under_lock(conn, decided, seen, prepared, unchanged, counts, ids, thresholds)
+        if checked is not None:
             savepoint.commit()
-            held.append(lock)
-            return loaded
+            held.append(checked[0])
+            return checked[1]
     # Another load wrote one of these pages meanwhile: everything again, under the lock.
     savepoint.rollback()
     held.append(hold_load_lock(conn))
@@ -293,42 +293,68 @@ def _decide_before_lock(
     return Decided(entries, decision, token)
 
 
+# Times a load whose decision others' loads changed lets the lock go to decide
+# again without it, before it decides again under it.
+RECHECKS = 2
+
+
 def _check_under_lock(
     conn: Connection,
     decided: Decided,
-    lock: Held,
     seen: int,
     prepared: list[tuple[str, Prepared]],
     unchanged: list[tuple[str, Unchanged]],
     counts: dict[str, Counter],
     ids: Ids,
     thresholds: Thresholds,
-) -> dict[str, Counter] | None:
-    """Under the lock: check the decision against what the loads that committed
-    since it was read changed, place again those it may have placed otherwise,
-    and write what depends on the order. None: the batch must be loaded again
-    under the lock (a page that looked unchanged has changed, or a story an
-    edited article keeps was merged away)."""
+) -> tuple[Held, dict[str, Counter]] | None:
+    """Take the lock and check the decision against what the loads that committed
+    since it was read changed. If they could have changed where some articles
+    go, let the lock go, place those again (on a connection of its own, which
+    sees what others committed and not this batch's own rows) and check again;
+    after RECHECKS times, place them again under the lock. Then write what
+    depends on the order. None: the batch must be loaded again under the lock
+    (a page that looked unchanged has changed, or the story an edited article
+    keeps was merged away)."""
     entries, decision = decided.entries, decided.decision
     written = {item.document.locator for item, _, _ in entries}
     kept = [item for _, item in prepared if item.document.locator not in written]
-    now = current_versions(conn, [item.document.locator for item in kept])
-    if any(not _is_unchanged(item, now) for item in kept):
-        return None
-    since = changes.since(conn, seen, lock.seq, lock.changes_from)
-    before_links = decision.placed.links
-    if not since.empty:
-        if decision.keep and (since.anything or any(link.story_id in since.gone for link in decision.keep.values())):
+    rows_links = decision.placed.links  # as the article rows hold them
+    given_up = 0.0  # lock time of the attempts that let it go again
+    for attempt in range(RECHECKS + 1):
+        attempt_savepoint = conn.begin_nested()
+        lock = hold_load_lock(conn, lists_changes=True)
+        lock.since -= given_up
+        now = current_versions(conn, [item.document.locator for item in kept])
+        if any(not _is_unchanged(item, now) for item in kept):
+            attempt_savepoint.rollback()
             return None
-        positions = changes.affected(decision.texts, decision.stored, decision.keep, since)
-        if positions:
-            # On a connection of its own: it sees what others committed, not this batch's own rows.
-            with conn.engine.connect() as other:
-                decision = placement.decide_again(other, decision, entries, positions, thresholds)
-                other.rollback()
-            moved = [k for k, (a, b) in enumerate(zip(before_links, decision.placed.links)) if a != b]
-            staging.redecide(conn, [entries[k][1] for k in moved], [decision.placed.links[k] for k in moved])
-            dedup_index.restory_keys(conn, [decision.texts[k] for k in moved])
+        since = (
+            changes.since(conn, decided.token, seen, lock.seq, lock.changes_from) if decided.token else changes.Since()
+        )
+        positions: set[int] = set()
+        if not since.empty:
+            if decision.keep and (
+                since.anything or any(link.story_id in since.gone for link in decision.keep.values())
+            ):
+                return None
+            positions = changes.affected(decision.texts, decision.stored, decision.keep, since)
+        if not positions:
+            break
+        if attempt < RECHECKS:
+            attempt_savepoint.rollback()  # lets the lock go, keeps the rows written before it
+            given_up = time.perf_counter() - lock.since
+            seen = changes.seen(conn)
+        with conn.engine.connect() as other:
+            decision = placement.decide_again(other, decision, entries, positions, thresholds)
+            other.rollback()
+        moved = [k for k, (a, b) in enumerate(zip(rows_links, decision.placed.links)) if a != b]
+        staging.redecide(conn, [entries[k][1] for k in moved], [decision.placed.links[k] for k in moved])
+        dedup_index.restory_keys(conn, [decision.texts[k] for k in moved])
+        rows_links = decision.placed.links
+        if attempt == RECHECKS:
+            break
+    attempt_savepoint.commit()
     links = decision.placed.links
 
     previous = [old for _, _, old in entries]
@@ -349,12 +375,7 @@ def _check_under_lock(
             {"ids": [article_id for _, article_id, old in entries if old is not None]},
         )
     placement.apply_merges(conn, decision, ids.run_id)
-    story_facts.refresh(
-        conn,
-        [link.story_id for link in links]
-        + [link.story_id for link in before_links]
-        + [old.story_id for old in previous if old],
-    )
+    story_facts.refresh(conn, [link.story_id for link in links] + [old.story_id for old in previous if old])
     if decided.token is not None:
         changes.publish(
             conn,
@@ -375,7 +396,7 @@ def _check_under_lock(
         counts[source]["unchanged"] += 1
     for (item, _, old), link in zip(entries, links):
         counts[ids.source_of[item.document.locator]][_outcome(old, link)] += 1
-    return counts
+    return lock, counts
 
 
 def _decide_under_lock(

@@ -69,7 +69,9 @@ def decide_again(
     """The decision again, with the stored candidates of `positions` read anew
     (on `conn`, which must not see the batch's own uncommitted rows) and those
     of the others as they were read before."""
-    texts = texts_of(entries)
+    texts = decision.texts  # their shingles and sentences, computed once
+    for text in texts:
+        text.story_id = text.original = None
     chosen = sorted(positions)
     fresh = dedup_index.stored_candidates(conn, [texts[p] for p in chosen], thresholds)
     hashes = {texts[p].body_hash for p in chosen}
