@@ -37,11 +37,11 @@ def decided_before_either_locks(monkeypatch, loads: int) -> list[list[Link]]:
         decisions.append(list(decision.placed.links))
         return decision
 
-    def waiting_hold(conn, timeout=None, *, lists_changes=False):
+    def waiting_hold(conn, timeout=None, **options):
         if threading.get_ident() not in waited:
             waited.add(threading.get_ident())
             barrier.wait()
-        return hold(conn, timeout, lists_changes=lists_changes)
+        return hold(conn, timeout, **options)
 
     monkeypatch.setattr(placement, "decide", recording_decide)
     monkeypatch.setattr(load, "hold_load_lock", waiting_hold)
@@ -96,7 +96,7 @@ def test_a_page_two_loads_wrote_at_once_is_loaded_once(db, monkeypatch):
     first_wrote = threading.Event()
     hold = load.hold_load_lock
 
-    def hold_once_the_other_waits(conn, timeout=None, *, lists_changes=False):
+    def hold_once_the_other_waits(conn, timeout=None, **options):
         if not first_wrote.is_set():
             first_wrote.set()
             waiting = "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'COPY%'"
@@ -106,7 +106,7 @@ def test_a_page_two_loads_wrote_at_once_is_loaded_once(db, monkeypatch):
                 threading.Event().wait(0.1)
             else:
                 raise AssertionError("the second load did not wait for the first one's rows")
-        return hold(conn, timeout, lists_changes=lists_changes)
+        return hold(conn, timeout, **options)
 
     monkeypatch.setattr(load, "hold_load_lock", hold_once_the_other_waits)
     item = prepared("/same", TEXT)

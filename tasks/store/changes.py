@@ -9,8 +9,8 @@ committed after the read; every holder up to `seen` had committed before it)
 and `affected` says which of the batch's articles they could have placed
 differently: one that shares a near key or its body hash with an article they
 filed, two story keys with one of them, or whose candidates or their stories
-they replaced or merged away. Then `publish` numbers the load's own row and
-adds what it replaced and merged. Rows are kept for the last `KEPT` holders; a
+they replaced or merged away. The load's own row is numbered as it takes
+the lock (`hold_load_lock`), and `add_gone` adds what it replaced and merged. Rows are kept for the last `KEPT` holders; a
 load that read before those is re-checked whole.
 """
 
@@ -62,24 +62,24 @@ def note(conn: Connection, texts: Sequence[Text]) -> int:
     )
 
 
-def publish(
+def add_gone(
     conn: Connection, token: int, seq: int, *, gone: Sequence[int] = (), gone_hashes: Sequence[str] = ()
 ) -> None:
-    """Number the load's row with its holder number (under the lock), adding the
+    """Add to the load's row (numbered as it took the lock, `hold_load_lock`) the
     versions it replaced (ids and body hashes) and the stories it merged away;
     now and then, delete the rows of holders older than the last KEPT."""
-    conn.execute(
-        sa.text(
-            "UPDATE newsdesk.load_changes SET seq = :seq, gone = CAST(:gone AS bigint[]),"
-            " hashes = hashes || CAST(:hashes AS bigint[]) WHERE token = :token"
-        ),
-        {
-            "seq": seq,
-            "token": token,
-            "gone": number_array(sorted(set(gone))),
-            "hashes": number_array(sorted({hash_key(h) for h in gone_hashes if h})),
-        },
-    )
+    if gone or gone_hashes:
+        conn.execute(
+            sa.text(
+                "UPDATE newsdesk.load_changes SET gone = CAST(:gone AS bigint[]),"
+                " hashes = hashes || CAST(:hashes AS bigint[]) WHERE token = :token"
+            ),
+            {
+                "token": token,
+                "gone": number_array(sorted(set(gone))),
+                "hashes": number_array(sorted({hash_key(h) for h in gone_hashes if h})),
+            },
+        )
     if seq % PRUNE_EVERY == 0:
         conn.execute(sa.text("DELETE FROM newsdesk.load_changes WHERE seq <= :last"), {"last": seq - KEPT})
         conn.execute(

@@ -232,7 +232,6 @@ def _load(
     if decided is not None:
         checked = _check_under_lock(conn, decided, seen, prepared, unchanged, counts, ids, thresholds)
         if checked is not None:
-            savepoint.commit()
             held.append(checked[0])
             return checked[1]
     # Another load wrote one of these pages meanwhile: everything again, under the lock.
@@ -323,7 +322,7 @@ def _check_under_lock(
     given_up = 0.0  # lock time of the attempts that let it go again
     for attempt in range(RECHECKS + 1):
         attempt_savepoint = conn.begin_nested()
-        lock = hold_load_lock(conn, lists_changes=True)
+        lock = hold_load_lock(conn, lists_changes=True, token=decided.token)
         lock.since -= given_up
         now = current_versions(conn, [item.document.locator for item in kept])
         if any(not _is_unchanged(item, now) for item in kept):
@@ -354,8 +353,7 @@ def _check_under_lock(
         rows_links = decision.placed.links
         if attempt == RECHECKS:
             break
-    attempt_savepoint.commit()
-    links = decision.placed.links
+    links = decision.placed.links  # (the savepoints end with the transaction: no round trip under the lock)
 
     previous = [old for _, _, old in entries]
     superseded = [old.id for old in previous if old is not None]
@@ -377,7 +375,7 @@ def _check_under_lock(
     placement.apply_merges(conn, decision, ids.run_id)
     story_facts.refresh(conn, [link.story_id for link in links] + [old.story_id for old in previous if old])
     if decided.token is not None:
-        changes.publish(
+        changes.add_gone(
             conn,
             decided.token,
             lock.seq,

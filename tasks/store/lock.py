@@ -58,12 +58,21 @@ class Held:
         )
 
 
-def hold_load_lock(conn: Connection, timeout: float | None = None, *, lists_changes: bool = False) -> Held:
+def hold_load_lock(
+    conn: Connection, timeout: float | None = None, *, lists_changes: bool = False, token: int | None = None
+) -> Held:
     """Wait at most `timeout` seconds (default: the setting) for the load lock,
     then hold it until the transaction ends; raises LoadLockTimeout. Unless the
-    caller `lists_changes` (`changes.publish`), it is recorded as having changed anything."""
+    caller `lists_changes` (its row `token` in `load_changes`, numbered here,
+    see `tasks.store.changes`), it is recorded as having changed anything."""
     seconds = Settings.from_env().load_lock_timeout if timeout is None else timeout
-    conn.execute(sa.text("SELECT set_config('lock_timeout', :ms, true)"), {"ms": f"{int(seconds * 1000)}ms"})
+    previous = conn.scalar(
+        sa.text(
+            "SELECT p.previous FROM (SELECT current_setting('lock_timeout') AS previous OFFSET 0) p,"
+            " set_config('lock_timeout', :ms, true)"
+        ),
+        {"ms": f"{int(seconds * 1000)}ms"},
+    )
     try:
         conn.execute(sa.text(f"LOCK TABLE {LOCK_TABLE} IN EXCLUSIVE MODE"))
     except OperationalError as exc:
@@ -74,12 +83,17 @@ def hold_load_lock(conn: Connection, timeout: float | None = None, *, lists_chan
             f" (NEWSDESK_LOAD_LOCK_TIMEOUT); held by {_holders(conn) or 'a transaction that has since ended'}"
         ) from None
     since = time.perf_counter()
-    conn.execute(sa.text("SET LOCAL lock_timeout = DEFAULT"))
+    # One round trip: the holder's number, its row numbered (or one saying it changed
+    # anything), and lock_timeout as it was.
     seq, changes_from = conn.execute(
-        sa.text(f"UPDATE {LOCK_TABLE} SET seq = seq + 1 WHERE id = 1 RETURNING seq, changes_from")
-    ).one()
-    if not lists_changes:
-        conn.execute(sa.text("INSERT INTO newsdesk.load_changes (seq, anything) VALUES (:seq, true)"), {"seq": seq})
+        sa.text(
+            f"WITH s AS (UPDATE {LOCK_TABLE} SET seq = seq + 1 WHERE id = 1 RETURNING seq, changes_from),"
+            " numbered AS (UPDATE newsdesk.load_changes SET seq = (SELECT seq FROM s) WHERE token = :token),"
+            " anything AS (INSERT INTO newsdesk.load_changes (seq, anything) SELECT seq, true FROM s WHERE :anything)"
+            " SELECT seq, changes_from, set_config('lock_timeout', :previous, true) FROM s"
+        ),
+        {"token": token, "anything": not lists_changes, "previous": previous},
+    ).one()[:2]
     return Held(conn, since, seq, changes_from)
 
 
