@@ -14,11 +14,17 @@ culprit is set apart alone, with PostgreSQL's reason (`rejected` for data it
 refuses, `failed` for anything else), and the rest of the batch loads.
 A lost connection is not a refusal: it is raised, for the task to retry.
 
-The load lock (`tasks.store.lock`) is taken only once the batch is staged:
-its new ids drawn, its article rows copied into a temporary table with their
-full-text vectors computed there. Under the lock, the stored versions are read
-again, stories are decided (`placement.place`, one call) and the staged rows go
-into `articles` with their decisions.
+Stories are decided before the load lock (`tasks.store.lock`): the batch's
+ids drawn, its article rows staged with their full-text vectors, its stories
+decided against the stored candidates (`placement.decide`), and its
+documents, articles and dedup keys written, with a list of what it filed
+(`tasks.store.changes`). Under the lock, only what the loads that committed
+since the read changed is checked: articles they could have placed otherwise
+are placed again (without the lock while it can be let go, see
+`_check_under_lock`), then replaced versions stop being current, merges are
+applied and `story_facts` rewritten. A batch another load wrote a page of
+meanwhile is decided under the lock instead (`_decide_under_lock`), as every
+batch was before.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The load lock: one transaction at a time decides stories.
+"""The load lock: one transaction at a time settles stories (a load checks under it
+the decision it made before it; a reprocess or rebuild decides under it).
 
 It is `LOCK TABLE newsdesk.load_lock IN EXCLUSIVE MODE`, held until the
 transaction ends. A table lock in that mode needs UPDATE, DELETE or TRUNCATE
