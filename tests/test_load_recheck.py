@@ -99,7 +99,10 @@ def test_a_page_two_loads_wrote_at_once_is_loaded_once(db, monkeypatch):
     def hold_once_the_other_waits(conn, timeout=None, **options):
         if not first_wrote.is_set():
             first_wrote.set()
-            waiting = "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'COPY%'"
+            waiting = (
+                "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock' AND query LIKE 'COPY%'"
+            )
             for _ in range(300):
                 if fetch(db, waiting)[0]["n"]:
                     break
@@ -109,6 +112,14 @@ def test_a_page_two_loads_wrote_at_once_is_loaded_once(db, monkeypatch):
         return hold(conn, timeout, **options)
 
     monkeypatch.setattr(load, "hold_load_lock", hold_once_the_other_waits)
+    under_lock = load._decide_under_lock
+    fell_back: list[int] = []
+
+    def counted(*args):
+        fell_back.append(1)
+        return under_lock(*args)
+
+    monkeypatch.setattr(load, "_decide_under_lock", counted)
     item = prepared("/same", TEXT)
     results: list = []
     first = threading.Thread(
@@ -121,6 +132,7 @@ def test_a_page_two_loads_wrote_at_once_is_loaded_once(db, monkeypatch):
     second = load.load_batch(db, run_id=run_id, source="s", items=[item])
     first.join()
     assert results == [{"inserted": 2}] and second == {"unchanged": 1}
+    assert fell_back == [1]  # the second load, once its rows gave way
     assert fetch(db, "SELECT count(*) AS n FROM newsdesk.articles WHERE locator = '/same'")[0]["n"] == 1
     assert fetch(db, "SELECT count(*) AS n FROM newsdesk.documents WHERE locator = '/same'")[0]["n"] == 1
 
