@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-unit lint format bench bench-extract bench-dedup bench-stories bench-web bench-scale bench-analyst bench-metadata lock clean
+.PHONY: install run test test-unit lint format bench bench-extract bench-dedup bench-stories bench-web bench-scale bench-lock bench-analyst bench-metadata lock clean
 
 install: $(STAMP)
 
@@ -69,6 +69,12 @@ bench-web: install
 # One day over 1 and 2 Dask workers pinned to a core each (docs/scale.md).
 bench-scale: install
 	$(BIN)/python -m bench.scale
+
+bench-lock: install
+	$(BIN)/python -m bench.lock_probe --workers 1
+	$(BIN)/python -m bench.lock_probe --workers 2
+	$(BIN)/python -m bench.lock_probe --limit 2000 --batch 10 --workers 1
+	$(BIN)/python -m bench.lock_probe --limit 2000 --batch 10 --workers 2
 
 bench-dedup: install
 	$(BIN)/python -m bench.dedup

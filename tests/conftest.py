@@ -66,7 +66,7 @@ def db(engine):
             sa.text(
                 "TRUNCATE newsdesk.rejections, newsdesk.articles, newsdesk.documents, newsdesk.near_keys,"
                 " newsdesk.story_keys, newsdesk.story_vectors, newsdesk.story_merges, newsdesk.story_centroids,"
-                " newsdesk.ingest_run_sources,"
+                " newsdesk.load_changes, newsdesk.ingest_run_sources,"
                 # What a site answered before (ETags, robots.txt, spacing): a test's server may
                 # reuse an earlier test's port, and its pages must not count as unchanged.
                 " newsdesk.http_cache, newsdesk.host_schedule, newsdesk.host_slots, newsdesk.robots_reads,"

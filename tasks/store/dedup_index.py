@@ -232,3 +232,27 @@ def apply_merges(conn: Connection, merges: Sequence[Merge], run_id: int | None) 
                 "run": run_id,
             },
         )
+
+
+_RESTORY = (
+    " k SET story_id = d.story_id"
+    " FROM unnest(CAST(:keys AS bigint[]), CAST(:ids AS bigint[]), CAST(:stories AS bigint[]))"
+    "   AS d(key, article_id, story_id)"
+    " WHERE k.key = d.key AND k.article_id = d.article_id"
+)
+
+
+def restory_keys(conn: Connection, texts: Sequence[Text]) -> None:
+    """Set the story of the filed keys of these articles (placed again after they were filed)."""
+    near_rows = [(key, text.article_id, text.story_id) for text in texts for key in text.keys.near_keys]
+    story_rows = [(key, text.article_id, text.story_id) for text in texts for key in text.keys.story_keys]
+    for statement, rows in (
+        ("UPDATE newsdesk.near_keys" + _RESTORY, near_rows),
+        ("UPDATE newsdesk.story_keys" + _RESTORY, story_rows),
+    ):
+        if rows:
+            keys, ids, stories = zip(*rows)
+            conn.execute(
+                sa.text(statement),
+                {"keys": number_array(keys), "ids": number_array(ids), "stories": number_array(stories)},
+            )

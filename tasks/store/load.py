@@ -14,17 +14,25 @@ culprit is set apart alone, with PostgreSQL's reason (`rejected` for data it
 refuses, `failed` for anything else), and the rest of the batch loads.
 A lost connection is not a refusal: it is raised, for the task to retry.
 
-The load lock (`tasks.store.lock`) is taken only once the batch is staged:
-its new ids drawn, its article rows copied into a temporary table with their
-full-text vectors computed there. Under the lock, the stored versions are read
-again, stories are decided (`placement.place`, one call) and the staged rows go
-into `articles` with their decisions.
+Stories are decided before the load lock (`tasks.store.lock`): the batch's
+ids drawn, its article rows staged with their full-text vectors, its stories
+decided against the stored candidates (`placement.decide`), and its
+documents, articles and dedup keys written, with a list of what it filed
+(`tasks.store.changes`). Under the lock, only what the loads that committed
+since the read changed is checked: articles they could have placed otherwise
+are placed again (without the lock while it can be let go, see
+`_check_under_lock`), then replaced versions stop being current, merges are
+applied and `story_facts` rewritten. A batch another load wrote a page of
+meanwhile is decided under the lock instead (`_decide_under_lock`), as every
+batch was before.
 """
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import psycopg
 import sqlalchemy as sa
@@ -33,11 +41,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from newsdesk.tasks.dedup.match import Link, Thresholds
 from newsdesk.tasks.records import Prepared, Problem, Unchanged
-from newsdesk.tasks.store import file_state, http_cache, staging, story_facts
+from newsdesk.tasks.store import changes, dedup_index, file_state, http_cache, placement, staging, story_facts
 from newsdesk.tasks.store.lock import Held, hold_load_lock
 from newsdesk.tasks.store.outcomes import add_counts_by_source, record_source_problems
 from newsdesk.tasks.store.pgcopy import copy_rows
-from newsdesk.tasks.store.placement import place
 from newsdesk.tasks.store.rows import DOCUMENT_COLUMNS, article_row, document_row, next_ids
 from newsdesk.tasks.store.storable import Counter as Replaced
 from newsdesk.tasks.store.storable import storable_parts
@@ -144,11 +151,16 @@ def _load_together(
     counts: dict[str, Counter] = {}
     with engine.begin() as conn:
         held: list[Held] = []
+        # Before any lock: it does not depend on the order of loads (the last one read wins).
+        remembered = {_locator(i): i for _, items in parts for i in items if isinstance(i, Prepared)}
+        http_cache.remember(
+            conn, ((p.document.locator, p.document.etag, p.document.last_modified, None) for p in remembered.values())
+        )
         for together in _rounds(parts):
             for source, part in _load(conn, run_id, together, thresholds, held).items():
                 counts[source] = counts.get(source, Counter()) + part
         if not held:
-            held.append(hold_load_lock(conn))
+            held.append(hold_load_lock(conn, lists_changes=True))
         add_counts_by_source(conn, run_id, counts)
         held[0].record(sum(n for part in counts.values() for n in part.values()))
     return {source: +part for source, part in counts.items()}
@@ -188,9 +200,9 @@ def _load(
     load lock (appended to `held`) once what does not depend on it is done."""
     counts: dict[str, Counter] = {source: Counter() for source, _ in parts}
     source_of: dict[str, str] = {}
-    unchanged: list[tuple[str, Unchanged]] = []
     problems: list[tuple[str, Problem]] = []
     prepared: list[tuple[str, Prepared]] = []
+    unchanged: list[tuple[str, Unchanged]] = []
     for source, items in parts:
         of_source = [item for item in items if isinstance(item, Problem)]
         unique = _unique_by_locator([item for item in items if isinstance(item, Prepared)], of_source)
@@ -202,19 +214,213 @@ def _load(
     for source, item in prepared:
         source_of[item.document.locator] = source
     locators = [p.document.locator for _, p in prepared]
+    ids = Ids(
+        dict(zip(locators, next_ids(conn, "newsdesk.documents_id_seq", len(prepared)))),
+        dict(zip(locators, next_ids(conn, "newsdesk.articles_id_seq", len(prepared)))),
+        source_of,
+        run_id,
+    )
+    record_source_problems(conn, run_id, problems)
+    if held:
+        # A later round of a batch that holds the lock already: decided under it, its changes not listed.
+        conn.execute(
+            sa.text("INSERT INTO newsdesk.load_changes (seq, anything) VALUES (:seq, true)"), {"seq": held[0].seq}
+        )
+        return _decide_under_lock(conn, prepared, unchanged, counts, ids, set(), thresholds)
 
-    # Before the lock: ids, and the article rows of the items that look new, staged.
-    document_ids = dict(zip(locators, next_ids(conn, "newsdesk.documents_id_seq", len(prepared))))
-    article_ids = dict(zip(locators, next_ids(conn, "newsdesk.articles_id_seq", len(prepared))))
-    looks_new: list[Prepared] = []
-    if not held:
-        before_lock = current_versions(conn, locators)
-        looks_new = [item for _, item in prepared if not _is_unchanged(item, before_lock)]
-        staging.stage(conn, [_staged_row(item, document_ids, article_ids, source_of, run_id) for item in looks_new])
-        held.append(hold_load_lock(conn))
-    staged = {item.document.locator for item in looks_new}
+    # Before the lock: what is stored (its holder number read first), the rows staged, the stories decided.
+    seen = changes.seen(conn)
+    before_lock = current_versions(conn, locators)
+    looks_new = [item for _, item in prepared if not _is_unchanged(item, before_lock)]
+    staging.stage(conn, [_staged_row(item, ids) for item in looks_new])
+    savepoint = conn.begin_nested()
+    decided = _decide_before_lock(conn, looks_new, before_lock, ids, thresholds)
+    if decided is not None:
+        checked = _check_under_lock(conn, decided, seen, prepared, unchanged, counts, ids, thresholds)
+        if checked is not None:
+            held.append(checked[0])
+            return checked[1]
+    # Another load wrote one of these pages meanwhile: everything again, under the lock.
+    savepoint.rollback()
+    held.append(hold_load_lock(conn))
+    return _decide_under_lock(
+        conn, prepared, unchanged, counts, ids, {item.document.locator for item in looks_new}, thresholds
+    )
 
-    # Under the lock: what is stored now decides.
+
+@dataclass
+class Ids:
+    """The new ids of a batch's documents and articles, by locator, and what their rows need."""
+
+    documents: dict[str, int]
+    articles: dict[str, int]
+    source_of: dict[str, str]
+    run_id: int
+
+
+@dataclass
+class Decided:
+    """A batch's new versions as written before the lock, with their decision."""
+
+    entries: list[tuple[Prepared, int, StoredVersion | None]]
+    decision: placement.Decision
+    token: int | None  # its row in load_changes
+
+
+_CONFLICTS = ("23505", "40P01")  # unique violation: another load wrote the page; deadlock between two such
+
+
+def _decide_before_lock(
+    conn: Connection, fresh: list[Prepared], before: dict[str, StoredVersion], ids: Ids, thresholds: Thresholds
+) -> Decided | None:
+    """Decide the stories of the new versions against the stored index, and write
+    their documents, articles (a new version of a known page not yet current)
+    and keys; None if another load is writing or wrote one of these pages."""
+    previous = [before.get(item.document.locator) for item in fresh]
+    entries = [(item, ids.articles[item.document.locator], old) for item, old in zip(fresh, previous)]
+    decision = placement.decide(conn, entries, thresholds)
+    links = decision.placed.links
+    try:
+        copy_rows(conn, "newsdesk.documents", DOCUMENT_COLUMNS, [_document_row(item, ids) for item in fresh])
+        staging.insert_decided(
+            conn,
+            [article_id for _, article_id, _ in entries],
+            [old.version + 1 if old else 1 for old in previous],
+            links,
+            [old is None for old in previous],
+        )
+    except (sqlalchemy.exc.DBAPIError, psycopg.Error) as exc:
+        if getattr(getattr(exc, "orig", exc), "sqlstate", None) in _CONFLICTS:
+            return None
+        raise
+    dedup_index.file_keys(conn, decision.texts)
+    token = changes.note(conn, decision.texts, _summed_stories(decision)) if decision.texts else None
+    return Decided(entries, decision, token)
+
+
+def _summed_stories(decision: placement.Decision) -> set[int]:
+    """The stories whose summed vectors a decision read (its candidates') or writes."""
+    return set(decision.stored.centroids) | set(decision.placed.centroids)
+
+
+# Times a load whose decision others' loads changed lets the lock go to decide
+# again without it, before it decides again under it.
+RECHECKS = 2
+
+
+def _check_under_lock(
+    conn: Connection,
+    decided: Decided,
+    seen: int,
+    prepared: list[tuple[str, Prepared]],
+    unchanged: list[tuple[str, Unchanged]],
+    counts: dict[str, Counter],
+    ids: Ids,
+    thresholds: Thresholds,
+) -> tuple[Held, dict[str, Counter]] | None:
+    """Take the lock and check the decision against what the loads that committed
+    since it was read changed. If they could have changed where some articles
+    go, let the lock go, place those again (on a connection of its own, which
+    sees what others committed and not this batch's own rows) and check again;
+    after RECHECKS times, place them again under the lock. Then write what
+    depends on the order. None: the batch must be loaded again under the lock
+    (a page that looked unchanged has changed, or the story an edited article
+    keeps was merged away)."""
+    entries, decision = decided.entries, decided.decision
+    written = {item.document.locator for item, _, _ in entries}
+    kept = [item for _, item in prepared if item.document.locator not in written]
+    rows_links = decision.placed.links  # as the article rows hold them
+    given_up = 0.0  # lock time of the attempts that let it go again
+    for attempt in range(RECHECKS + 1):
+        attempt_savepoint = conn.begin_nested()
+        lock = hold_load_lock(conn, lists_changes=True, token=decided.token)
+        lock.since -= given_up
+        now = current_versions(conn, [item.document.locator for item in kept])
+        if any(not _is_unchanged(item, now) for item in kept):
+            attempt_savepoint.rollback()
+            return None
+        since = (
+            changes.since(conn, decided.token, seen, lock.seq, lock.changes_from) if decided.token else changes.Since()
+        )
+        positions: set[int] = set()
+        if not since.empty:
+            if decision.keep and (
+                since.anything or any(link.story_id in since.gone for link in decision.keep.values())
+            ):
+                return None
+            positions = changes.affected(decision.texts, decision.stored, decision.keep, since)
+        if not positions:
+            break
+        if attempt < RECHECKS:
+            attempt_savepoint.rollback()  # lets the lock go, keeps the rows written before it
+            given_up = time.perf_counter() - lock.since
+            seen = changes.seen(conn)
+        with conn.engine.connect() as other:
+            decision = placement.decide_again(other, decision, entries, positions, thresholds)
+            other.rollback()
+        moved = [k for k, (a, b) in enumerate(zip(rows_links, decision.placed.links)) if a != b]
+        staging.redecide(conn, [entries[k][1] for k in moved], [decision.placed.links[k] for k in moved])
+        dedup_index.restory_keys(conn, [decision.texts[k] for k in moved])
+        rows_links = decision.placed.links
+        if attempt == RECHECKS:
+            break
+    links = decision.placed.links  # (the savepoints end with the transaction: no round trip under the lock)
+
+    previous = [old for _, _, old in entries]
+    superseded = [old.id for old in previous if old is not None]
+    gone_hashes: list[str] = []
+    if superseded:
+        gone_hashes = list(
+            conn.scalars(
+                sa.text(
+                    "UPDATE newsdesk.articles SET is_current = false, updated_at = now() WHERE id = ANY(:ids)"
+                    " RETURNING body_hash"
+                ),
+                {"ids": superseded},
+            )
+        )
+        conn.execute(
+            sa.text("UPDATE newsdesk.articles SET is_current = true WHERE id = ANY(:ids)"),
+            {"ids": [article_id for _, article_id, old in entries if old is not None]},
+        )
+    placement.apply_merges(conn, decision, ids.run_id)
+    story_facts.refresh(conn, [link.story_id for link in links] + [old.story_id for old in previous if old])
+    if decided.token is not None:
+        changes.add_gone(
+            conn,
+            decided.token,
+            lock.seq,
+            gone=superseded + [merge.merged for merge in decision.placed.merges],
+            gone_hashes=gone_hashes,
+            stories=_summed_stories(decision),
+        )
+    unchanged = unchanged + [
+        (
+            ids.source_of[item.document.locator],
+            Unchanged(item.document.locator, item.document.sha256, item.document.mtime_ns),
+        )
+        for item in kept
+    ]
+    file_state.note_times(conn, [item for _, item in unchanged])
+    for source, _ in unchanged:
+        counts[source]["unchanged"] += 1
+    for (item, _, old), link in zip(entries, links):
+        counts[ids.source_of[item.document.locator]][_outcome(old, link)] += 1
+    return lock, counts
+
+
+def _decide_under_lock(
+    conn: Connection,
+    prepared: list[tuple[str, Prepared]],
+    unchanged: list[tuple[str, Unchanged]],
+    counts: dict[str, Counter],
+    ids: Ids,
+    staged: set[str],
+    thresholds: Thresholds,
+) -> dict[str, Counter]:
+    """Load the batch with its stories decided under the lock (`staged`: the
+    locators whose rows are staged already)."""
+    locators = [p.document.locator for _, p in prepared]
     current = current_versions(conn, locators)
     fresh = []
     for source, item in prepared:
@@ -225,45 +431,42 @@ def _load(
     for source, _ in unchanged:
         counts[source]["unchanged"] += 1
     late = [item for item in fresh if item.document.locator not in staged]
-    staging.stage(conn, [_staged_row(item, document_ids, article_ids, source_of, run_id) for item in late])
+    staging.stage(conn, [_staged_row(item, ids) for item in late])
     file_state.note_times(conn, [item for _, item in unchanged])
     previous = [current.get(item.document.locator) for item in fresh]
-    ids = [article_ids[item.document.locator] for item in fresh]
-    links = place(conn, list(zip(fresh, ids, previous)), thresholds, run_id)
-
-    documents = []
+    article_ids = [ids.articles[item.document.locator] for item in fresh]
+    links = placement.place(conn, list(zip(fresh, article_ids, previous)), thresholds, ids.run_id)
     for item, before, link in zip(fresh, previous, links):
-        source = source_of[item.document.locator]
-        if before is not None:
-            counts[source]["updated"] += 1
-        elif link.kind:
-            counts[source]["duplicate"] += 1
-        else:
-            counts[source]["inserted"] += 1
-        documents.append(document_row(item, document_ids[item.document.locator], source, run_id))
-
+        counts[ids.source_of[item.document.locator]][_outcome(before, link)] += 1
     superseded = [before.id for before in previous if before is not None]
     if superseded:
         conn.execute(
             sa.text("UPDATE newsdesk.articles SET is_current = false, updated_at = now() WHERE id = ANY(:ids)"),
             {"ids": superseded},
         )
-    copy_rows(conn, "newsdesk.documents", DOCUMENT_COLUMNS, documents)
-    staging.insert_decided(conn, ids, [before.version + 1 if before else 1 for before in previous], links)
+    copy_rows(conn, "newsdesk.documents", DOCUMENT_COLUMNS, [_document_row(item, ids) for item in fresh])
+    staging.insert_decided(conn, article_ids, [before.version + 1 if before else 1 for before in previous], links)
     story_facts.refresh(conn, [link.story_id for link in links] + [before.story_id for before in previous if before])
-    http_cache.remember(
-        conn, ((p.document.locator, p.document.etag, p.document.last_modified, None) for _, p in prepared)
-    )
-    record_source_problems(conn, run_id, problems)
     return counts
 
 
-def _staged_row(
-    item: Prepared, document_ids: dict[str, int], article_ids: dict[str, int], source_of: dict[str, str], run_id: int
-) -> tuple:
-    """The item's article row, its version and story decision yet to come (filled under the lock)."""
+def _outcome(before: StoredVersion | None, link: Link) -> str:
+    if before is not None:
+        return "updated"
+    return "duplicate" if link.kind else "inserted"
+
+
+def _document_row(item: Prepared, ids: Ids) -> tuple:
     locator = item.document.locator
-    return article_row(item, article_ids[locator], document_ids[locator], 0, Link(0), source_of[locator], run_id)
+    return document_row(item, ids.documents[locator], ids.source_of[locator], ids.run_id)
+
+
+def _staged_row(item: Prepared, ids: Ids) -> tuple:
+    """The item's article row, its version and story decision yet to come."""
+    locator = item.document.locator
+    return article_row(
+        item, ids.articles[locator], ids.documents[locator], 0, Link(0), ids.source_of[locator], ids.run_id
+    )
 
 
 def _unique_by_locator(prepared: list[Prepared], problems: list[Problem]) -> list[Prepared]:

@@ -49,19 +49,23 @@ WHERE a.is_current
 """
 
 
+_UPDATES = ", ".join(f"{name} = EXCLUDED.{name}" for name in (c.strip() for c in _COLUMNS.split(",")[1:]))
+_REFRESH = (
+    f"WITH fresh AS ({_SELECT} AND a.story_id = ANY(:ids) GROUP BY a.story_id),"
+    " emptied AS (DELETE FROM newsdesk.story_facts f WHERE f.story_id = ANY(:ids)"
+    "   AND NOT EXISTS (SELECT 1 FROM newsdesk.articles a WHERE a.story_id = f.story_id AND a.is_current))"
+    f" INSERT INTO newsdesk.story_facts ({_COLUMNS}) SELECT * FROM fresh"
+    f" ON CONFLICT (story_id) DO UPDATE SET {_UPDATES}"
+)
+
+
 def refresh(conn: Connection, story_ids: Iterable[int | None]) -> None:
-    """Rewrite the rows of these stories from their current articles (a story left with none loses its row)."""
+    """Rewrite the rows of these stories from their current articles (a story left
+    with none loses its row), in one statement (loads run it under the load lock)."""
     ids = sorted({story_id for story_id in story_ids if story_id is not None})
     if not ids:
         return
-    params = {"ids": ids}
-    conn.execute(sa.text("DELETE FROM newsdesk.story_facts WHERE story_id = ANY(:ids)"), params)
-    conn.execute(
-        sa.text(
-            f"INSERT INTO newsdesk.story_facts ({_COLUMNS}) {_SELECT} AND a.story_id = ANY(:ids) GROUP BY a.story_id"
-        ),
-        params,
-    )
+    conn.execute(sa.text(_REFRESH), {"ids": ids})
 
 
 def rebuild(conn: Connection) -> None:
