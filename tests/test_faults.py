@@ -97,6 +97,19 @@ def load_lock_backends(admin, *, granted: bool = False) -> list[int]:
         ).all()
 
 
+def lock_waiters(admin, *besides: int) -> list[int]:
+    """Backends of this database (other than `besides`) waiting for a lock: a row
+    another transaction wrote, a table lock, an advisory lock."""
+    with admin.connect() as conn:
+        return conn.scalars(
+            sa.text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                " AND pid <> ALL(CAST(:besides AS int[]))"
+            ),
+            {"besides": list(besides)},
+        ).all()
+
+
 def wait_for(condition, timeout: float, what: str, poll: float = 0.05):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -141,14 +154,13 @@ class Gate:
         return self
 
     def stopped(self, timeout: float = 60, alive=lambda: True) -> int:
-        """The backend stopped at the gate (once one is)."""
+        """A backend stopped at the gate (once one is; another may follow it there)."""
 
         def waiter():
             assert alive(), "the run ended before reaching the gate"
             return advisory_lockers(self.admin, GATE)
 
-        [pid] = wait_for(waiter, timeout, f"a load to stop at {self.suffix}")
-        return pid
+        return wait_for(waiter, timeout, f"a load to stop at {self.suffix}")[0]
 
     def fired(self, pid: int) -> None:
         with self.admin.connect() as conn:
@@ -230,6 +242,8 @@ def test_a_connection_dropped_mid_batch_is_retried_whole(db, corpus, admin):
             pid = gate.stopped()
             # 015 and 016 are already written by the stopped transaction: none may show.
             seen["visible while stopped"] = visible(db, batch_4)
+            # Articles are written before the load lock is taken (docs/scale.md): the
+            # stopped load holds nothing that stops other loads.
             seen["holds the load lock"] = pid in load_lock_backends(admin, granted=True)
             gate.fired(pid)
             with admin.connect() as conn:
@@ -249,7 +263,7 @@ def test_a_connection_dropped_mid_batch_is_retried_whole(db, corpus, admin):
     assert "error" not in seen, seen.get("error")
     assert seen == {
         "visible while stopped": 0,
-        "holds the load lock": True,
+        "holds the load lock": False,
         "terminated": True,
         "visible after the drop": 0,
     }
@@ -354,10 +368,11 @@ def test_two_runs_at_once_load_each_article_once(db, corpus, admin, database_url
     with Gate(admin, "/000.txt") as gate:
         children = [start_ingest(corpus.sources, env, tmp_path / f"{name}.log", 5) for name in ("a", "b")]
         try:
-            gate.stopped(alive=lambda: all(child.poll() is None for child in children))
-            # The first batch of one run is stopped holding the load lock while the other
-            # run's first load waits for that lock: both runs are loading at once.
-            wait_for(lambda: load_lock_backends(admin), 60, "the other run to wait for the load lock")
+            stopped = gate.stopped(alive=lambda: all(child.poll() is None for child in children))
+            # The first batch of one run is stopped writing its articles (before the
+            # load lock: docs/scale.md) while the other run's first load waits behind
+            # it, on the same page's row or on the lock: both runs are loading at once.
+            wait_for(lambda: lock_waiters(admin, stopped), 60, "the other run to wait behind the stopped load")
             running = fetch(db, "SELECT id FROM newsdesk.ingest_runs WHERE status = 'running'")
             assert len(running) == 2
             gate.release()
