@@ -3,16 +3,17 @@ story decision made before the load lock.
 
 A load notes the lock's holder number (`seen`) before it reads any stored
 candidate, decides, and lists its own changes (`note`: the keys and body
-hashes of its articles) in its transaction, still before the lock. Under the
-lock, `since` reads the rows of the holders numbered after `seen` (they
-committed after the read; every holder up to `seen` had committed before it)
-and `affected` says which of the batch's articles they could have placed
-differently: one that shares a near key or its body hash with an article they
-filed, two story keys with one of them, whose candidates or their stories
-they replaced or merged away, or whose story's summed vector (or a
-candidate's) they read or wrote (`stories`). The load's own row is numbered as it takes
-the lock (`hold_load_lock`), and `add_gone` adds what it replaced and merged. Rows are kept for the last `KEPT` holders; a
-load that read before those is re-checked whole.
+hashes of its articles, the stories whose summed vectors it read or writes)
+in its transaction, still before the lock. Under the lock, `since` reads the
+rows of the holders numbered after `seen` (they committed after the read;
+every holder up to `seen` had committed before it) and `affected` says which
+of the batch's articles they could have placed differently: one that shares
+a near key or its body hash with an article they filed, two story keys with
+one of them, whose candidates or their stories they replaced or merged away,
+or whose story's summed vector (or a candidate's) they read or wrote. The
+load's own row is numbered as it takes the lock (`hold_load_lock`), and
+`add_gone` adds what it replaced and merged. Rows are kept for the last
+`KEPT` holders; a load that read before those is re-checked whole.
 """
 
 from __future__ import annotations
@@ -79,21 +80,18 @@ def add_gone(
     versions it replaced (ids and body hashes) and the stories it merged away,
     and set the stories whose sums it read or wrote as finally decided (None:
     as noted); now and then, delete the rows of holders older than the last KEPT."""
-    if stories is not None:
-        conn.execute(
-            sa.text("UPDATE newsdesk.load_changes SET stories = CAST(:stories AS bigint[]) WHERE token = :token"),
-            {"token": token, "stories": number_array(sorted(set(stories)))},
-        )
-    if gone or gone_hashes:
+    if gone or gone_hashes or stories is not None:
         conn.execute(
             sa.text(
                 "UPDATE newsdesk.load_changes SET gone = CAST(:gone AS bigint[]),"
-                " hashes = hashes || CAST(:hashes AS bigint[]) WHERE token = :token"
+                " hashes = hashes || CAST(:hashes AS bigint[]),"
+                " stories = coalesce(CAST(:stories AS bigint[]), stories) WHERE token = :token"
             ),
             {
                 "token": token,
                 "gone": number_array(sorted(set(gone))),
                 "hashes": number_array(sorted({hash_key(h) for h in gone_hashes if h})),
+                "stories": number_array(sorted(set(stories))) if stories is not None else None,
             },
         )
     if seq % PRUNE_EVERY == 0:

@@ -392,7 +392,8 @@ def _check_under_lock(
             lock.seq,
             gone=superseded + [merge.merged for merge in decision.placed.merges],
             gone_hashes=gone_hashes,
-            stories=_summed_stories(decision),
+            # As noted before the lock, unless the decision was made again.
+            stories=_summed_stories(decision) if decision is not decided.decision else None,
         )
     unchanged = unchanged + [
         (
