@@ -166,16 +166,19 @@ class RobotsCache(Protocol):
     """Where robots.txt outlives a run and is shared by processes (newsdesk
     keeps it in `http_cache`, and its reads in `robots_reads`)."""
 
-    async def load(self, origin: str) -> CachedRobots | None: ...
-
-    async def save(self, origin: str, etag: str | None, last_modified: str | None, body: bytes | None) -> None: ...
-
-    async def claim(self, origin: str, seconds: float) -> bool:
-        """Take the read of `origin`'s robots.txt for up to `seconds`: False
+    async def claim(self, origin: str, seconds: float) -> tuple[bool, CachedRobots | None]:
+        """The copy of `origin`'s robots.txt kept, and whether this process now
+        holds its read for up to `seconds`: not when the copy is current, nor
         while another process is reading it."""
         ...
 
-    async def release(self, origin: str) -> None: ...
+    async def save(self, origin: str, etag: str | None, last_modified: str | None, body: bytes | None) -> None:
+        """Keep a robots.txt as read (or revalidated), and end this process's read."""
+        ...
+
+    async def release(self, origin: str) -> None:
+        """End this process's read (a no-op after `save`)."""
+        ...
 
 
 class SharedSchedule(Protocol):
@@ -258,10 +261,10 @@ class Politeness:
             return await self._read_robots(origin, None)
         lease = self.settings.response_deadline + self.settings.connect_timeout
         while True:
-            cached = await cache.load(origin)
+            taken, cached = await cache.claim(origin, lease)
             if cached is not None and cached.current:
                 return self._rules(cached.body)
-            if await cache.claim(origin, lease):
+            if taken:
                 break
             await asyncio.sleep(SHARED_POLL)
         try:

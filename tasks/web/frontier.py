@@ -33,7 +33,7 @@ from newsdesk.tasks import packing
 from newsdesk.tasks.extract import budget
 from newsdesk.tasks.records import Problem, Rejected, Unchanged
 from newsdesk.tasks.sources import Source
-from newsdesk.tasks.store import host_schedule, http_cache, versions
+from newsdesk.tasks.store import host_schedule, http_cache, shared_robots, versions
 from newsdesk.tasks.web import crawl, fetch
 from newsdesk.tasks.web.listings import WebItem
 from newsdesk.tasks.web.origins import host_key
@@ -52,6 +52,7 @@ class Frontier:
         self.trusted_hosts: set[str] = set()
         self.limits = budget.Limits.from_env()  # each page's extraction budget, sent with it
         self.schedule = host_schedule.HostSchedule(engine)
+        self.robots = _RobotsInPostgres(engine)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="newsdesk-frontier", daemon=True)
         self._thread.start()
@@ -64,9 +65,7 @@ class Frontier:
         await anyio.getaddrinfo("127.0.0.1", 80)
         await asyncio.get_running_loop().getaddrinfo("127.0.0.1", 80)
         client = fetch.client(self.settings, self.trusted_hosts)
-        return fetch.Politeness(
-            client, self.settings, schedule=self.schedule, robots_cache=_RobotsInPostgres(self.engine)
-        )
+        return fetch.Politeness(client, self.settings, schedule=self.schedule, robots_cache=self.robots)
 
     def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run `coroutine` on the frontier's loop; block this thread until it ends."""
@@ -115,6 +114,7 @@ class Frontier:
         async def shut() -> None:
             await self.politeness.client.aclose()
             await self.schedule.close()
+            await self.robots.close()
 
         try:
             self.call(shut())
@@ -132,30 +132,25 @@ def _prepare_page(item: WebItem, fetched: fetch.Fetched, stored_sha256: str | No
 
 
 class _RobotsInPostgres:
-    """robots.txt kept across runs in `http_cache`, read and written off the
-    loop, and its reads shared with the processes running meanwhile
-    (`http_cache.claim_robots`): a copy read after this process's frontier
-    opened is current, and used without a request."""
+    """robots.txt kept across runs in `http_cache`, and its reads shared with
+    the processes running meanwhile (`shared_robots`): a copy read after this
+    process's frontier opened is current, and used without a request."""
 
     def __init__(self, engine: Engine):
-        self.engine = engine
-        self.opened_at = http_cache.database_now(engine)
-        self.holder = uuid.uuid4().hex
+        self.shared = shared_robots.SharedRobots(engine, uuid.uuid4().hex)
 
-    async def load(self, origin: str) -> fetch.CachedRobots | None:
-        row = await asyncio.to_thread(http_cache.robots, self.engine, f"{origin}/robots.txt", self.opened_at)
-        return fetch.CachedRobots(*row) if row is not None else None
+    async def claim(self, origin: str, seconds: float) -> tuple[bool, fetch.CachedRobots | None]:
+        taken, kept = await self.shared.claim(origin, seconds)
+        return taken, fetch.CachedRobots(*kept) if kept is not None else None
 
     async def save(self, origin: str, etag: str | None, last_modified: str | None, body: bytes | None) -> None:
-        await asyncio.to_thread(
-            http_cache.remember_robots, self.engine, f"{origin}/robots.txt", etag, last_modified, body
-        )
-
-    async def claim(self, origin: str, seconds: float) -> bool:
-        return await asyncio.to_thread(http_cache.claim_robots, self.engine, origin, self.holder, seconds)
+        await self.shared.save(origin, etag, last_modified, body)
 
     async def release(self, origin: str) -> None:
-        await asyncio.to_thread(http_cache.release_robots, self.engine, origin, self.holder)
+        await self.shared.release(origin)
+
+    async def close(self) -> None:
+        await self.shared.close()
 
 
 _frontiers: dict[int, Frontier] = {}
