@@ -10,6 +10,9 @@ once); time is never asserted."""
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import os
+import signal
 import socket
 import threading
 import time
@@ -23,7 +26,7 @@ from bench.sites import SimulatedWeb, _handler, _StampingServer
 from newsdesk.tasks.records import Rejected
 from newsdesk.tasks.web import fetch
 from newsdesk.tasks.web.addresses import AddressPolicy, VettingBackend
-from newsdesk.tasks.web.listing_parser import listing_parsers
+from newsdesk.tasks.web.listing_parser import ListingFailed, listing_parsers
 from newsdesk.tasks.web.transport import OriginPools
 from tests.helpers import fetch as query
 from tests.helpers import ingests_at_once, run_ingest
@@ -365,6 +368,35 @@ def test_a_listing_over_its_cpu_budget_is_rejected_with_the_reason():
         listing_parsers().parse(_feed(["http://h.test/a"]), "http://h.test/f", max_bytes=10**6, cpu_budget=5)
     )
     assert [item.url for item in listing.items] == ["http://h.test/a"]
+
+
+def test_a_listing_whose_parser_is_killed_says_so_not_over_budget():
+    """A parser process that ends without an answer for another cause than its
+    CPU limit (here SIGTERM from outside) fails the listing with its exit code."""
+    body = _slow_feed(["http://h.test/p"], 40, 5000)  # ~3 s of CPU: still parsing when killed
+    parsers = listing_parsers()
+    result: dict = {}
+
+    def parse() -> None:
+        try:
+            asyncio.run(parsers.parse(body, "http://h.test/feed", max_bytes=len(body), cpu_budget=60))
+        except Exception as exc:  # what the test looks at
+            result["error"] = exc
+
+    thread = threading.Thread(target=parse)
+    thread.start()
+    deadline = time.monotonic() + 60
+    workers: list = []
+    while not workers and time.monotonic() < deadline:
+        workers = [child for child in multiprocessing.active_children() if child.name == "newsdesk-listing"]
+        time.sleep(0.05)
+    assert workers, "no listing worker started"
+    time.sleep(0.3)  # the feed is sent and being parsed
+    for worker in workers:
+        os.kill(worker.pid, signal.SIGTERM)
+    thread.join(timeout=120)
+    assert isinstance(result.get("error"), ListingFailed), result
+    assert result["error"].reason == f"the listing's parser process ended (exit code {-signal.SIGTERM})"
 
 
 @pytest.mark.usefixtures("prefect_server")

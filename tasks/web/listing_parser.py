@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import resource
+import signal
 import threading
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -100,13 +101,16 @@ class ListingParsers:
         worker = self._take()
         try:
             worker.connection.send((data, base_url, max_bytes, cpu_budget))
-            if not worker.connection.poll(cpu_budget * WALL_FACTOR + WALL_EXTRA):
-                raise EOFError
-            kind, value = worker.connection.recv()
-        except (EOFError, OSError):
+            answered = worker.connection.poll(cpu_budget * WALL_FACTOR + WALL_EXTRA)
+            kind, value = worker.connection.recv() if answered else ("over budget", None)
+        except (EOFError, OSError):  # the worker ended without an answer
+            kind, value = "died", None
+        if kind in ("over budget", "died"):
             worker.end()
             self._forget()
-            raise Rejected("discover", f"listing not parsed within its budget of {cpu_budget:g} s of CPU") from None
+            if kind == "died" and worker.process.exitcode not in (None, -signal.SIGXCPU, -signal.SIGKILL):
+                raise ListingFailed(f"the listing's parser process ended (exit code {worker.process.exitcode})")
+            raise Rejected("discover", f"listing not parsed within its budget of {cpu_budget:g} s of CPU")
         self._give_back(worker)
         if kind == "rejected":
             raise Rejected("discover", str(value))
@@ -119,8 +123,12 @@ class ListingParsers:
         with self._free:
             while not self._idle and self._count >= self.max_workers:
                 self._free.wait()
-            if self._idle:
-                return self._idle.pop()
+            while self._idle:
+                worker = self._idle.pop()
+                if worker.process.is_alive():
+                    return worker
+                worker.end()  # ended while idle (killed from outside): a new one takes its place
+                self._count -= 1
             self._count += 1
         try:
             return _start()
