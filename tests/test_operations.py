@@ -152,6 +152,33 @@ def _deployment_runs(server: PrefectServer, name: str):
 
 RUNS = 7
 
+# After a run's end, the seconds its slot may take to come free (its process
+# ends) and the runner's poll to see it.
+SLOT_FREED_WITHIN = 20.0
+
+
+def _skipped_while_idle(log: str, runs) -> list[str]:
+    """The runner's "skipped (at capacity)" lines logged while none of `runs`
+    was in progress (nor had just ended): a slot held by no run."""
+    zone = datetime.now().astimezone().tzinfo
+    today = datetime.now(zone).date()
+    now = datetime.now(zone)
+    spans = [
+        (run.start_time, (run.end_time or now) + timedelta(seconds=SLOT_FREED_WITHIN))
+        for run in runs
+        if run.start_time is not None
+    ]
+    idle = []
+    for line in log.splitlines():
+        if "skipped (at capacity)" not in line:
+            continue
+        at = datetime.combine(today, datetime.strptime(line[:12], "%H:%M:%S.%f").time(), zone)
+        if at > now + timedelta(minutes=1):  # logged before midnight
+            at -= timedelta(days=1)
+        if not any(start <= at <= end for start, end in spans):
+            idle.append(line)
+    return idle
+
 
 @pytest.mark.timeout(1500)
 def test_serve_runs_scheduled_web_runs_and_stops_mid_run(prefect_api, db, tmp_path, database_url):
@@ -211,8 +238,10 @@ def test_serve_runs_scheduled_web_runs_and_stops_mid_run(prefect_api, db, tmp_pa
             ]
             assert len({r.name for r in finished}) == len(finished)  # unique names
             print(f"serve after each run (runs finished, processes under serve, MiB): {samples}")
-            # No run was skipped for want of a free slot.
-            assert "at capacity" not in log_path.read_text()
+            # No run was skipped for want of a free slot while none was in
+            # progress (under load a run can outlast the 30 s, and the next one,
+            # due meanwhile, rightly waits for it).
+            assert not _skipped_while_idle(log_path.read_text(), runs), log_path.read_text()[-3000:]
 
             # A run in progress when serve is stopped: its site now answers slowly.
             web.sites[0].latency = 20.0
