@@ -10,9 +10,14 @@ fully qualified name's trailing dot is dropped here.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import httpx
 
 
+# A request asks for its URL's origin several times (robots.txt, its slot, its
+# spacing): parsed once.
+@lru_cache(maxsize=4096)
 def origin(url: str) -> str:
     """`scheme://host[:port]` of `url` in its one form (see the module docstring);
     raises `httpx.InvalidURL` (a ValueError) for a URL httpx cannot read."""
