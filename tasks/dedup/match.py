@@ -10,9 +10,13 @@ outlet, within the window), and the article joins the story whose articles it
 is closest to on average (`event.Centroid`: its mean cosine with them reaches
 `event.THRESHOLD`; `event_score`, no `duplicate_of`). Closeness to a single
 member is not enough, so one story does not grow by a chain of articles each
-close to the last. Candidates come from the stored index (found by the
-caller) and from the articles placed before in the same batch, and are only
-linked after scoring.
+close to the last. Only reports join or are joined (no opinion piece,
+review or digest of several occasions), and not across occasions: a
+candidate whose title and lead name other days than the article's
+(`occasion`: a preview against the report of the day before) is passed over,
+and two stories of other days are not merged. Candidates come from the
+stored index (found by the caller) and from the articles placed before in
+the same batch, and are only linked after scoring.
 
 When one article reaches the threshold with two or more stories, it may
 bridge them: a story is merged with the one the article is closest to only
@@ -34,7 +38,7 @@ from typing import cast
 import numpy as np
 
 from newsdesk.config import Settings
-from newsdesk.tasks.dedup import Signature, event, near, shingles_of, story
+from newsdesk.tasks.dedup import Signature, digest, event, near, occasion, shingles_of, story
 
 # Candidates verified per article and tier, most promising first: bounds the
 # cost per article however many copies of one story are stored.
@@ -69,8 +73,10 @@ class Text:
     vector: event.EventVector | None = None  # a stored article's event features, when filed
     section: str | None = None  # the page's section and URL: an opinion piece or a review is no report
     url: str | None = None
+    timed: bool = False  # the publication time is stated (not a bare date, not the day of loading)
     _shingles: np.ndarray | None = field(default=None, repr=False)
     _story: story.StoryText | None = field(default=None, repr=False)
+    _days: frozenset[date] | None = field(default=None, repr=False)
 
     @property
     def keys(self) -> Signature:
@@ -95,6 +101,12 @@ class Text:
                 self.signature.event if self.signature else event.features(self.title, self.body, self.language)[0]
             )
         return self.vector
+
+    def days(self) -> frozenset[date]:
+        """The days its title and lead say its event happened (`occasion.days`)."""
+        if self._days is None:
+            self._days = occasion.days(self.title, self.body, self.day, self.timed)
+        return self._days
 
     def root(self) -> int:
         """The original a copy of this article derives from: its own original, else itself."""
@@ -240,13 +252,13 @@ def _event(
     with it (all go into the oldest). An opinion piece or a review is no
     report of an event: it neither joins a story nor is joined (its copies
     still are)."""
-    if event.is_opinion(text.title, text.section, text.url):
+    if not _report(text):
         return None
     found: dict[int, Text] = {}  # story -> its most promising candidate by another outlet
     for candidate in candidates:
         if text.outlet is not None and candidate.outlet == text.outlet:
             continue
-        if event.is_opinion(candidate.title, candidate.section, candidate.url):
+        if not _report(candidate) or occasion.other_occasion(text.days(), candidate.days()):
             continue
         found.setdefault(_resolve(into, cast(int, candidate.story_id)), candidate)
     vector = text.event_vector()
@@ -262,7 +274,9 @@ def _event(
     joined = [best] + [
         story_id
         for story_id in scores
-        if story_id != best and centroids.get(story_id, found[story_id]).between(closest) >= event.THRESHOLD
+        if story_id != best
+        and centroids.get(story_id, found[story_id]).between(closest) >= event.THRESHOLD
+        and not occasion.other_occasion(found[story_id].days(), found[best].days())
     ]
     oldest = min(joined)
     for story_id in sorted(joined)[1:]:
@@ -270,6 +284,14 @@ def _event(
         into[story_id] = oldest
         merges.append(Merge(story_id, oldest, text.article_id, round(min(scores[story_id], scores[oldest]), 4)))
     return Link(oldest, event_score=round(scores[best], 4))
+
+
+def _report(text: Text) -> bool:
+    """Whether the article reports an event: not an opinion piece or a review
+    (`event.is_opinion`), not a digest of several occasions (`digest.is_digest`)."""
+    return not (
+        event.is_opinion(text.title, text.section, text.url) or digest.is_digest(text.title, text.section, text.url)
+    )
 
 
 def _final(link: Link, into: dict[int, int], merges: list[Merge]) -> Link:
