@@ -258,7 +258,7 @@ def _event(
     for candidate in candidates:
         if text.outlet is not None and candidate.outlet == text.outlet:
             continue
-        if not _report(candidate) or occasion.other_occasion(text.days(), candidate.days()):
+        if not _report(candidate):
             continue
         found.setdefault(_resolve(into, cast(int, candidate.story_id)), candidate)
     vector = text.event_vector()
@@ -266,6 +266,7 @@ def _event(
         story_id: score
         for story_id, candidate in found.items()
         if (score := centroids.get(story_id, candidate).mean_similarity(vector)) >= event.THRESHOLD
+        and not occasion.other_occasion(text.days(), candidate.days())  # read only for the stories close enough
     }
     if not scores:
         return None
