@@ -29,7 +29,7 @@ _RUBRICS = (
 _TITLE_RUBRIC = re.compile(rf"^\W*(?:{_RUBRICS})\s*[|:–—-]", re.IGNORECASE)
 # Digest phrases anywhere in a title.
 _TITLE_PHRASE = re.compile(
-    r"\b(?:round-?up|news in brief|live updates|live blog|liveblog|as it happened|morning briefing|evening briefing"
+    r"(?=[rnlamedptwik])\b(?:round-?up|news in brief|live updates|live blog|liveblog|as it happened|morning briefing|evening briefing"
     r"|daily briefing|police blotters?|things (?:in [\w ]{1,20} )?(?:you need|to know)|week in review"
     r"|liveticker|live-ticker|im überblick|presseschau|kurzmeldungen|wochenrückblick|tagesrückblick"
     r"|was heute wichtig ist|nachrichten am (?:morgen|mittag|abend))\b",

@@ -77,6 +77,7 @@ class Text:
     _shingles: np.ndarray | None = field(default=None, repr=False)
     _story: story.StoryText | None = field(default=None, repr=False)
     _days: frozenset[date] | None = field(default=None, repr=False)
+    _report: bool | None = field(default=None, repr=False)
 
     @property
     def keys(self) -> Signature:
@@ -107,6 +108,16 @@ class Text:
         if self._days is None:
             self._days = occasion.days(self.title, self.body, self.day, self.timed)
         return self._days
+
+    def is_report(self) -> bool:
+        """Whether it reports an event: not an opinion piece or a review
+        (`event.is_opinion`), not a digest of several occasions (`digest.is_digest`)."""
+        if self._report is None:
+            self._report = not (
+                event.is_opinion(self.title, self.section, self.url)
+                or digest.is_digest(self.title, self.section, self.url)
+            )
+        return self._report
 
     def root(self) -> int:
         """The original a copy of this article derives from: its own original, else itself."""
@@ -252,13 +263,13 @@ def _event(
     with it (all go into the oldest). An opinion piece or a review is no
     report of an event: it neither joins a story nor is joined (its copies
     still are)."""
-    if not _report(text):
+    if not text.is_report():
         return None
     found: dict[int, Text] = {}  # story -> its most promising candidate by another outlet
     for candidate in candidates:
         if text.outlet is not None and candidate.outlet == text.outlet:
             continue
-        if not _report(candidate):
+        if not candidate.is_report():
             continue
         found.setdefault(_resolve(into, cast(int, candidate.story_id)), candidate)
     vector = text.event_vector()
@@ -285,14 +296,6 @@ def _event(
         into[story_id] = oldest
         merges.append(Merge(story_id, oldest, text.article_id, round(min(scores[story_id], scores[oldest]), 4)))
     return Link(oldest, event_score=round(scores[best], 4))
-
-
-def _report(text: Text) -> bool:
-    """Whether the article reports an event: not an opinion piece or a review
-    (`event.is_opinion`), not a digest of several occasions (`digest.is_digest`)."""
-    return not (
-        event.is_opinion(text.title, text.section, text.url) or digest.is_digest(text.title, text.section, text.url)
-    )
 
 
 def _final(link: Link, into: dict[int, int], merges: list[Merge]) -> Link:
