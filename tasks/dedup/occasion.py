@@ -17,9 +17,11 @@ Weekday names and relative days ("today", "yesterday", "tomorrow") are read
 in English and German (`_WEEKDAYS`, `_RELATIVE`); month names in English and
 German too; numeric dates (19.11.2019, 2019-11-19) in any language. A
 weekday is the latest such day on or before the publication day, unless the
-text says it is ahead ("next Tuesday", "on Wednesday ... will"): news speaks
-of the week past, and a preview published on the day of its event names that
-day. An article with no day reference in its title and lead is not vetoed.
+text says it is ahead ("next Tuesday", "will testify on Wednesday": a future
+marker earlier in its sentence): news speaks of the week past, and a preview
+published on the day of its event names that day. Weekdays and relative days
+are read only against a stated publication time (see `days`). An article
+with no day reference in its title and lead is not vetoed.
 """
 
 from __future__ import annotations
