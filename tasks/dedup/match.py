@@ -260,16 +260,16 @@ def _event(
 ) -> Link | None:
     """Join the story whose articles this one is closest to on average, if
     close enough; merge into it the other stories reached that are one event
-    with it (all go into the oldest). An opinion piece or a review is no
-    report of an event: it neither joins a story nor is joined (its copies
-    still are)."""
+    with it (all go into the oldest). An opinion piece, a review or a digest
+    is no report of an event: it neither joins a story nor is joined (its
+    copies still are); nor does a report join a story of another occasion.
+    What a candidate is, and its days, are read only for the stories close
+    enough."""
     if not text.is_report():
         return None
     found: dict[int, Text] = {}  # story -> its most promising candidate by another outlet
     for candidate in candidates:
         if text.outlet is not None and candidate.outlet == text.outlet:
-            continue
-        if not candidate.is_report():
             continue
         found.setdefault(_resolve(into, cast(int, candidate.story_id)), candidate)
     vector = text.event_vector()
@@ -277,7 +277,8 @@ def _event(
         story_id: score
         for story_id, candidate in found.items()
         if (score := centroids.get(story_id, candidate).mean_similarity(vector)) >= event.THRESHOLD
-        and not occasion.other_occasion(text.days(), candidate.days())  # read only for the stories close enough
+        and candidate.is_report()
+        and not occasion.other_occasion(text.days(), candidate.days())
     }
     if not scores:
         return None
