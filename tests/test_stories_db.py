@@ -161,7 +161,10 @@ def test_an_article_close_to_one_report_only_does_not_join_the_story(db):
     inquiry (cosine 0.30) but not the story's articles on average."""
     run_id = new_run(db)
     for name, prefix in WEWORK.items():
-        load.load_batch(db, run_id=run_id, source="s", items=[read(page(prefix), f"{name}.example")])
+        item = read(page(prefix), f"{name}.example")
+        if name == "roundup":  # its title marks it a digest (see below): here it is scored as a report
+            item.article.title = None
+        load.load_batch(db, run_id=run_id, source="s", items=[item])
     found = stories(db)
     inquiry = found[WEWORK["venturebeat"]]["story_id"]
     assert found[WEWORK["techcrunch"]]["story_id"] == inquiry
