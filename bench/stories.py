@@ -7,8 +7,10 @@ bench/data/stories-dev/truth.json: a pair is true when both pages are in one
 labelled event, predicted when both ended in one story. Pairs listed as
 `related` (same topic or person, another occasion) count neither way.
 Reported: pairwise precision and recall of same-event pairs, those of the
-pairs written separately (`kind: same`) alone, every wrong link, and the copy
-tiers' figures from `bench.dedup` (same labelled copy set, same scoring).
+pairs written separately (`kind: same`) alone, every wrong link, the pairs
+of different events on the same days and topic that ended in one story, and
+the copy tiers' figures from `bench.dedup` (same labelled copy set, same
+scoring).
 
 Cost: CPU per article of the story decision (`placement.place`: candidate
 queries, scoring, filing the keys) for a probe batch placed against a corpus of
@@ -138,6 +140,7 @@ def score(
         "related_linked": {"linked": len(linked & related), "of": len(related)},
         "stories_of_several": sum(1 for group in members.values() if len(group) > 1),
         "wrong_links": named(fp),
+        "different_events_linked": named(linked & different),
         "missed": named(fn),
     }
 
@@ -167,6 +170,8 @@ def print_quality(q: dict) -> None:
     print(f"  stories with more than one page: {q['stories_of_several']}")
     for pair in q["wrong_links"]:
         print(f"    WRONG  {pair}")
+    for pair in q["different_events_linked"]:
+        print(f"    OTHER  {pair}  (different events, same days and topic)")
     for pair in q["missed"]:
         print(f"    missed {pair}")
 

@@ -49,6 +49,15 @@ FIGHT = {"news": "08f793", "opinion": "7ab16a"}
 # report of the launch.
 LAUNCH = {"reviews": "680c28", "launch": "8267ac"}
 
+# The House impeachment hearings of Tuesday 19 November 2019 (CBS News, "Tuesday";
+# Deccan Herald's White House reaction) and AP's preview of Sondland's hearing
+# on Wednesday morning, published that morning: they share the inquiry's
+# names (cosine 0.38 and 0.32), but the preview names another day.
+HEARINGS = {"cbs": "7a664e", "deccan": "c90731", "preview": "82b6d7"}
+# Business Insider's "10 things in tech you need to know today" has an item on
+# the WeWork inquiry (cosine 0.30 with TechCrunch's report): a digest.
+DIGEST = {"techcrunch": "1ace8c", "roundup": "fde930"}
+
 
 def page(prefix: str) -> Path:
     [path] = PAGES.glob(f"{prefix}*.html.gz")
@@ -152,7 +161,10 @@ def test_an_article_close_to_one_report_only_does_not_join_the_story(db):
     inquiry (cosine 0.30) but not the story's articles on average."""
     run_id = new_run(db)
     for name, prefix in WEWORK.items():
-        load.load_batch(db, run_id=run_id, source="s", items=[read(page(prefix), f"{name}.example")])
+        item = read(page(prefix), f"{name}.example")
+        if name == "roundup":  # its title marks it a digest (see below): here it is scored as a report
+            item.article.title = None
+        load.load_batch(db, run_id=run_id, source="s", items=[item])
     found = stories(db)
     inquiry = found[WEWORK["venturebeat"]]["story_id"]
     assert found[WEWORK["techcrunch"]]["story_id"] == inquiry
@@ -189,6 +201,38 @@ def test_an_opinion_piece_or_a_review_stays_apart_from_the_news_it_comments_on(d
     assert found[FIGHT["opinion"]]["event_score"] is None
     assert found[LAUNCH["launch"]]["story_id"] != found[LAUNCH["reviews"]]["story_id"]
     assert found[LAUNCH["launch"]]["event_score"] is None
+
+
+def test_a_preview_stays_apart_from_the_report_of_the_day_before(db):
+    run_id = new_run(db)
+    for name in ("cbs", "deccan", "preview"):
+        load.load_batch(db, run_id=run_id, source="s", items=[read(page(HEARINGS[name]), f"{name}.example")])
+    found = stories(db)
+    assert found[HEARINGS["deccan"]]["story_id"] == found[HEARINGS["cbs"]]["story_id"]
+    assert found[HEARINGS["preview"]]["story_id"] != found[HEARINGS["cbs"]]["story_id"]
+    assert found[HEARINGS["preview"]]["event_score"] is None
+
+
+def test_a_report_between_two_occasions_does_not_merge_them(db):
+    """The reaction reaches the preview's story and the hearing's, which are
+    one event by their words (cosine 0.38) but not by their days: it joins
+    one, and nothing is merged."""
+    run_id = new_run(db)
+    for name in ("preview", "cbs", "deccan"):
+        load.load_batch(db, run_id=run_id, source="s", items=[read(page(HEARINGS[name]), f"{name}.example")])
+    found = stories(db)
+    assert found[HEARINGS["preview"]]["story_id"] != found[HEARINGS["cbs"]]["story_id"]
+    assert found[HEARINGS["deccan"]]["event_score"] is not None
+    assert fetch(db, "SELECT * FROM newsdesk.story_merges") == []
+
+
+def test_a_digest_neither_joins_a_story_nor_is_joined(db):
+    run_id = new_run(db)
+    for name in ("techcrunch", "roundup"):
+        load.load_batch(db, run_id=run_id, source="s", items=[read(page(DIGEST[name]), f"{name}.example")])
+    found = stories(db)
+    assert found[DIGEST["roundup"]]["story_id"] != found[DIGEST["techcrunch"]]["story_id"]
+    assert found[DIGEST["roundup"]]["event_score"] is None
 
 
 def test_two_loads_at_once_make_one_story(db):

@@ -10,9 +10,13 @@ outlet, within the window), and the article joins the story whose articles it
 is closest to on average (`event.Centroid`: its mean cosine with them reaches
 `event.THRESHOLD`; `event_score`, no `duplicate_of`). Closeness to a single
 member is not enough, so one story does not grow by a chain of articles each
-close to the last. Candidates come from the stored index (found by the
-caller) and from the articles placed before in the same batch, and are only
-linked after scoring.
+close to the last. Only reports join or are joined (no opinion piece,
+review or digest of several occasions), and not across occasions: a
+candidate whose title and lead name other days than the article's
+(`occasion`: a preview against the report of the day before) is passed over,
+and two stories of other days are not merged. Candidates come from the
+stored index (found by the caller) and from the articles placed before in
+the same batch, and are only linked after scoring.
 
 When one article reaches the threshold with two or more stories, it may
 bridge them: a story is merged with the one the article is closest to only
@@ -34,7 +38,7 @@ from typing import cast
 import numpy as np
 
 from newsdesk.config import Settings
-from newsdesk.tasks.dedup import Signature, event, near, shingles_of, story
+from newsdesk.tasks.dedup import Signature, digest, event, near, occasion, shingles_of, story
 
 # Candidates verified per article and tier, most promising first: bounds the
 # cost per article however many copies of one story are stored.
@@ -69,8 +73,11 @@ class Text:
     vector: event.EventVector | None = None  # a stored article's event features, when filed
     section: str | None = None  # the page's section and URL: an opinion piece or a review is no report
     url: str | None = None
+    timed: bool = False  # the publication time is stated (not a bare date, not the day of loading)
     _shingles: np.ndarray | None = field(default=None, repr=False)
     _story: story.StoryText | None = field(default=None, repr=False)
+    _days: frozenset[date] | None = field(default=None, repr=False)
+    _report: bool | None = field(default=None, repr=False)
 
     @property
     def keys(self) -> Signature:
@@ -95,6 +102,22 @@ class Text:
                 self.signature.event if self.signature else event.features(self.title, self.body, self.language)[0]
             )
         return self.vector
+
+    def days(self) -> frozenset[date]:
+        """The days its title and lead say its event happened (`occasion.days`)."""
+        if self._days is None:
+            self._days = occasion.days(self.title, self.body, self.day, self.timed)
+        return self._days
+
+    def is_report(self) -> bool:
+        """Whether it reports an event: not an opinion piece or a review
+        (`event.is_opinion`), not a digest of several occasions (`digest.is_digest`)."""
+        if self._report is None:
+            self._report = not (
+                event.is_opinion(self.title, self.section, self.url)
+                or digest.is_digest(self.title, self.section, self.url)
+            )
+        return self._report
 
     def root(self) -> int:
         """The original a copy of this article derives from: its own original, else itself."""
@@ -237,16 +260,16 @@ def _event(
 ) -> Link | None:
     """Join the story whose articles this one is closest to on average, if
     close enough; merge into it the other stories reached that are one event
-    with it (all go into the oldest). An opinion piece or a review is no
-    report of an event: it neither joins a story nor is joined (its copies
-    still are)."""
-    if event.is_opinion(text.title, text.section, text.url):
+    with it (all go into the oldest). An opinion piece, a review or a digest
+    is no report of an event: it neither joins a story nor is joined (its
+    copies still are); nor does a report join a story of another occasion.
+    What a candidate is, and its days, are read only for the stories close
+    enough."""
+    if not text.is_report():
         return None
     found: dict[int, Text] = {}  # story -> its most promising candidate by another outlet
     for candidate in candidates:
         if text.outlet is not None and candidate.outlet == text.outlet:
-            continue
-        if event.is_opinion(candidate.title, candidate.section, candidate.url):
             continue
         found.setdefault(_resolve(into, cast(int, candidate.story_id)), candidate)
     vector = text.event_vector()
@@ -254,6 +277,8 @@ def _event(
         story_id: score
         for story_id, candidate in found.items()
         if (score := centroids.get(story_id, candidate).mean_similarity(vector)) >= event.THRESHOLD
+        and candidate.is_report()
+        and not occasion.other_occasion(text.days(), candidate.days())
     }
     if not scores:
         return None
@@ -262,7 +287,9 @@ def _event(
     joined = [best] + [
         story_id
         for story_id in scores
-        if story_id != best and centroids.get(story_id, found[story_id]).between(closest) >= event.THRESHOLD
+        if story_id != best
+        and centroids.get(story_id, found[story_id]).between(closest) >= event.THRESHOLD
+        and not occasion.other_occasion(found[story_id].days(), found[best].days())
     ]
     oldest = min(joined)
     for story_id in sorted(joined)[1:]:

@@ -162,6 +162,8 @@ STORY_KEY_COLUMNS = (("key", "int8"), ("day", "date"), ("article_id", "int8"), (
 STORY_VECTOR_COLUMNS = (("article_id", "int8"), ("terms", "int8[]"), ("weights", "float4[]"))
 STORY_CENTROID_COLUMNS = (("story_id", "int8"), ("n", "int4"), ("terms", "int8[]"), ("weights", "float4[]"))
 
+# `published_precision` values that state a time of day (`placement.timed`).
+TIMED = ("datetime", "datetime_no_zone")
 # An article's day for the story window: its publication day, else the day it was loaded (UTC).
 ARTICLE_DAY = "(coalesce(published_at, created_at) AT TIME ZONE 'UTC')::date"
 
@@ -172,11 +174,12 @@ def _texts(conn: Connection, ids: set[int]) -> dict[int, Text]:
     rows = conn.execute(
         sa.text(
             f"SELECT a.id, a.story_id, a.title, a.body, a.language, {ARTICLE_DAY},"
-            " coalesce(a.publisher_domain, a.publisher) AS outlet, a.duplicate_of, v.terms, v.weights, a.section, a.url"
+            " coalesce(a.publisher_domain, a.publisher) AS outlet, a.duplicate_of, v.terms, v.weights, a.section, a.url,"
+            " a.published_precision = ANY(CAST(:timed AS text[])) AS timed"
             " FROM newsdesk.articles a LEFT JOIN newsdesk.story_vectors v ON v.article_id = a.id"
             " WHERE a.is_current AND a.id = ANY(:ids)"
         ),
-        {"ids": list(ids)},
+        {"ids": list(ids), "timed": list(TIMED)},
     )
     return {
         row[0]: Text(
@@ -191,6 +194,7 @@ def _texts(conn: Connection, ids: set[int]) -> dict[int, Text]:
             vector=EventVector(row.terms, row.weights) if row.terms is not None else None,
             section=row.section,
             url=row.url,
+            timed=bool(row.timed),
         )
         for row in rows
     }

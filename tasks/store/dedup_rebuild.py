@@ -57,10 +57,10 @@ def _next_chunk(conn: Connection, after: int, size: int) -> Sequence[sa.Row]:
         sa.text(
             "SELECT id, story_id, duplicate_of, dup_kind, dup_score, event_score, title, body, language,"
             f" {dedup_index.ARTICLE_DAY} AS day, body_hash, coalesce(publisher_domain, publisher) AS outlet,"
-            " section, url"
+            " section, url, published_precision = ANY(CAST(:timed AS text[])) AS timed"
             " FROM newsdesk.articles WHERE is_current AND id > :after ORDER BY id LIMIT :size"
         ),
-        {"after": after, "size": size},
+        {"after": after, "size": size, "timed": list(dedup_index.TIMED)},
     ).all()
 
 
@@ -78,6 +78,7 @@ def _place_chunk(conn: Connection, rows: Sequence[sa.Row], thresholds: Threshold
             outlet=row.outlet,
             section=row.section,
             url=row.url,
+            timed=bool(row.timed),
         )
         for row in rows
     ]

@@ -117,6 +117,7 @@ def texts_of(entries: Sequence[tuple[Prepared, int, StoredVersion | None]]) -> l
             outlet=item.article.publisher_domain or item.article.source_name,
             section=item.article.section,
             url=item.article.url,
+            timed=timed(item.article.published, item.article.published_precision),
         )
         for item, article_id, _ in entries
     ]
@@ -129,6 +130,12 @@ def keep_of(entries: Sequence[tuple[Prepared, int, StoredVersion | None]]) -> di
     return {
         pos: before.link for pos, (_, _, before) in enumerate(entries) if before is not None and before.is_canonical
     }
+
+
+def timed(published: datetime | None, precision: str | None) -> bool:
+    """Whether the publication time is stated: a weekday or "yesterday" in the
+    text is read against it (`occasion`), not against a bare date."""
+    return published is not None and precision in dedup_index.TIMED
 
 
 def _day(published: datetime | None, today: date) -> date:
