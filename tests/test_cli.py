@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import ROOT, SEEDS, run_ingest
 
 NEWSDESK = str(Path(sys.executable).with_name("newsdesk"))
