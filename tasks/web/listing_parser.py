@@ -102,15 +102,14 @@ class ListingParsers:
         try:
             worker.connection.send((data, base_url, max_bytes, cpu_budget))
             answered = worker.connection.poll(cpu_budget * WALL_FACTOR + WALL_EXTRA)
-            kind, value = worker.connection.recv() if answered else ("over budget", None)
+            outcome = worker.connection.recv() if answered else None
         except (EOFError, OSError):  # the worker ended without an answer
-            kind, value = "died", None
-        if kind in ("over budget", "died"):
-            worker.end()
+            outcome = None
+        if outcome is None:
+            worker.end()  # killed if still running (past the wall-clock allowance)
             self._forget()
-            if kind == "died" and worker.process.exitcode not in (None, -signal.SIGXCPU, -signal.SIGKILL):
-                raise ListingFailed(f"the listing's parser process ended (exit code {worker.process.exitcode})")
-            raise Rejected("discover", f"listing not parsed within its budget of {cpu_budget:g} s of CPU")
+            raise _no_answer(worker, cpu_budget)
+        kind, value = outcome
         self._give_back(worker)
         if kind == "rejected":
             raise Rejected("discover", str(value))
@@ -152,6 +151,15 @@ class ListingParsers:
             self._count -= len(idle)
         for worker in idle:
             worker.end()
+
+
+def _no_answer(worker: _Worker, cpu_budget: float) -> Exception:
+    """Why an ended worker gave no answer: its CPU limit (SIGXCPU, SIGKILL past
+    the hard limit or the wall-clock allowance), else whatever ended it."""
+    exitcode = worker.process.exitcode
+    if exitcode in (None, -signal.SIGXCPU, -signal.SIGKILL):
+        return Rejected("discover", f"listing not parsed within its budget of {cpu_budget:g} s of CPU")
+    return ListingFailed(f"the listing's parser process ended (exit code {exitcode})")
 
 
 def _start() -> _Worker:
