@@ -45,27 +45,38 @@ def add_counts(conn: Connection, run_id: int, source: str, counts: Counter) -> N
     add_counts_by_source(conn, run_id, {source: counts})
 
 
+# The count columns of `ingest_runs` and `ingest_run_sources`: names from OUTCOMES only.
+_COUNTS = [f"n_{outcome}" for outcome in OUTCOMES] + ["n_discovered"]
+
+
+def _add_counts_statement() -> str:
+    """One statement adding per-source counts (each column an array, one value per
+    source) to the run's row and to its row for each source."""
+    names = ", ".join(_COUNTS)
+    arrays = ", ".join(f"CAST(:{column} AS int[])" for column in _COUNTS)
+    sums = ", ".join(f"sum({column}) AS {column}" for column in _COUNTS)
+    to_run = ", ".join(f"{column} = r.{column} + s.{column}" for column in _COUNTS)
+    to_source = ", ".join(f"{column} = newsdesk.ingest_run_sources.{column} + EXCLUDED.{column}" for column in _COUNTS)
+    return (
+        f"WITH batch AS (SELECT * FROM unnest(CAST(:sources AS text[]), {arrays}) AS b(source, {names})),"
+        f" per_run AS (UPDATE newsdesk.ingest_runs r SET {to_run} FROM (SELECT {sums} FROM batch) s"
+        " WHERE r.id = :run_id)"
+        f" INSERT INTO newsdesk.ingest_run_sources (run_id, source, {names}) SELECT :run_id, source, {names} FROM batch"
+        f" ON CONFLICT (run_id, source) DO UPDATE SET {to_source}"
+    )
+
+
+_ADD_COUNTS = _add_counts_statement()
+
+
 def add_counts_by_source(conn: Connection, run_id: int, counts: dict[str, Counter]) -> None:
-    """Add a batch's outcome counts, per source, to its run and to the run's row for each source."""
+    """Add a batch's outcome counts, per source, to its run and to the run's row for
+    each source, in one statement (loads run it under the load lock: one round trip)."""
     if not counts:
         return
     rows = [_count_values(of_source) for of_source in counts.values()]
-    total = {column: sum(row[column] for row in rows) for column in rows[0]}
-    assignments = ", ".join(f"{column} = {column} + :{column}" for column in total)
-    conn.execute(
-        sa.text(f"UPDATE newsdesk.ingest_runs SET {assignments} WHERE id = :run_id"), {**total, "run_id": run_id}
-    )
-    values = rows[0]
-    columns = ", ".join(values)
-    placeholders = ", ".join(f":{column}" for column in values)
-    updates = ", ".join(f"{column} = newsdesk.ingest_run_sources.{column} + EXCLUDED.{column}" for column in values)
-    conn.execute(
-        sa.text(
-            f"INSERT INTO newsdesk.ingest_run_sources (run_id, source, {columns}) VALUES (:run_id, :source, {placeholders})"
-            f" ON CONFLICT (run_id, source) DO UPDATE SET {updates}"
-        ),
-        [{**row, "run_id": run_id, "source": source} for source, row in zip(counts, rows)],
-    )
+    arrays = {column: [row[column] for row in rows] for column in _COUNTS}
+    conn.execute(sa.text(_ADD_COUNTS), {**arrays, "sources": list(counts), "run_id": run_id})
 
 
 def _count_values(counts: Counter) -> dict[str, int]:
