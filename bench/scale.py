@@ -49,10 +49,10 @@ GOALS = {"ratio": 0.6, "lock_ms_per_article": 0.3}
 @contextmanager
 def dask_cluster(workers: int, env: dict):
     """A scheduler and `workers` single-threaded workers, worker i pinned to core i; its address."""
-    folder = Path(tempfile.mkdtemp(prefix="newsdesk-bench-scale-"))
-    scheduler_file = folder / "scheduler.json"
     cores = os.cpu_count() or 1
     with ExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="newsdesk-bench-scale-")))
+        scheduler_file = folder / "scheduler.json"
         processes = []
         log = stack.enter_context((folder / "dask.log").open("wb"))
         processes.append(
@@ -166,8 +166,12 @@ def ingest_day(url: str, sources: Path, workers: int, extra_env: dict) -> dict:
 
 
 def web_day(base: str, sites: int, pages: int, workers: int) -> dict:
-    with SimulatedWeb(sites, pages, latency=LATENCY) as web, fresh_database(base) as url:
-        folder = Path(tempfile.mkdtemp(prefix="newsdesk-bench-scale-web-"))
+    with (
+        SimulatedWeb(sites, pages, latency=LATENCY) as web,
+        fresh_database(base) as url,
+        tempfile.TemporaryDirectory(prefix="newsdesk-bench-scale-web-") as tmp,
+    ):
+        folder = Path(tmp)
         (folder / "sources.toml").write_text(web.sources_toml(), encoding="utf-8")
         extra = {"NEWSDESK_HOST_DELAY": str(DELAY), "NEWSDESK_ALLOW_NETWORKS": ""}
         result = ingest_day(url, folder / "sources.toml", workers, extra)

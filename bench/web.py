@@ -101,8 +101,12 @@ def bound(sites: int, pages: int, cpu_per_page: float, cores: int) -> float:
 
 def run_day(database_url: str, sites: int, pages: int, newsdesk: Path) -> dict:
     """One ingest of a simulated day, in a child process; wall time and what the sites saw."""
-    with SimulatedWeb(sites, pages, latency=LATENCY) as web, fresh_database(database_url) as url:
-        folder = Path(tempfile.mkdtemp(prefix="newsdesk-bench-web-"))
+    with (
+        SimulatedWeb(sites, pages, latency=LATENCY) as web,
+        fresh_database(database_url) as url,
+        tempfile.TemporaryDirectory(prefix="newsdesk-bench-web-") as tmp,
+    ):
+        folder = Path(tmp)
         (folder / "sources.toml").write_text(web.sources_toml(), encoding="utf-8")
         env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DATABASE_URL": url}
         env.pop("PREFECT_API_URL", None)  # a temporary API of its own, as a new user's run starts

