@@ -448,6 +448,9 @@ def test_alerts_fire_with_working_links(prefect_api, make_httpserver):
 
     ui = prefect_api.ui_url
     assert found["late"][0]["body"].endswith(f" {ui}/runs/flow-run/{late.id}"), found["late"]
+    # The time as people write it: to the second, with its zone, not microseconds and an offset.
+    scheduled = late.expected_start_time.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert found["late"][0]["body"].startswith(f"Scheduled for {scheduled} and not started"), found["late"]
     assert found["failed"][0]["body"] == f"1 source failing (wire: HTTP 404) See {ui}/runs/flow-run/{failed.id}"
     assert found["source"][0]["body"].startswith("http://127.0.0.1:9/feed.xml: HTTP 404 (run 7)")
     assert "None" not in " ".join(m["body"] for m in messages)
