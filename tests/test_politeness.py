@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from bench.sites import SimulatedWeb, _handler, _StampingServer
 from newsdesk.tasks.records import Rejected
@@ -98,12 +99,14 @@ class _ScriptedHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-def _answer(body: bytes | str, content_type: str = "text/plain", status: int = 200, pause: float = 0.0):
+def _answer(body: bytes | str, content_type: str = "text/plain", status: int = 200, pause: float = 0.0, until=None):
+    """A route answering `body` after `pause` seconds, or as soon as `until()` is true (if given)."""
     data = body.encode() if isinstance(body, str) else body
 
     def route(handler: _ScriptedHandler) -> None:
-        if pause:
-            time.sleep(pause)
+        deadline = time.monotonic() + pause
+        while time.monotonic() < deadline and not (until and until()):
+            time.sleep(0.1)
         handler.send(status, data, content_type)
 
     return route
@@ -478,12 +481,26 @@ def test_two_workers_share_robots_txt_and_the_per_host_limit(db, tmp_path, datab
     """Two `newsdesk ingest` processes at once against one slow host, with a
     short delay: robots.txt is requested once for both, and the host never has
     more than NEWSDESK_PER_HOST (2) requests at once from the two together."""
-    # robots.txt takes 10 s to answer: the two processes, started together, both
-    # have their frontiers open before the first one's read ends (on a loaded
-    # machine one can start seconds after the other).
-    site = ScriptedSite(
-        {"/robots.txt": _answer("User-agent: *\nAllow: /\n", pause=10), "*": _page("p", pause=0.4)}, "127.0.29.6"
-    )
+
+    # robots.txt answers once both processes have asked for its read (the second
+    # one then waits for the first one's): so both frontiers are open before the
+    # read ends however far apart a loaded machine starts them. A process whose
+    # frontier opens after a read has ended reads robots.txt again, by design:
+    # every run checks it once (`tasks/store/shared_robots.py`).
+    def both_asked() -> bool:
+        with db.connect() as conn:
+            return (
+                conn.scalar(
+                    sa.text(
+                        "SELECT count(DISTINCT pid) FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND query LIKE '%INSERT INTO newsdesk.robots_reads%' AND pid <> pg_backend_pid()"
+                    )
+                )
+                >= 2
+            )
+
+    robots = _answer("User-agent: *\nAllow: /\n", pause=100, until=both_asked)  # within the read's lease (130 s)
+    site = ScriptedSite({"/robots.txt": robots, "*": _page("p", pause=0.4)}, "127.0.29.6")
     try:
         site.routes["/feed.xml"] = _answer(_feed([site.url(f"/p{i}") for i in range(10)]), "application/rss+xml")
         sources = _sources(tmp_path, ("one-site", "feed", site.url("/feed.xml")))
