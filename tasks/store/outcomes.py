@@ -45,8 +45,15 @@ def add_counts(conn: Connection, run_id: int, source: str, counts: Counter) -> N
     add_counts_by_source(conn, run_id, {source: counts})
 
 
-# The count columns of `ingest_runs` and `ingest_run_sources`: names from OUTCOMES only.
-_COUNTS = [f"n_{outcome}" for outcome in OUTCOMES] + ["n_discovered"]
+def _count_values(counts: Counter) -> dict[str, int]:
+    """A batch's counts as the columns of `ingest_runs` and `ingest_run_sources` hold them."""
+    values = {f"n_{outcome}": counts.get(outcome, 0) for outcome in OUTCOMES}
+    values["n_discovered"] = sum(values.values())
+    return values
+
+
+# The count columns, in `_count_values`' order: names from OUTCOMES only.
+_COUNTS = list(_count_values(Counter()))
 
 
 def _add_counts_statement() -> str:
@@ -77,12 +84,6 @@ def add_counts_by_source(conn: Connection, run_id: int, counts: dict[str, Counte
     rows = [_count_values(of_source) for of_source in counts.values()]
     arrays = {column: [row[column] for row in rows] for column in _COUNTS}
     conn.execute(sa.text(_ADD_COUNTS), {**arrays, "sources": list(counts), "run_id": run_id})
-
-
-def _count_values(counts: Counter) -> dict[str, int]:
-    values = {f"n_{outcome}": counts.get(outcome, 0) for outcome in OUTCOMES}
-    values["n_discovered"] = sum(values.values())
-    return values
 
 
 def record_failed_batch(
