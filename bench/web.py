@@ -133,8 +133,19 @@ def run_day(database_url: str, sites: int, pages: int, newsdesk: Path) -> dict:
         # Exit 1 is a run with failed items: still a run to measure, and the counts say how many.
         if child.returncode not in (0, 1):
             sys.exit(f"ingest failed:\n{stdout[-3000:]}\n{stderr[-3000:]}")
+        if child.returncode == 1:
+            print(f"  exit 1 (a run with failed items):\n{stdout[-1500:]}", flush=True)
         with engine_for_url(url).connect() as conn:
             row = conn.execute(sa.text("SELECT * FROM newsdesk.ingest_runs ORDER BY id DESC LIMIT 1")).mappings().one()
+            # A simulated day should load every page: say why any did not.
+            reasons = conn.execute(
+                sa.text(
+                    "SELECT outcome, stage, left(reason, 160) AS reason, count(*) AS n FROM newsdesk.rejections"
+                    " GROUP BY 1, 2, 3 ORDER BY n DESC LIMIT 5"
+                )
+            ).all()
+        for reason in reasons:
+            print(f"  {reason.n} {reason.outcome} at {reason.stage}: {reason.reason}", flush=True)
         gaps = [gap for site in web.sites if (gap := site.closest_gap()) is not None]
         for site in web.sites:
             if (gap := site.closest_gap()) is not None and gap < DELAY:

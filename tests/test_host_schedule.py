@@ -7,7 +7,12 @@ import asyncio
 import time
 import uuid
 
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
 from newsdesk.tasks.store.host_schedule import HostSchedule
+from newsdesk.tasks.store.shared_robots import SharedRobots
 
 DELAY = 0.2
 
@@ -41,3 +46,46 @@ def test_a_host_is_held_until_the_granted_request_has_left(db):
     refusals, after = asyncio.run(run())
     assert all(wait <= DELAY for wait in refusals)  # a waiter asks again within a delay
     assert after >= DELAY / 2  # the next start moved to a delay after `sent` (less a round trip or two)
+
+
+def test_the_first_requests_of_many_hosts_at_once_open_one_connection(db, database_url):
+    """A crawl's first requests to hundreds of hosts start together: the
+    schedule and the robots.txt reads each open one connection for them all
+    (each request opening its own ran PostgreSQL out of connections, and
+    sources failed). Here the server itself refuses a fourth connection: the
+    role has a connection limit of 3."""
+    name = f"crawler_{uuid.uuid4().hex[:8]}"
+    with db.begin() as conn:
+        conn.execute(sa.text(f"CREATE ROLE {name} LOGIN CONNECTION LIMIT 3"))
+        conn.execute(sa.text(f"GRANT USAGE ON SCHEMA newsdesk TO {name}"))
+        conn.execute(
+            sa.text(
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON newsdesk.host_schedule, newsdesk.host_slots,"
+                f" newsdesk.robots_reads, newsdesk.http_cache TO {name}"
+            )
+        )
+    crawler = sa.create_engine(
+        make_url(database_url).set(drivername="postgresql+psycopg", username=name, password=None), poolclass=NullPool
+    )
+    origins = [f"http://{uuid.uuid4().hex}.example" for _ in range(60)]
+
+    async def run() -> None:
+        schedule, robots = HostSchedule(crawler), SharedRobots(crawler, uuid.uuid4().hex)
+        try:
+            # One connection for the asks, one for the slots (apart, so asks never wait behind slots), one for robots.txt.
+            await asyncio.gather(
+                *(schedule.ask(origin, DELAY) for origin in origins),
+                *(schedule.take_slot(origin, 2, 30.0) for origin in origins),
+                *(robots.claim(origin, 30.0) for origin in origins),
+            )
+        finally:
+            await schedule.close()
+            await robots.close()
+
+    try:
+        asyncio.run(run())
+    finally:
+        crawler.dispose()
+        with db.begin() as conn:
+            conn.execute(sa.text(f"DROP OWNED BY {name}"))
+            conn.execute(sa.text(f"DROP ROLE {name}"))

@@ -24,9 +24,15 @@ import uuid
 import psycopg
 from sqlalchemy.engine import Engine
 
+from newsdesk.tasks.store.own_connection import OwnConnection
+
 # Seconds a granted request may take to write its headers before the origin
 # is free again anyway (its process may have died between the two).
 SENDING = 10.0
+
+# A statement need not wait for its commit to reach the disk: a schedule
+# or slot row lost in a crash only lets the first request after it go at once.
+_SETUP = ("SET synchronous_commit TO off",)
 
 # statement_timestamp(): one "now" for the whole statement, so both CASEs agree.
 _ASK = (
@@ -66,9 +72,9 @@ class HostSchedule:
     thread or pool between the answer and the request leaving."""
 
     def __init__(self, engine: Engine):
-        self.conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        self._connection: psycopg.AsyncConnection | None = None
-        self._slots_connection: psycopg.AsyncConnection | None = None  # apart: asks never wait behind slots
+        conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._connection = OwnConnection(conninfo, _SETUP)
+        self._slots_connection = OwnConnection(conninfo, _SETUP)  # apart: asks never wait behind slots
         self._seeded: set[tuple[str, int]] = set()
         self._held: dict[str, str] = {}  # origin -> the holder id of its granted ask, until `sent`
 
@@ -114,24 +120,11 @@ class HostSchedule:
         await connection.execute(_FREE_SLOT, {"origin": origin, "me": token})
 
     async def _connect(self) -> psycopg.AsyncConnection:
-        if self._connection is None or self._connection.closed:
-            self._connection = await _open(self.conninfo)
-        return self._connection
+        return await self._connection.get()
 
     async def _connect_slots(self) -> psycopg.AsyncConnection:
-        if self._slots_connection is None or self._slots_connection.closed:
-            self._slots_connection = await _open(self.conninfo)
-        return self._slots_connection
+        return await self._slots_connection.get()
 
     async def close(self) -> None:
-        for connection in (self._connection, self._slots_connection):
-            if connection is not None:
-                await connection.close()
-
-
-async def _open(conninfo: str) -> psycopg.AsyncConnection:
-    connection = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
-    # A statement need not wait for its commit to reach the disk: a schedule
-    # or slot row lost in a crash only lets the first request after it go at once.
-    await connection.execute("SET synchronous_commit TO off")
-    return connection
+        await self._connection.close()
+        await self._slots_connection.close()

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import psycopg
 from sqlalchemy.engine import Engine
 
 from newsdesk.tasks.store import http_cache
+from newsdesk.tasks.store.own_connection import OwnConnection
 
 # (etag, last_modified, body, age in seconds, current): a copy as kept.
 Kept = tuple[str | None, str | None, bytes | None, float, bool]
@@ -60,7 +60,7 @@ class SharedRobots:
         self.holder = holder
         # A copy checked at or after this moment was read by a process running meanwhile.
         self.opened_at: datetime = http_cache.database_now(engine)
-        self._connection: psycopg.AsyncConnection | None = None
+        self._connection = OwnConnection(self.conninfo)
         self._ended: set[str] = set()  # origins whose read `save` ended
 
     async def claim(self, origin: str, seconds: float) -> tuple[bool, Kept | None]:
@@ -106,13 +106,11 @@ class SharedRobots:
         await self._execute(_RELEASE, {"origin": origin, "holder": self.holder})
 
     async def close(self) -> None:
-        if self._connection is not None:
-            await self._connection.close()
+        await self._connection.close()
 
     async def _execute(self, statement: str, params: dict) -> tuple | None:
-        if self._connection is None or self._connection.closed:
-            self._connection = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
-        cursor = await self._connection.execute(statement, params)
+        connection = await self._connection.get()
+        cursor = await connection.execute(statement, params)
         return await cursor.fetchone() if cursor.description else None
 
 
