@@ -89,3 +89,37 @@ def test_the_first_requests_of_many_hosts_at_once_open_one_connection(db, databa
         with db.begin() as conn:
             conn.execute(sa.text(f"DROP OWNED BY {name}"))
             conn.execute(sa.text(f"DROP ROLE {name}"))
+
+
+def test_a_lost_connection_costs_a_pause_not_the_request(db):
+    """PostgreSQL restarted or the backend terminated: the schedule's and
+    robots.txt's statements are sent again on a new connection (they are
+    idempotent), so the requests waiting for them go on."""
+    origin = f"http://{uuid.uuid4().hex}.example"
+
+    async def run() -> None:
+        schedule, robots = HostSchedule(db), SharedRobots(db, uuid.uuid4().hex)
+        try:
+            assert await schedule.ask(origin, DELAY) == 0.0
+            await schedule.sent(origin, DELAY)
+            token = await schedule.take_slot(origin, 1, 30.0)
+            assert token is not None
+            assert (await robots.claim(origin, 30.0))[0]
+            pids = [
+                (await connection.get()).info.backend_pid
+                for connection in (schedule._connection, schedule._slots_connection, robots._connection)
+            ]
+            with db.connect() as conn:
+                for pid in pids:
+                    assert conn.scalar(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            # Each component's next statement finds its connection gone, and is sent again.
+            while (wait := await schedule.ask(origin, DELAY)) > 0:
+                await asyncio.sleep(wait)
+            await schedule.free_slot(origin, token)
+            assert await schedule.take_slot(origin, 1, 30.0) is not None  # the one slot was freed
+            await robots.save(origin, None, None, b"User-agent: *\nDisallow:\n")
+        finally:
+            await schedule.close()
+            await robots.close()
+
+    asyncio.run(run())

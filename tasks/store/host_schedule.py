@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import uuid
 
-import psycopg
 from sqlalchemy.engine import Engine
 
 from newsdesk.tasks.store.own_connection import OwnConnection
@@ -50,12 +49,14 @@ _SEED_SLOTS = (
 )
 # SKIP LOCKED: concurrent takers pass over a slot being taken; a slot taken
 # meanwhile is checked again against its new holder (READ COMMITTED), so two
-# takers never get one slot.
+# takers never get one slot. A taker sent again (its connection lost after the
+# commit) gets the slot it already holds.
 _TAKE_SLOT = (
     "UPDATE newsdesk.host_slots SET holder = %(me)s, until = clock_timestamp() + make_interval(secs => %(lease)s)"
     " WHERE (origin, slot) = (SELECT origin, slot FROM newsdesk.host_slots"
-    " WHERE origin = %(origin)s AND slot <= %(limit)s AND (holder IS NULL OR until < clock_timestamp())"
-    " ORDER BY slot LIMIT 1 FOR UPDATE SKIP LOCKED)"
+    " WHERE origin = %(origin)s AND slot <= %(limit)s"
+    " AND (holder IS NULL OR until < clock_timestamp() OR holder = %(me)s)"
+    " ORDER BY holder IS NOT DISTINCT FROM %(me)s DESC, slot LIMIT 1 FOR UPDATE SKIP LOCKED)"
     " RETURNING slot"
 )
 _FREE_SLOT = "UPDATE newsdesk.host_slots SET holder = NULL, until = NULL WHERE origin = %(origin)s AND holder = %(me)s"
@@ -81,10 +82,8 @@ class HostSchedule:
     async def ask(self, origin: str, delay: float) -> float:
         """Ask to start a request to `origin` now: 0 when granted (the origin
         is then held until `sent`), else the seconds to wait before asking again."""
-        connection = await self._connect()
         me = uuid.uuid4().hex
-        cursor = await connection.execute(_ASK, {"origin": origin, "delay": delay, "sending": SENDING, "me": me})
-        row = await cursor.fetchone()
+        row = await self._connection.execute(_ASK, {"origin": origin, "delay": delay, "sending": SENDING, "me": me})
         assert row is not None
         granted, wait = row
         if granted:
@@ -99,31 +98,24 @@ class HostSchedule:
         to): the next, from any process, may start `delay` from now."""
         me = self._held.pop(origin, None)
         if me is not None:
-            connection = await self._connect()
-            await connection.execute(_SENT, {"origin": origin, "delay": delay, "me": me})
+            await self._connection.execute(_SENT, {"origin": origin, "delay": delay, "me": me})
 
     async def take_slot(self, origin: str, limit: int, lease: float) -> str | None:
         """One of `origin`'s `limit` slots, shared by every process, held until
         `free_slot` or for `lease` seconds at most: its token, or None when
         all are held."""
-        connection = await self._connect_slots()
         if (origin, limit) not in self._seeded:
-            await connection.execute(_SEED_SLOTS, {"origin": origin, "limit": limit})
+            await self._slots_connection.execute(_SEED_SLOTS, {"origin": origin, "limit": limit})
             self._seeded.add((origin, limit))
         me = uuid.uuid4().hex
-        cursor = await connection.execute(_TAKE_SLOT, {"origin": origin, "limit": limit, "lease": lease, "me": me})
-        return me if await cursor.fetchone() is not None else None
+        taken = await self._slots_connection.execute(
+            _TAKE_SLOT, {"origin": origin, "limit": limit, "lease": lease, "me": me}
+        )
+        return me if taken is not None else None
 
     async def free_slot(self, origin: str, token: str) -> None:
         """The request holding slot `token` of `origin` has ended."""
-        connection = await self._connect_slots()
-        await connection.execute(_FREE_SLOT, {"origin": origin, "me": token})
-
-    async def _connect(self) -> psycopg.AsyncConnection:
-        return await self._connection.get()
-
-    async def _connect_slots(self) -> psycopg.AsyncConnection:
-        return await self._slots_connection.get()
+        await self._slots_connection.execute(_FREE_SLOT, {"origin": origin, "me": token})
 
     async def close(self) -> None:
         await self._connection.close()

@@ -109,9 +109,7 @@ class SharedRobots:
         await self._connection.close()
 
     async def _execute(self, statement: str, params: dict) -> tuple | None:
-        connection = await self._connection.get()
-        cursor = await connection.execute(statement, params)
-        return await cursor.fetchone() if cursor.description else None
+        return await self._connection.execute(statement, params)
 
 
 def _url(origin: str) -> str:
