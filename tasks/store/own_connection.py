@@ -57,12 +57,13 @@ class OwnConnection:
         none), sent again on a new connection when the connection is lost."""
         delays = iter(RECONNECT_DELAYS)
         while True:
+            connection = None  # stays None when the connection cannot be opened
             try:
                 connection = await self.get()
                 cursor = await connection.execute(statement, params)
                 return await cursor.fetchone() if cursor.description else None
             except psycopg.OperationalError:
-                if self._connection is not None and not self._connection.closed:
+                if connection is not None and not connection.closed:
                     raise  # the statement failed, not the connection
                 if (delay := next(delays, None)) is None:
                     raise
