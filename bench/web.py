@@ -266,6 +266,12 @@ class _TreeCpu:
                     self._extraction[pid] = b"multiprocessing.forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes()
 
 
+def _per_page(extraction_seconds: float, baseline_extraction: float, sites: int, pages: int) -> float:
+    """The marginal extraction CPU a page of a day whose extraction workers
+    used `extraction_seconds` (the one-page day's `baseline_extraction` taken off)."""
+    return (extraction_seconds - baseline_extraction) / max(sites * pages - 1, 1)
+
+
 def _median(values: list[float]) -> float:
     return statistics.median(values)
 
@@ -325,8 +331,8 @@ def main() -> None:
             ) / cores
             # This machine's speed drifts from minute to minute: the bound again,
             # with the extraction CPU a page that the runs' own workers used.
-            in_runs = (_median([day["extraction_cpu_seconds"] for day in days]) - baseline_extraction) / max(
-                sites * pages - 1, 1
+            in_runs = _per_page(
+                _median([day["extraction_cpu_seconds"] for day in days]), baseline_extraction, sites, pages
             )
             limit_in_runs = bound(sites, pages, in_runs, cores)
             # Each run against the extraction CPU its own workers used: the machine's
@@ -334,10 +340,7 @@ def main() -> None:
             own = [
                 (day["seconds"] - baseline)
                 / bound(
-                    sites,
-                    pages,
-                    (day["extraction_cpu_seconds"] - baseline_extraction) / max(sites * pages - 1, 1),
-                    cores,
+                    sites, pages, _per_page(day["extraction_cpu_seconds"], baseline_extraction, sites, pages), cores
                 )
                 for day in days
             ]

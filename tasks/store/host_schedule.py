@@ -73,9 +73,8 @@ class HostSchedule:
     thread or pool between the answer and the request leaving."""
 
     def __init__(self, engine: Engine):
-        conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        self._connection = OwnConnection(conninfo, _SETUP)
-        self._slots_connection = OwnConnection(conninfo, _SETUP)  # apart: asks never wait behind slots
+        self._connection = OwnConnection(engine, _SETUP)
+        self._slots_connection = OwnConnection(engine, _SETUP)  # apart: asks never wait behind slots
         self._seeded: set[tuple[str, int]] = set()
         self._held: dict[str, str] = {}  # origin -> the holder id of its granted ask, until `sent`
 

@@ -21,6 +21,7 @@ import asyncio
 from collections.abc import Sequence
 
 import psycopg
+from sqlalchemy.engine import Engine
 
 # Seconds to wait before each new attempt of a statement whose connection was
 # lost: about 15 s in all, the time a restart of PostgreSQL takes and more.
@@ -28,12 +29,12 @@ RECONNECT_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
 
 
 class OwnConnection:
-    """An autocommit connection to `conninfo`, opened once by whichever
-    coroutine needs it first (`setup` statements run on it before anyone
-    gets it), and again if it was closed."""
+    """An autocommit connection to `engine`'s database, outside its pool,
+    opened once by whichever coroutine needs it first (`setup` statements run
+    on it before anyone gets it), and again if it was closed."""
 
-    def __init__(self, conninfo: str, setup: Sequence[str] = ()):
-        self.conninfo = conninfo
+    def __init__(self, engine: Engine, setup: Sequence[str] = ()):
+        self.conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         self.setup = tuple(setup)
         self._connection: psycopg.AsyncConnection | None = None
         self._opening = asyncio.Lock()

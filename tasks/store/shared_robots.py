@@ -56,11 +56,10 @@ class SharedRobots:
     (see the module docstring), for one process's frontier."""
 
     def __init__(self, engine: Engine, holder: str):
-        self.conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         self.holder = holder
         # A copy checked at or after this moment was read by a process running meanwhile.
         self.opened_at: datetime = http_cache.database_now(engine)
-        self._connection = OwnConnection(self.conninfo)
+        self._connection = OwnConnection(engine)
         self._ended: set[str] = set()  # origins whose read `save` ended
 
     async def claim(self, origin: str, seconds: float) -> tuple[bool, Kept | None]:
