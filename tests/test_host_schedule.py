@@ -123,3 +123,70 @@ def test_a_lost_connection_costs_a_pause_not_the_request(db):
             await robots.close()
 
     asyncio.run(run())
+
+
+class _CountingSchedule(HostSchedule):
+    """The real schedule, counting the slot statements a process sends."""
+
+    def __init__(self, engine):
+        super().__init__(engine)
+        self.taken = self.freed = 0
+
+    async def take_slot(self, origin: str, limit: int, lease: float) -> str | None:
+        self.taken += 1
+        return await super().take_slot(origin, limit, lease)
+
+    async def free_slot(self, origin: str, token: str) -> None:
+        self.freed += 1
+        await super().free_slot(origin, token)
+
+
+def test_a_hosts_queued_requests_reuse_its_shared_slots_and_free_them_at_the_end(db, httpserver):
+    """Requests queued for one host take over the shared slot of the request
+    before them (while a request's longest time is left of its lease), so the
+    slot statements are per slot, not per request; the last requests free
+    theirs, and the per-host limit still holds."""
+    import threading
+
+    from werkzeug.wrappers import Response
+
+    from newsdesk.tasks.web import fetch
+    from newsdesk.tasks.web.origins import origin
+
+    active, peak, lock = [0], [0], threading.Lock()
+
+    def page(request):
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        time.sleep(0.05)
+        with lock:
+            active[0] -= 1
+        return Response("<html><body><p>page</p></body></html>", content_type="text/html")
+
+    httpserver.expect_request("/robots.txt").respond_with_data("User-agent: *\nDisallow:\n")
+    httpserver.expect_request("/p").respond_with_handler(page)
+    settings = fetch.FetchSettings(backoff=0.01, host_delay=0.0, read_timeout=5.0, connect_timeout=5.0, per_host=2)
+    host = origin(httpserver.url_for("/p"))
+
+    async def run() -> _CountingSchedule:
+        schedule = _CountingSchedule(db)
+        try:
+            async with fetch.client(settings) as client:
+                polite = fetch.Politeness(client, settings, schedule=schedule)
+                await asyncio.gather(*(fetch.fetch(polite, httpserver.url_for(f"/p?n={n}")) for n in range(12)))
+                await polite.free_kept_slots()
+        finally:
+            await schedule.close()
+        return schedule
+
+    schedule = asyncio.run(run())
+    assert peak[0] <= settings.per_host
+    # robots.txt's request takes and frees one; the twelve pages share two (it was 13 of each).
+    assert schedule.taken <= 1 + settings.per_host
+    assert schedule.freed == schedule.taken
+    with db.connect() as conn:
+        held = conn.scalar(
+            sa.text("SELECT count(*) FROM newsdesk.host_slots WHERE origin = :o AND holder IS NOT NULL"), {"o": host}
+        )
+    assert held == 0

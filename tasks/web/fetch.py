@@ -210,6 +210,14 @@ ROBOTS_MAX_AGE = 24 * 3600.0
 # How often a process waiting for another's robots.txt read, or for a free
 # slot of a host that other processes fill, looks again.
 SHARED_POLL = 0.05
+# A shared slot of a host is taken for a request's longest time plus this
+# long, and handed from one request of this process to the next one queued for
+# the host while at least a request's longest time is left: one statement to
+# take it and one to free it then serve the host's requests of these seconds,
+# not each request (their cost: docs/benchmarks.md). Another process waits at
+# most about this long for a slot that this one keeps busy, and one that dies
+# holds it this much longer.
+SLOT_REUSE = 30.0
 
 
 @dataclass
@@ -235,6 +243,8 @@ class Politeness:
     _global: PriorityPermits | None = None
     _run_started: float | None = None  # the loop's clock at the run's first request
     _host_started: dict[str, float] = field(default_factory=dict)
+    _queued: dict[str, int] = field(default_factory=dict)  # requests waiting for a host's slot, per origin
+    _spare: dict[str, list[tuple[str, float]]] = field(default_factory=dict)  # shared slots kept: token, expiry
 
     @property
     def token(self) -> str:
@@ -359,29 +369,74 @@ class Politeness:
         if self._global is None:
             self._global = PriorityPermits(self.settings.global_limit)
         host_slot = self._host_slots.setdefault(origin, asyncio.Semaphore(self.settings.per_host))
-        async with host_slot:
-            delay = self._delay(origin)
-            if delay > 0:
-                wait = self._local_turn(origin, delay + self.settings.spacing_margin)
-                if wait > 0:
-                    await asyncio.sleep(wait)
-            shared = await self._take_shared_slot(origin)
-            try:
-                async with self._global.hold(priority):
-                    yield
-            finally:
-                if shared is not None and self.schedule is not None:
-                    await asyncio.shield(self.schedule.free_slot(origin, shared))
+        self._queued[origin] = self._queued.get(origin, 0) + 1
+        queued = True
+        try:
+            async with host_slot:
+                delay = self._delay(origin)
+                if delay > 0:
+                    wait = self._local_turn(origin, delay + self.settings.spacing_margin)
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                shared = await self._take_shared_slot(origin)
+                self._queued[origin] -= 1
+                queued = False
+                try:
+                    async with self._global.hold(priority):
+                        yield
+                finally:
+                    if shared is not None:
+                        await asyncio.shield(self._put_back_shared_slot(origin, shared))
+        finally:
+            if queued:
+                self._queued[origin] -= 1
 
-    async def _take_shared_slot(self, origin: str) -> str | None:
-        """One of the host's `per_host` slots among all processes (None
-        without a shared schedule); held at most as long as a request may take."""
+    def _request_seconds(self) -> float:
+        """The longest a request may hold a slot: connecting, then its deadline."""
+        return self.settings.response_deadline + self.settings.connect_timeout
+
+    async def _take_shared_slot(self, origin: str) -> tuple[str, float] | None:
+        """One of the host's `per_host` slots among all processes, with the
+        loop's time its lease ends by (None without a shared schedule): one
+        this process keeps for its next request (see SLOT_REUSE) while a
+        request's longest time is left of it, else a new one."""
         if self.schedule is None:
             return None
-        lease = self.settings.response_deadline + self.settings.connect_timeout
-        while (token := await self.schedule.take_slot(origin, self.settings.per_host, lease)) is None:
+        loop = asyncio.get_running_loop()
+        spare = self._spare.get(origin, [])
+        while spare:
+            kept, expires = spare.pop()
+            if expires - loop.time() >= self._request_seconds():
+                return kept, expires
+            await self.schedule.free_slot(origin, kept)
+        lease = self._request_seconds() + SLOT_REUSE
+        while True:
+            asked = loop.time()  # the lease counts from the statement, which is later
+            if (token := await self.schedule.take_slot(origin, self.settings.per_host, lease)) is not None:
+                return token, asked + lease
             await asyncio.sleep(SHARED_POLL)
-        return token
+
+    async def _put_back_shared_slot(self, origin: str, slot: tuple[str, float]) -> None:
+        """A request has ended: its shared slot goes to a request of this
+        process queued for the host while a request's longest time is left of
+        its lease, else back to every process."""
+        assert self.schedule is not None
+        token, expires = slot
+        if self._queued.get(origin, 0) > len(self._spare.get(origin, [])) and (
+            expires - asyncio.get_running_loop().time() >= self._request_seconds()
+        ):
+            self._spare.setdefault(origin, []).append(slot)
+            return
+        await self.schedule.free_slot(origin, token)
+
+    async def free_kept_slots(self) -> None:
+        """Free the shared slots kept for requests that never came (the run is ending)."""
+        if self.schedule is None:
+            return
+        for origin, spare in self._spare.items():
+            while spare:
+                token, _ = spare.pop()
+                await self.schedule.free_slot(origin, token)
 
     def tracer(self, origin: str) -> Callable[[str, dict], Awaitable[None]]:
         """An httpcore trace hook for a request to `origin` that spaces the

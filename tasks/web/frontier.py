@@ -113,6 +113,7 @@ class Frontier:
     def close(self) -> None:
         async def shut() -> None:
             await self.politeness.client.aclose()
+            await self.politeness.free_kept_slots()
             await self.schedule.close()
             await self.robots.close()
 
