@@ -7,6 +7,7 @@ import hashlib
 import os
 import subprocess
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -131,3 +132,25 @@ def ingests_at_once(
     ]
     outputs = [run.communicate(timeout=timeout)[0] for run in started]
     return [subprocess.CompletedProcess(run.args, run.returncode, out) for run, out in zip(started, outputs)]
+
+
+class AtOnce:
+    """A handler for pytest-httpserver that answers after `seconds` and
+    counts the requests it serves at once (`peak`)."""
+
+    def __init__(self, body: str, seconds: float):
+        self.body, self.seconds = body, seconds
+        self.peak = 0
+        self._active = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, request):
+        from werkzeug.wrappers import Response
+
+        with self._lock:
+            self._active += 1
+            self.peak = max(self.peak, self._active)
+        time.sleep(self.seconds)
+        with self._lock:
+            self._active -= 1
+        return Response(self.body, content_type="text/html")

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from newsdesk.tasks.records import Rejected
 from newsdesk.tasks.web import fetch
+from tests.helpers import AtOnce
 
 FAST = fetch.FetchSettings(backoff=0.01, host_delay=0.0, read_timeout=1.0, connect_timeout=1.0, max_bytes=50_000)
 PAGE = "<html><head><title>T</title></head><body><article><p>Hello world.</p></article></body></html>"
@@ -155,19 +156,7 @@ def test_brotli_and_gzip_bodies_are_decoded(site):
 
 
 def test_at_most_per_host_requests_at_once(site):
-    import threading
-
-    active, peak, lock = [0], [0], threading.Lock()
-
-    def handler(request):
-        with lock:
-            active[0] += 1
-            peak[0] = max(peak[0], active[0])
-        time.sleep(0.2)
-        with lock:
-            active[0] -= 1
-        return Response(PAGE, content_type="text/html")
-
+    handler = AtOnce(PAGE, 0.2)
     site.expect_request("/busy").respond_with_handler(handler)
 
     async def run():
@@ -176,7 +165,7 @@ def test_at_most_per_host_requests_at_once(site):
             await asyncio.gather(*(fetch.fetch(polite, site.url_for(f"/busy?n={i}")) for i in range(6)))
 
     asyncio.run(run())
-    assert peak[0] == FAST.per_host == 2
+    assert handler.peak == FAST.per_host == 2
 
 
 def test_a_request_held_after_its_turn_does_not_leave_just_before_the_next():

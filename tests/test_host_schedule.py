@@ -13,6 +13,7 @@ from sqlalchemy.pool import NullPool
 
 from newsdesk.tasks.store.host_schedule import HostSchedule
 from newsdesk.tasks.store.shared_robots import SharedRobots
+from tests.helpers import AtOnce
 
 DELAY = 0.2
 
@@ -146,24 +147,10 @@ def test_a_hosts_queued_requests_reuse_its_shared_slots_and_free_them_at_the_end
     before them (while a request's longest time is left of its lease), so the
     slot statements are per slot, not per request; the last requests free
     theirs, and the per-host limit still holds."""
-    import threading
-
-    from werkzeug.wrappers import Response
-
     from newsdesk.tasks.web import fetch
     from newsdesk.tasks.web.origins import origin
 
-    active, peak, lock = [0], [0], threading.Lock()
-
-    def page(request):
-        with lock:
-            active[0] += 1
-            peak[0] = max(peak[0], active[0])
-        time.sleep(0.05)
-        with lock:
-            active[0] -= 1
-        return Response("<html><body><p>page</p></body></html>", content_type="text/html")
-
+    page = AtOnce("<html><body><p>page</p></body></html>", 0.05)
     httpserver.expect_request("/robots.txt").respond_with_data("User-agent: *\nDisallow:\n")
     httpserver.expect_request("/p").respond_with_handler(page)
     settings = fetch.FetchSettings(backoff=0.01, host_delay=0.0, read_timeout=5.0, connect_timeout=5.0, per_host=2)
@@ -181,7 +168,7 @@ def test_a_hosts_queued_requests_reuse_its_shared_slots_and_free_them_at_the_end
         return schedule
 
     schedule = asyncio.run(run())
-    assert peak[0] <= settings.per_host
+    assert page.peak <= settings.per_host
     # robots.txt's request takes and frees one; the twelve pages share two (it was 13 of each).
     assert schedule.taken <= 1 + settings.per_host
     assert schedule.freed == schedule.taken
