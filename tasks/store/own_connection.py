@@ -11,8 +11,7 @@ others wait for that one.
 Their statements are idempotent (each names its holder), so one that loses
 its connection (PostgreSQL restarted, the backend terminated) is sent again
 on a new one, for RECONNECT_DELAYS: a restart of a second or two costs the
-crawl a pause, not the pages whose turn it was (52 of 600 pages of a web day
-failed on one restart before).
+crawl a pause, not the pages whose turn it was (docs/operations.md).
 """
 
 from __future__ import annotations

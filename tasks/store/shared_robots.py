@@ -66,7 +66,7 @@ class SharedRobots:
         """The copy of `origin`'s robots.txt kept (None: none), and whether this
         process now holds its read, for up to `seconds`: not when that copy is
         current (`Kept`'s last field), nor while another process's read is under way."""
-        row = await self._execute(
+        row = await self._connection.execute(
             _CLAIM,
             {
                 "url": _url(origin),
@@ -84,7 +84,7 @@ class SharedRobots:
 
     async def save(self, origin: str, etag: str | None, last_modified: str | None, body: bytes | None) -> None:
         """Keep a robots.txt as just read (or revalidated), and end this process's read of it."""
-        await self._execute(
+        await self._connection.execute(
             _SAVE,
             {
                 "origin": origin,
@@ -102,13 +102,10 @@ class SharedRobots:
         if origin in self._ended:
             self._ended.discard(origin)
             return
-        await self._execute(_RELEASE, {"origin": origin, "holder": self.holder})
+        await self._connection.execute(_RELEASE, {"origin": origin, "holder": self.holder})
 
     async def close(self) -> None:
         await self._connection.close()
-
-    async def _execute(self, statement: str, params: dict) -> tuple | None:
-        return await self._connection.execute(statement, params)
 
 
 def _url(origin: str) -> str:

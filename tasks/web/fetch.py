@@ -269,9 +269,8 @@ class Politeness:
         cache = self.robots_cache
         if cache is None:
             return await self._read_robots(origin, None)
-        lease = self.settings.response_deadline + self.settings.connect_timeout
         while True:
-            taken, cached = await cache.claim(origin, lease)
+            taken, cached = await cache.claim(origin, self._request_seconds())
             if cached is not None and cached.current:
                 return self._rules(cached.body)
             if taken:
@@ -392,7 +391,8 @@ class Politeness:
                 self._queued[origin] -= 1
 
     def _request_seconds(self) -> float:
-        """The longest a request may hold a slot: connecting, then its deadline."""
+        """The longest a request may take (a slot's or a robots.txt read's
+        lease must cover it): connecting, then its deadline."""
         return self.settings.response_deadline + self.settings.connect_timeout
 
     async def _take_shared_slot(self, origin: str) -> tuple[str, float] | None:
