@@ -69,7 +69,7 @@ def db(engine):
                 " newsdesk.load_changes, newsdesk.ingest_run_sources,"
                 # What a site answered before (ETags, robots.txt, spacing): a test's server may
                 # reuse an earlier test's port, and its pages must not count as unchanged.
-                " newsdesk.http_cache, newsdesk.host_schedule, newsdesk.host_slots, newsdesk.robots_reads,"
+                " newsdesk.http_cache, newsdesk.host_schedule, newsdesk.robots_reads,"
                 " newsdesk.ingest_runs RESTART IDENTITY CASCADE"
             )
         )

@@ -1,121 +1,108 @@
-"""The spacing of requests to a web origin, shared by every run and worker.
+"""Web origins leased to one process at a time: the spacing of requests and
+the per-host limit, shared by every run and worker.
 
-One row per origin holds the earliest start of its next request. A request
-about to leave asks for its start in one statement (the row lock makes
-concurrent asks queue): granted when that time has come, and the origin is
-then held (its row moves on by the delay and SENDING) until the request's
-headers are written and `sent` moves it to `delay` after that moment;
-otherwise it is told how long to wait, and asks again then. So two requests
-to one origin leave `delay` apart whichever process makes them: one that is
-late, after its grant or before its bytes leave, cannot come close to the
-next. A process that dies holding an origin holds it SENDING longer at most.
+One row per origin (`host_schedule`). A process about to start a request to
+an origin leases it (one statement): granted when no other process holds it
+and its next start (`next_at`) has come. While it holds the lease only it
+starts requests to the origin, and it spaces them and counts them against
+NEWSDESK_PER_HOST itself, with no statement per request. A lease is a span
+of starts (`held_until`), renewed in one statement when no other process has
+asked for the origin meanwhile (`wanted_by`, the first that asked); when one
+has, the holder starts no more, and releases the origin once its requests
+have ended. It also releases it when its requests to it have ended and none
+is queued (`tasks.web.leases`), and at the end of its run. A release moves
+`next_at` to a delay after the holder's last request's headers were written,
+and the process that asked first has the origin before the one releasing may
+take it again (for WAITER_GRACE, should the other have gone). A process that
+dies holding an origin holds it until its lease's span, a request's longest
+time (its requests may still run at the server) and a delay have passed.
 Times come from PostgreSQL's clock, so workers whose clocks disagree still agree.
-
-The per-host limit is shared the same way: `host_slots` has `limit` rows per
-origin, and a request holds one (its holder and a lease) from before it
-starts until it ends; a process that dies holding one holds it for a lease
-at most.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
 from newsdesk.tasks.store.own_connection import OwnConnection
 
-# Seconds a granted request may take to write its headers before the origin
-# is free again anyway (its process may have died between the two).
-SENDING = 10.0
+# Seconds the process that asked first for a released origin has it to itself:
+# a waiter asks again within LEASE_POLL (tasks.web.leases), so this only
+# matters when the waiter has gone.
+WAITER_GRACE = 2.0
 
-# A statement need not wait for its commit to reach the disk: a schedule
-# or slot row lost in a crash only lets the first request after it go at once.
+# A statement need not wait for its commit to reach the disk: a schedule row
+# lost in a crash only lets the first request after it go at once.
 _SETUP = ("SET synchronous_commit TO off",)
 
-# statement_timestamp(): one "now" for the whole statement, so both CASEs agree.
-_ASK = (
-    "INSERT INTO newsdesk.host_schedule AS h (origin, next_at, holder)"
-    " VALUES (%(origin)s, statement_timestamp() + make_interval(secs => %(delay)s + %(sending)s), %(me)s)"
+# statement_timestamp(): one "now" for the whole statement. Every SET sees the
+# row as it was, so each repeats the grant's condition.
+_GRANT = (
+    "((h.holder = %(me)s AND h.held_until IS NOT NULL AND h.wanted_by IS NULL)"
+    " OR ((h.held_until IS NULL OR h.held_until + make_interval(secs => %(drain)s) <= statement_timestamp())"
+    " AND h.next_at <= statement_timestamp()"
+    " AND (h.wanted_by IS NULL OR h.wanted_by = %(me)s"
+    " OR h.next_at + make_interval(secs => %(grace)s) <= statement_timestamp())))"
+)
+_LEASE = (
+    "INSERT INTO newsdesk.host_schedule AS h (origin, next_at, holder, held_until)"
+    " VALUES (%(origin)s, statement_timestamp(), %(me)s, statement_timestamp() + make_interval(secs => %(span)s))"
     " ON CONFLICT (origin) DO UPDATE SET"
-    " next_at = CASE WHEN h.next_at <= statement_timestamp() THEN EXCLUDED.next_at ELSE h.next_at END,"
-    " holder = CASE WHEN h.next_at <= statement_timestamp() THEN EXCLUDED.holder ELSE h.holder END"
-    " RETURNING h.holder = %(me)s, extract(epoch FROM h.next_at - statement_timestamp())::float8"
+    f" holder = CASE WHEN {_GRANT} THEN EXCLUDED.holder ELSE h.holder END,"
+    f" held_until = CASE WHEN {_GRANT} THEN EXCLUDED.held_until ELSE h.held_until END,"
+    f" wanted_by = CASE WHEN {_GRANT} THEN NULL"
+    " WHEN h.wanted_by IS NULL AND h.holder IS DISTINCT FROM %(me)s THEN %(me)s ELSE h.wanted_by END"
+    " RETURNING h.holder = %(me)s AND h.held_until = statement_timestamp() + make_interval(secs => %(span)s),"
+    " h.holder = %(me)s AND h.held_until IS NOT NULL,"
+    " extract(epoch FROM h.next_at - statement_timestamp())::float8"
+)
+_RELEASE = (
+    "UPDATE newsdesk.host_schedule SET holder = NULL, held_until = NULL,"
+    " next_at = greatest(next_at, statement_timestamp() + make_interval(secs => %(after)s))"
+    " WHERE origin = %(origin)s AND holder = %(me)s AND held_until IS NOT NULL"
 )
 
-_SEED_SLOTS = (
-    "INSERT INTO newsdesk.host_slots (origin, slot) SELECT %(origin)s, generate_series(1, %(limit)s)"
-    " ON CONFLICT DO NOTHING"
-)
-# SKIP LOCKED: concurrent takers pass over a slot being taken; a slot taken
-# meanwhile is checked again against its new holder (READ COMMITTED), so two
-# takers never get one slot. A taker sent again (its connection lost after the
-# commit) gets the slot it already holds.
-_TAKE_SLOT = (
-    "UPDATE newsdesk.host_slots SET holder = %(me)s, until = clock_timestamp() + make_interval(secs => %(lease)s)"
-    " WHERE (origin, slot) = (SELECT origin, slot FROM newsdesk.host_slots"
-    " WHERE origin = %(origin)s AND slot <= %(limit)s"
-    " AND (holder IS NULL OR until < clock_timestamp() OR holder = %(me)s)"
-    " ORDER BY holder IS NOT DISTINCT FROM %(me)s DESC, slot LIMIT 1 FOR UPDATE SKIP LOCKED)"
-    " RETURNING slot"
-)
-_FREE_SLOT = "UPDATE newsdesk.host_slots SET holder = NULL, until = NULL WHERE origin = %(origin)s AND holder = %(me)s"
 
-_SENT = (
-    "UPDATE newsdesk.host_schedule SET next_at = statement_timestamp() + make_interval(secs => %(delay)s)"
-    " WHERE origin = %(origin)s AND holder = %(me)s"
-)
+@dataclass(frozen=True)
+class Answer:
+    """The schedule's answer to a lease: `granted`; else `mine` when this
+    process holds the origin but another has asked for it (release it once
+    its requests end), and `next_in`, the seconds until the origin's next
+    start (zero or less when only another holder stands in the way)."""
+
+    granted: bool
+    mine: bool
+    next_in: float
 
 
 class HostSchedule:
     """The shared schedule, asked over one connection of its own (autocommit)
-    from the frontier's event loop: a request's ask is one round trip, with no
-    thread or pool between the answer and the request leaving."""
+    from the frontier's event loop: a lease is one round trip, with no thread
+    or pool between the answer and the requests it lets start. One holder
+    name per instance: an instance stands for one process."""
 
     def __init__(self, engine: Engine):
         self._connection = OwnConnection(engine, _SETUP)
-        self._slots_connection = OwnConnection(engine, _SETUP)  # apart: asks never wait behind slots
-        self._seeded: set[tuple[str, int]] = set()
-        self._held: dict[str, str] = {}  # origin -> the holder id of its granted ask, until `sent`
+        self.me = uuid.uuid4().hex
 
-    async def ask(self, origin: str, delay: float) -> float:
-        """Ask to start a request to `origin` now: 0 when granted (the origin
-        is then held until `sent`), else the seconds to wait before asking again."""
-        me = uuid.uuid4().hex
-        row = await self._connection.execute(_ASK, {"origin": origin, "delay": delay, "sending": SENDING, "me": me})
-        assert row is not None
-        granted, wait = row
-        if granted:
-            self._held[origin] = me
-            return 0.0
-        # Held by a request still writing, the row says SENDING more: its
-        # `sent` will say sooner, so ask again within a delay.
-        return min(max(float(wait), 0.001), delay)
-
-    async def sent(self, origin: str, delay: float) -> None:
-        """The granted request to `origin` has written its headers (or failed
-        to): the next, from any process, may start `delay` from now."""
-        me = self._held.pop(origin, None)
-        if me is not None:
-            await self._connection.execute(_SENT, {"origin": origin, "delay": delay, "me": me})
-
-    async def take_slot(self, origin: str, limit: int, lease: float) -> str | None:
-        """One of `origin`'s `limit` slots, shared by every process, held until
-        `free_slot` or for `lease` seconds at most: its token, or None when
-        all are held."""
-        if (origin, limit) not in self._seeded:
-            await self._slots_connection.execute(_SEED_SLOTS, {"origin": origin, "limit": limit})
-            self._seeded.add((origin, limit))
-        me = uuid.uuid4().hex
-        taken = await self._slots_connection.execute(
-            _TAKE_SLOT, {"origin": origin, "limit": limit, "lease": lease, "me": me}
+    async def lease(self, origin: str, span: float, drain: float) -> Answer:
+        """Lease `origin` (or renew this process's lease) for `span` seconds
+        of starts. `drain` is how long after a holder's span its requests may
+        still run, plus a delay: a holder that neither renewed nor released
+        by then has gone."""
+        row = await self._connection.execute(
+            _LEASE, {"origin": origin, "me": self.me, "span": span, "drain": drain, "grace": WAITER_GRACE}
         )
-        return me if taken is not None else None
+        assert row is not None
+        granted, mine, next_in = row
+        return Answer(bool(granted), bool(mine) and not granted, float(next_in))
 
-    async def free_slot(self, origin: str, token: str) -> None:
-        """The request holding slot `token` of `origin` has ended."""
-        await self._slots_connection.execute(_FREE_SLOT, {"origin": origin, "me": token})
+    async def release(self, origin: str, after: float) -> None:
+        """This process's requests to `origin` have ended: another may start
+        one `after` seconds from now (a delay after the last one's headers)."""
+        await self._connection.execute(_RELEASE, {"origin": origin, "me": self.me, "after": after})
 
     async def close(self) -> None:
         await self._connection.close()
-        await self._slots_connection.close()

@@ -36,6 +36,7 @@ from newsdesk.config import Settings
 from newsdesk.tasks.records import Rejected
 from newsdesk.tasks.web.addresses import AddressPolicy, AddressRefused, IPNetwork, VettingBackend
 from newsdesk.tasks.web.decompress import BoundedDecoder, BrokenBody
+from newsdesk.tasks.web.leases import OriginLeases, Schedule
 from newsdesk.tasks.web.origins import origin as _origin
 from newsdesk.tasks.web.permits import PAGE, ROBOTS, PriorityPermits
 from newsdesk.tasks.web.robots import Rules, disallow_all, product_token
@@ -181,43 +182,11 @@ class RobotsCache(Protocol):
         ...
 
 
-class SharedSchedule(Protocol):
-    """The spacing of requests to an origin, and its requests in flight, kept
-    with other processes (runs, workers): newsdesk's is
-    `tasks.store.host_schedule`, in PostgreSQL."""
-
-    async def ask(self, origin: str, delay: float) -> float:
-        """Ask, as a request to `origin` is about to leave, whether it may start
-        now: 0 when granted (the origin is then held by this process until
-        `sent`), else the seconds to wait before asking again."""
-        ...
-
-    async def sent(self, origin: str, delay: float) -> None:
-        """The granted request's headers are written (or failed to be): the
-        next start to `origin`, from any process, is `delay` from now."""
-        ...
-
-    async def take_slot(self, origin: str, limit: int, seconds: float) -> str | None:
-        """One of `limit` slots of `origin` shared by every process, held for
-        at most `seconds`: its token, or None when all are taken."""
-        ...
-
-    async def free_slot(self, origin: str, token: str) -> None: ...
-
-
 # RFC 9309, 2.4: a cached robots.txt is used for at most a day.
 ROBOTS_MAX_AGE = 24 * 3600.0
 # How often a process waiting for another's robots.txt read, or for a free
 # slot of a host that other processes fill, looks again.
 SHARED_POLL = 0.05
-# A shared slot of a host is taken for a request's longest time plus this
-# long, and handed from one request of this process to the next one queued for
-# the host while at least a request's longest time is left: one statement to
-# take it and one to free it then serve the host's requests of these seconds,
-# not each request (their cost: docs/benchmarks.md). Another process waits at
-# most about this long for a slot that this one keeps busy, and one that dies
-# holds it this much longer.
-SLOT_REUSE = 30.0
 
 
 @dataclass
@@ -225,14 +194,15 @@ class Politeness:
     """Per-host state shared by every request of a run in this process: robots.txt
     read once per host (and once for every process running meanwhile, through
     `robots_cache`), request starts spaced by the host's delay (in this
-    process, and through `schedule` with other processes), at most `per_host`
-    requests at once to a host (in this process and, through `schedule`,
-    in all) and `global_limit` in all, within the host's and the run's time
-    budgets. Hosts are keyed by their origin in one form (`origins`)."""
+    process), at most `per_host` requests at once to a host and
+    `global_limit` in all, within the host's and the run's time budgets.
+    With `schedule`, a host is leased to one process at a time (`leases`), so
+    the spacing and the per-host limit hold across processes too. Hosts are
+    keyed by their origin in one form (`origins`)."""
 
     client: httpx.AsyncClient
     settings: FetchSettings
-    schedule: SharedSchedule | None = None
+    schedule: Schedule | None = None
     robots_cache: RobotsCache | None = None
     robots: dict[str, Rules | RobotsUnreachable | None] = field(default_factory=dict)
     _robots_locks: dict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
@@ -244,7 +214,7 @@ class Politeness:
     _run_started: float | None = None  # the loop's clock at the run's first request
     _host_started: dict[str, float] = field(default_factory=dict)
     _queued: dict[str, int] = field(default_factory=dict)  # requests waiting for a host's slot, per origin
-    _spare: dict[str, list[tuple[str, float]]] = field(default_factory=dict)  # shared slots kept: token, expiry
+    _leases: OriginLeases | None = None
 
     @property
     def token(self) -> str:
@@ -360,11 +330,11 @@ class Politeness:
     @asynccontextmanager
     async def slot(self, origin: str, priority: int = PAGE):
         """Hold a request slot on `origin`: its turn in the host's spacing and
-        within the concurrency limits (the per-host one shared with other
-        processes through `schedule`). The turn is waited for before a permit
-        of the global limit is taken, so hosts waiting for their turn never
-        hold up hosts whose turn it is; permits go to pages before listings
-        before robots.txt (`permits`)."""
+        within the concurrency limits, inside this process's lease of the
+        host when processes share a `schedule`. The turn is waited for before
+        a permit of the global limit is taken, so hosts waiting for their
+        turn never hold up hosts whose turn it is; permits go to pages before
+        listings before robots.txt (`permits`)."""
         if self._global is None:
             self._global = PriorityPermits(self.settings.global_limit)
         host_slot = self._host_slots.setdefault(origin, asyncio.Semaphore(self.settings.per_host))
@@ -373,78 +343,50 @@ class Politeness:
         try:
             async with host_slot:
                 delay = self._delay(origin)
-                if delay > 0:
-                    wait = self._local_turn(origin, delay + self.settings.spacing_margin)
+                spacing = delay + self.settings.spacing_margin if delay > 0 else 0.0
+                if spacing > 0:
+                    wait = self._local_turn(origin, spacing)
                     if wait > 0:
                         await asyncio.sleep(wait)
-                shared = await self._take_shared_slot(origin)
+                leases = self._origin_leases()
+                if leases is not None:
+                    await leases.enter(origin, spacing)
                 self._queued[origin] -= 1
                 queued = False
                 try:
                     async with self._global.hold(priority):
                         yield
                 finally:
-                    if shared is not None:
-                        await asyncio.shield(self._put_back_shared_slot(origin, shared))
+                    if leases is not None:
+                        leases.leave(origin)
         finally:
             if queued:
                 self._queued[origin] -= 1
 
     def _request_seconds(self) -> float:
-        """The longest a request may take (a slot's or a robots.txt read's
-        lease must cover it): connecting, then its deadline."""
+        """The longest a request may take (a robots.txt read's lease, and the
+        time a dead holder's requests may still run, must cover it):
+        connecting, then its deadline."""
         return self.settings.response_deadline + self.settings.connect_timeout
 
-    async def _take_shared_slot(self, origin: str) -> tuple[str, float] | None:
-        """One of the host's `per_host` slots among all processes, with the
-        loop's time its lease ends by (None without a shared schedule): one
-        this process keeps for its next request (see SLOT_REUSE) while a
-        request's longest time is left of it, else a new one."""
-        if self.schedule is None:
-            return None
-        loop = asyncio.get_running_loop()
-        spare = self._spare.get(origin, [])
-        while spare:
-            kept, expires = spare.pop()
-            if expires - loop.time() >= self._request_seconds():
-                return kept, expires
-            await self.schedule.free_slot(origin, kept)
-        lease = self._request_seconds() + SLOT_REUSE
-        while True:
-            asked = loop.time()  # the lease counts from the statement, which is later
-            if (token := await self.schedule.take_slot(origin, self.settings.per_host, lease)) is not None:
-                return token, asked + lease
-            await asyncio.sleep(SHARED_POLL)
+    def _origin_leases(self) -> OriginLeases | None:
+        if self.schedule is not None and self._leases is None:
+            self._leases = OriginLeases(
+                self.schedule, self._request_seconds(), lambda o: self._queued.get(o, 0), self._last_sent.get
+            )
+        return self._leases
 
-    async def _put_back_shared_slot(self, origin: str, slot: tuple[str, float]) -> None:
-        """A request has ended: its shared slot goes to a request of this
-        process queued for the host while a request's longest time is left of
-        its lease, else back to every process."""
-        assert self.schedule is not None
-        token, expires = slot
-        if self._queued.get(origin, 0) > len(self._spare.get(origin, [])) and (
-            expires - asyncio.get_running_loop().time() >= self._request_seconds()
-        ):
-            self._spare.setdefault(origin, []).append(slot)
-            return
-        await self.schedule.free_slot(origin, token)
-
-    async def free_kept_slots(self) -> None:
-        """Free the shared slots kept for requests that never came (the run is ending)."""
-        if self.schedule is None:
-            return
-        for origin, spare in self._spare.items():
-            while spare:
-                token, _ = spare.pop()
-                await self.schedule.free_slot(origin, token)
+    async def release_leases(self) -> None:
+        """Give back the hosts this process still holds (the run is ending)."""
+        if self._leases is not None:
+            await self._leases.release_all()
 
     def tracer(self, origin: str) -> Callable[[str, dict], Awaitable[None]]:
         """An httpcore trace hook for a request to `origin` that spaces the
         moments requests' bytes leave: its headers wait until the last
         request's headers to that origin from this process have been written
-        and a full delay has passed since, and until `schedule` grants the
-        start (other processes' requests, which also count from when headers
-        were written). Spacing counts from when the last headers were
+        and a full delay has passed since (other processes' requests are
+        kept apart by the host's lease). Spacing counts from when the last headers were
         written, not from when they were cleared to go: a busy event loop can
         hold a request between the two, and that request must not then leave
         just before the next one. So neither a slow connection setup nor a
@@ -472,24 +414,14 @@ class Politeness:
             if (gap := self._last_sent.get(origin, -delay) + delay - time.monotonic()) > 0:
                 await asyncio.sleep(gap)
                 continue
-            wait = await self.schedule.ask(origin, delay) if self.schedule else 0.0
-            if wait > 0:
-                await asyncio.sleep(wait)
-                continue
-            if origin not in self._sending:  # none began sending while the schedule was asked
-                break
+            break
         self._sending[origin] = asyncio.Event()
 
     async def _sent(self, origin: str) -> None:
         """The headers of the request holding `origin`'s sending turn are
         written (or failed to be): the next delay counts from now."""
         self._last_sent[origin] = time.monotonic()
-        if (sending := self._sending.pop(origin, None)) is None:
-            return
-        try:
-            if self.schedule is not None:
-                await self.schedule.sent(origin, self._delay(origin) + self.settings.spacing_margin)
-        finally:
+        if (sending := self._sending.pop(origin, None)) is not None:
             sending.set()
 
     def _local_turn(self, origin: str, delay: float) -> float:

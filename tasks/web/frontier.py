@@ -3,10 +3,10 @@
 An event loop in its own thread holds one HTTP client and one `Politeness`:
 per origin, robots.txt read once per run (revalidated against the copy kept
 in `http_cache`, which stands in for at most a day when the site cannot be
-reached), request starts spaced in this process and, as each request
-leaves, through `host_schedule` in PostgreSQL (so concurrent runs and
-workers keep the spacing too), at most `per_host` requests at once to an
-origin and `global_limit` in all. A run's `WebPipeline` (`pipeline`) lists
+reached), request starts spaced in this process, at most `per_host` requests at once
+to an origin and `global_limit` in all; an origin is leased to one process
+at a time through `host_schedule` in PostgreSQL, so concurrent runs and
+workers keep the spacing and the per-host limit too. A run's `WebPipeline` (`pipeline`) lists
 every web source on it at once and fetches their pages side by side, each
 host at its own pace, so a slow host delays only its own items. Pages are
 handed to the extraction pool as they arrive, so extraction runs beside the
@@ -113,7 +113,7 @@ class Frontier:
     def close(self) -> None:
         async def shut() -> None:
             await self.politeness.client.aclose()
-            await self.politeness.free_kept_slots()
+            await self.politeness.release_leases()
             await self.schedule.close()
             await self.robots.close()
 
