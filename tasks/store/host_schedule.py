@@ -64,6 +64,12 @@ _RELEASE = (
     " WHERE origin = %(origin)s AND holder = %(me)s AND held_until IS NOT NULL"
 )
 
+_RELEASE_ALL = (
+    "UPDATE newsdesk.host_schedule SET holder = NULL, held_until = NULL,"
+    " next_at = greatest(next_at, statement_timestamp() + make_interval(secs => %(after)s))"
+    " WHERE holder = %(me)s AND held_until IS NOT NULL"
+)
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -103,6 +109,13 @@ class HostSchedule:
         """This process's requests to `origin` have ended: another may start
         one `after` seconds from now (a delay after the last one's headers)."""
         await self._connection.execute(_RELEASE, {"origin": origin, "me": self.me, "after": after})
+
+    async def release_all(self, after: float) -> None:
+        """This process's run is ending: every origin it holds is released,
+        the next start `after` seconds from now (a delay: its last request
+        may have just left). One statement, and it also frees an origin
+        whose grant this process never read (its request was cancelled)."""
+        await self._connection.execute(_RELEASE_ALL, {"me": self.me, "after": after})
 
     async def close(self) -> None:
         await self._connection.close()

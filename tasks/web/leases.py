@@ -1,6 +1,6 @@
 """This process's leases of web origins, over the shared schedule
 (`tasks.store.host_schedule`): the requests of one process to one host cost
-a statement when they begin and one when they end, not two per request.
+a statement when they begin and one when they end, not statements per request.
 
 A request enters the origin's lease before it starts (taking or renewing it
 when needed) and leaves it when it ends. A lease's span is LEASE_SPAN
@@ -9,7 +9,8 @@ schedule refuses when another process has asked for the origin: then no
 request enters, and the last one inside releases it. The origin is also
 released once no request of this process has been inside or queued for it
 for IDLE (so another process waits at most about that long for a host this
-one is not using), and at the end of the run (`release_all`)."""
+one is not using), and at the end of the run (`release_all`, one statement
+for every origin still held)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,8 @@ class Schedule(Protocol):
     async def lease(self, origin: str, span: float, drain: float) -> Answer: ...
 
     async def release(self, origin: str, after: float) -> None: ...
+
+    async def release_all(self, after: float) -> None: ...
 
 
 class OriginLeases:
@@ -156,6 +159,6 @@ class OriginLeases:
         self._idle.clear()
         if self._releasing:
             await asyncio.gather(*self._releasing, return_exceptions=True)
-        for origin in list(self._until):
-            async with self._locks[origin]:
-                await self._release(origin)
+        self._until.clear()
+        self._handing_over.clear()
+        await self.schedule.release_all(max(self._delays.values(), default=0.0))
