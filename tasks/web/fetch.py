@@ -184,8 +184,7 @@ class RobotsCache(Protocol):
 
 # RFC 9309, 2.4: a cached robots.txt is used for at most a day.
 ROBOTS_MAX_AGE = 24 * 3600.0
-# How often a process waiting for another's robots.txt read, or for a free
-# slot of a host that other processes fill, looks again.
+# How often a process waiting for another's robots.txt read looks again.
 SHARED_POLL = 0.05
 
 

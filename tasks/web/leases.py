@@ -103,6 +103,7 @@ class OriginLeases:
                 self._inside[origin] += 1
                 return None
             if answer.mine:  # another process asked for it: hand it over
+                self._until.setdefault(origin, now)  # held, even if this process had not known it
                 self._handing_over.add(origin)
                 if self._inside[origin] == 0:
                     await self._release(origin)
