@@ -158,7 +158,7 @@ def run_day(database_url: str, sites: int, pages: int, newsdesk: Path) -> dict:
             ).all()
         for reason in reasons:
             print(f"  {reason.n} {reason.outcome} at {reason.stage}: {reason.reason}", flush=True)
-        first_request = min(arrived for site in web.sites for arrived, _ in site.log)
+        first_request = min((arrived for site in web.sites for arrived, _ in site.log), default=started_at)
         gaps = [gap for site in web.sites if (gap := site.closest_gap()) is not None]
         for site in web.sites:
             if (gap := site.closest_gap()) is not None and gap < DELAY:

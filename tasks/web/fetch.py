@@ -212,7 +212,7 @@ class Politeness:
     _global: PriorityPermits | None = None
     _run_started: float | None = None  # the loop's clock at the run's first request
     _host_started: dict[str, float] = field(default_factory=dict)
-    _queued: dict[str, int] = field(default_factory=dict)  # requests waiting for a host's slot, per origin
+    _queued: dict[str, int] = field(default_factory=dict)  # per origin: requests not yet started (leases' idle test)
     _leases: OriginLeases | None = None
 
     @property

@@ -67,9 +67,11 @@ class OriginLeases:
         self._idle: dict[str, asyncio.TimerHandle] = {}
         self._releasing: set[asyncio.Task] = set()
 
-    def _open(self, origin: str, now: float) -> bool:
+    def _usable(self, origin: str, now: float) -> bool:
+        """Whether a request may enter `origin` now without a statement: held,
+        not being handed over, and more than half of the span left."""
         until = self._until.get(origin)
-        return until is not None and now < until and origin not in self._handing_over
+        return until is not None and until - now > LEASE_SPAN / 2 and origin not in self._handing_over
 
     async def enter(self, origin: str, delay: float) -> None:
         """Wait until this process holds `origin` (spacing its requests by
@@ -78,7 +80,7 @@ class OriginLeases:
         self._delays[origin] = delay
         if (idle := self._idle.pop(origin, None)) is not None:
             idle.cancel()
-        if self._open(origin, now := loop.time()) and self._until[origin] - now > LEASE_SPAN / 2:
+        if self._usable(origin, loop.time()):
             self._inside[origin] += 1
             return
         while (wait := await self._try_enter(origin, delay)) is not None:
@@ -92,7 +94,7 @@ class OriginLeases:
         loop = asyncio.get_running_loop()
         async with self._locks[origin]:
             now = loop.time()
-            if self._open(origin, now) and self._until[origin] - now > LEASE_SPAN / 2:
+            if self._usable(origin, now):
                 self._inside[origin] += 1
                 return None
             if origin in self._handing_over:
@@ -118,9 +120,13 @@ class OriginLeases:
             return
         if origin in self._handing_over:
             self._spawn(self._release_if_idle(origin, queued_too=False))
-        elif origin not in self._idle:
-            loop = asyncio.get_running_loop()
-            self._idle[origin] = loop.call_later(IDLE, self._on_idle, origin)
+        else:
+            self._release_when_idle(origin)
+
+    def _release_when_idle(self, origin: str) -> None:
+        """Look again in IDLE seconds whether `origin` can be released."""
+        if origin not in self._idle:
+            self._idle[origin] = asyncio.get_running_loop().call_later(IDLE, self._on_idle, origin)
 
     def _on_idle(self, origin: str) -> None:
         self._idle.pop(origin, None)
@@ -136,18 +142,16 @@ class OriginLeases:
             if self._inside[origin] > 0:
                 return  # one entered meanwhile: its leaving looks again
             if queued_too and self._queued(origin):  # about to enter (their spacing)
-                if origin not in self._idle:
-                    self._idle[origin] = asyncio.get_running_loop().call_later(IDLE, self._on_idle, origin)
+                self._release_when_idle(origin)
                 return
             await self._release(origin)
 
     async def _release(self, origin: str) -> None:
         """Give `origin` back (under its lock): the next start, from any
         process, a delay after this one's last headers."""
-        if self._until.pop(origin, None) is None:
-            self._handing_over.discard(origin)
-            return
         self._handing_over.discard(origin)
+        if self._until.pop(origin, None) is None:
+            return
         last = self._last_sent(origin)
         delay = self._delays.get(origin, 0.0)
         after = delay - (time.monotonic() - last) if last is not None else delay
