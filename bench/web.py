@@ -28,12 +28,15 @@ against the extraction CPU of its own workers. A run's start-up (its start to
 the first request reaching a site: imports, the temporary Prefect server)
 swings by a second or two from run to run, as much as the goal's margin, so
 each shape is also timed from each run's first request to its end, less the
-one-page day's span timed the same way. Last, the CPU this process used
+one-page day's span timed the same way. With `--against`, each day runs
+with two newsdesk commands in turn (a before and an after), so that the
+machine's drift falls on both alike. Last, the CPU this process used
 meanwhile: the simulated sites' threads, other machines in life, on
 newsdesk's cores here. Reference, same rules: Scrapy 2.19 took 2.0-2.6x the
 bound on 20 x 30 (issue #13).
 
     python -m bench.web [--shapes 20x30,200x5,1x200] [--repeat 3] [--json FILE]
+                        [--newsdesk CMD] [--against CMD]
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -309,129 +313,173 @@ def main() -> None:
         default=ROOT / ".venv" / "bin" / "newsdesk",
         help="the newsdesk command to measure (another checkout's, for a before/after)",
     )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="a second newsdesk command (another checkout's): each day runs with both in turn, one"
+        " after the other, so that the machine's drift from minute to minute falls on both alike",
+    )
     args = parser.parse_args()
     shapes = [tuple(int(n) for n in shape.split("x")) for shape in args.shapes.split(",")]
+    commands = [args.newsdesk] + ([args.against] if args.against else [])
     cores = os.cpu_count() or 1
     if not _raise_priority():
         print("note: the simulated sites run at newsdesk's own priority (raising it needs CAP_SYS_NICE)")
     cpu_per_page = extraction_cpu_per_page()
     print(f"extraction CPU {cpu_per_page * 1000:.1f} ms a page, {cores} cores; delay {DELAY} s, latency {LATENCY} s")
-    results: dict = {"cpu_per_page_ms": round(cpu_per_page * 1000, 2), "cores": cores, "shapes": []}
+    results: dict = {"cpu_per_page_ms": round(cpu_per_page * 1000, 2), "cores": cores}
+    reports = {command: {"command": str(command), "shapes": []} for command in commands}
     with database_server() as database_url:
-        baseline_days = [run_day(database_url, 1, 1, args.newsdesk) for _ in range(args.repeat)]
-        baselines = [day["seconds"] for day in baseline_days]
-        baseline = _median(baselines)
-        baseline_cpu = _median([day["cpu_seconds"] for day in baseline_days])
-        baseline_all = _median([day["cpu_seconds"] + day["database_cpu_seconds"] for day in baseline_days])
-        baseline_extraction = _median([day["extraction_cpu_seconds"] for day in baseline_days])
-        print(
-            f"one site, one page: {baseline:.2f} s, median of {', '.join(f'{b:.2f}' for b in baselines)}"
-            " (start-up, subtracted below)",
-            flush=True,
-        )
-        # The same with each run's own start-up left out: from the first request to the end.
-        baseline_work = _median([day["seconds"] - day["startup_seconds"] for day in baseline_days])
-        print(
-            f"  start-up (to the first request): {_startups(baseline_days, ', ')} s;"
-            f" from the first request to the end: {baseline_work:.2f} s",
-            flush=True,
-        )
-        baseline_sites_cpu = _median([day["sites_cpu_seconds"] for day in baseline_days])
-        results["baseline_seconds"] = baselines
-        results["baseline_startup_seconds"] = [day["startup_seconds"] for day in baseline_days]
-        print(
-            f"{'shape':>8} {'marginal':>9} {'bound':>7} {'ratio':>6} {'(runs)':>18} {'CPU floor':>15}"
-            f" {'with database':>15}"
-            f" {'robots/site':>12} {'closest gap':>12} loaded"
-        )
+        baselines = _interleaved(commands, args.repeat, lambda command: run_day(database_url, 1, 1, command))
+        for command in commands:
+            reports[command].update(_report_baseline(_label(command, commands), baselines[command]))
         for sites, pages in shapes:
-            days = [run_day(database_url, sites, pages, args.newsdesk) for _ in range(args.repeat)]
-            marginals = [day["seconds"] - baseline for day in days]
-            marginal = _median(marginals)
-            limit = bound(sites, pages, cpu_per_page, cores)
-            ratio = marginal / limit
-            goal = f"(goal <= {GOAL}x)" if (sites, pages) != (1, 200) else ""
-            runs = "/".join(f"{m / limit:.2f}" for m in marginals)
-            # The marginal CPU of newsdesk's processes spread over the cores: no run on this machine is shorter.
-            floor = (_median([day["cpu_seconds"] for day in days]) - baseline_cpu) / cores
-            # The same with PostgreSQL's CPU: it runs on these cores too.
-            floor_all = (
-                _median([day["cpu_seconds"] + day["database_cpu_seconds"] for day in days]) - baseline_all
-            ) / cores
-            # This machine's speed drifts from minute to minute: the bound again,
-            # with the extraction CPU a page that the runs' own workers used.
-            in_runs = _per_page(
-                _median([day["extraction_cpu_seconds"] for day in days]), baseline_extraction, sites, pages
+            days = _interleaved(
+                commands, args.repeat, lambda command, s=sites, p=pages: run_day(database_url, s, p, command)
             )
-            limit_in_runs = bound(sites, pages, in_runs, cores)
-            # Each run against the extraction CPU its own workers used: the machine's
-            # speed drifts between runs too, not only between this and the lone measurement.
-            own = [
-                (day["seconds"] - baseline)
-                / bound(
-                    sites, pages, _per_page(day["extraction_cpu_seconds"], baseline_extraction, sites, pages), cores
+            for command in commands:
+                reports[command]["shapes"].append(
+                    _report_shape(
+                        _label(command, commands), sites, pages, days[command], reports[command], cpu_per_page, cores
+                    )
                 )
-                for day in days
-            ]
-            robots = max(day["robots_per_site"] for day in days)
-            gap = min(day["closest_gap"] for day in days)
-            loaded = "/".join(str(day["loaded"]) for day in days)
-            print(
-                f"{sites:>4}x{pages:<3} {marginal:>8.2f}s {limit:>6.2f}s {ratio:>5.2f}x {runs:>18}"
-                f" {floor:>7.2f}s {floor / limit:>5.2f}x {floor_all:>7.2f}s {floor_all / limit:>5.2f}x"
-                f" {robots:>12}"
-                f" {gap:>11}s {loaded} of {sites * pages} {goal}",
-                flush=True,
-            )
-            print(
-                f"{'':>9}with the runs' own extraction CPU, {in_runs * 1000:.1f} ms a page: bound {limit_in_runs:.2f}s,"
-                f" ratio {marginal / limit_in_runs:.2f}x"
-                f" ({'/'.join(f'{m / limit_in_runs:.2f}' for m in marginals)}),"
-                f" CPU floor {floor / limit_in_runs:.2f}x, with database {floor_all / limit_in_runs:.2f}x",
-                flush=True,
-            )
-            print(
-                f"{'':>9}each run against its own extraction CPU: {_median(own):.2f}x"
-                f" ({'/'.join(f'{ratio:.2f}' for ratio in own)})",
-                flush=True,
-            )
-            # Each run from its first request, less the one-page day's the same way:
-            # the start-up's own swing (seconds, on this machine) left out of the ratio.
-            from_first = [day["seconds"] - day["startup_seconds"] - baseline_work for day in days]
-            print(
-                f"{'':>9}from each run's first request (start-up {_startups(days, '/')} s"
-                f" left out): {_median(from_first):.2f}s, ratio {_median(from_first) / limit:.2f}x"
-                f" ({'/'.join(f'{m / limit:.2f}' for m in from_first)}),"
-                f" with the runs' own extraction CPU {_median(from_first) / limit_in_runs:.2f}x",
-                flush=True,
-            )
-            sites_cpu = _median([day["sites_cpu_seconds"] for day in days]) - baseline_sites_cpu
-            print(
-                f"{'':>9}the simulated sites' CPU on these cores: {sites_cpu:.2f}s"
-                f" ({sites_cpu / cores / limit:.2f}x of the bound spread over the cores)",
-                flush=True,
-            )
-            results["shapes"].append(
-                {
-                    "ratio_from_first_request": round(_median(from_first) / limit, 2),
-                    "sites_cpu_seconds": round(sites_cpu, 2),
-                    "ratios_from_first_request": [round(m / limit, 2) for m in from_first],
-                    "runs": days,
-                    "marginal": round(marginal, 2),
-                    "bound": round(limit, 2),
-                    "ratio": round(ratio, 2),
-                    "ratios": [round(m / limit, 2) for m in marginals],
-                    "cpu_floor": round(floor, 2),
-                    "cpu_floor_with_database": round(floor_all, 2),
-                    "extraction_ms_per_page_in_runs": round(in_runs * 1000, 2),
-                    "bound_in_runs": round(limit_in_runs, 2),
-                    "ratio_in_runs": round(marginal / limit_in_runs, 2),
-                    "ratios_each_against_its_own": [round(ratio, 2) for ratio in own],
-                }
-            )
     print("Scrapy 2.19 (news-please's crawler), same rules, 20x30: 2.0-2.6x the bound (reference from issue #13)")
+    results.update(reports[args.newsdesk])
+    if args.against:
+        results["against"] = reports[args.against]
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))
+
+
+def _interleaved(commands: list[Path], repeat: int, day: Callable[[Path], dict]) -> dict[Path, list[dict]]:
+    """`repeat` days with each command, the commands in turn."""
+    days: dict[Path, list[dict]] = {command: [] for command in commands}
+    for _ in range(repeat):
+        for command in commands:
+            days[command].append(day(command))
+    return days
+
+
+def _label(command: Path, commands: list[Path]) -> str:
+    """Which command a line is about, when there are two: its checkout's folder name."""
+    return f"[{command.parents[2].name}] " if len(commands) > 1 else ""
+
+
+def _report_baseline(label: str, baseline_days: list[dict]) -> dict:
+    """Print the one-page day's figures; return them, with what the shapes subtract."""
+    baselines = [day["seconds"] for day in baseline_days]
+    baseline = _median(baselines)
+    print(
+        f"{label}one site, one page: {baseline:.2f} s, median of {', '.join(f'{b:.2f}' for b in baselines)}"
+        " (start-up, subtracted below)",
+        flush=True,
+    )
+    # The same with each run's own start-up left out: from the first request to the end.
+    baseline_work = _median([day["seconds"] - day["startup_seconds"] for day in baseline_days])
+    print(
+        f"  start-up (to the first request): {_startups(baseline_days, ', ')} s;"
+        f" from the first request to the end: {baseline_work:.2f} s",
+        flush=True,
+    )
+    return {
+        "baseline_seconds": baselines,
+        "baseline_startup_seconds": [day["startup_seconds"] for day in baseline_days],
+        "baseline_medians": {
+            "seconds": baseline,
+            "work": baseline_work,
+            "cpu": _median([day["cpu_seconds"] for day in baseline_days]),
+            "all": _median([day["cpu_seconds"] + day["database_cpu_seconds"] for day in baseline_days]),
+            "extraction": _median([day["extraction_cpu_seconds"] for day in baseline_days]),
+            "sites_cpu": _median([day["sites_cpu_seconds"] for day in baseline_days]),
+        },
+    }
+
+
+def _report_shape(
+    label: str, sites: int, pages: int, days: list[dict], report: dict, cpu_per_page: float, cores: int
+) -> dict:
+    """Print one shape's figures against the one-page day's (`report`, from `_report_baseline`); return them."""
+    base = report["baseline_medians"]
+    baseline = base["seconds"]
+    marginals = [day["seconds"] - baseline for day in days]
+    marginal = _median(marginals)
+    limit = bound(sites, pages, cpu_per_page, cores)
+    ratio = marginal / limit
+    goal = f"(goal <= {GOAL}x)" if (sites, pages) != (1, 200) else ""
+    runs = "/".join(f"{m / limit:.2f}" for m in marginals)
+    # The marginal CPU of newsdesk's processes spread over the cores: no run on this machine is shorter.
+    floor = (_median([day["cpu_seconds"] for day in days]) - base["cpu"]) / cores
+    # The same with PostgreSQL's CPU: it runs on these cores too.
+    floor_all = (_median([day["cpu_seconds"] + day["database_cpu_seconds"] for day in days]) - base["all"]) / cores
+    # This machine's speed drifts from minute to minute: the bound again,
+    # with the extraction CPU a page that the runs' own workers used.
+    in_runs = _per_page(_median([day["extraction_cpu_seconds"] for day in days]), base["extraction"], sites, pages)
+    limit_in_runs = bound(sites, pages, in_runs, cores)
+    # Each run against the extraction CPU its own workers used: the machine's
+    # speed drifts between runs too, not only between this and the lone measurement.
+    own = [
+        (day["seconds"] - baseline)
+        / bound(sites, pages, _per_page(day["extraction_cpu_seconds"], base["extraction"], sites, pages), cores)
+        for day in days
+    ]
+    robots = max(day["robots_per_site"] for day in days)
+    gap = min(day["closest_gap"] for day in days)
+    loaded = "/".join(str(day["loaded"]) for day in days)
+    print(
+        f"{label}{'shape':>8} {'marginal':>9} {'bound':>7} {'ratio':>6} {'(runs)':>18} {'CPU floor':>15}"
+        f" {'with database':>15} {'robots/site':>12} {'closest gap':>12} loaded"
+    )
+    print(
+        f"{label}{sites:>4}x{pages:<3} {marginal:>8.2f}s {limit:>6.2f}s {ratio:>5.2f}x {runs:>18}"
+        f" {floor:>7.2f}s {floor / limit:>5.2f}x {floor_all:>7.2f}s {floor_all / limit:>5.2f}x"
+        f" {robots:>12}"
+        f" {gap:>11}s {loaded} of {sites * pages} {goal}",
+        flush=True,
+    )
+    print(
+        f"{'':>9}with the runs' own extraction CPU, {in_runs * 1000:.1f} ms a page: bound {limit_in_runs:.2f}s,"
+        f" ratio {marginal / limit_in_runs:.2f}x"
+        f" ({'/'.join(f'{m / limit_in_runs:.2f}' for m in marginals)}),"
+        f" CPU floor {floor / limit_in_runs:.2f}x, with database {floor_all / limit_in_runs:.2f}x",
+        flush=True,
+    )
+    print(
+        f"{'':>9}each run against its own extraction CPU: {_median(own):.2f}x"
+        f" ({'/'.join(f'{ratio:.2f}' for ratio in own)})",
+        flush=True,
+    )
+    # Each run from its first request, less the one-page day's the same way:
+    # the start-up's own swing (seconds, on this machine) left out of the ratio.
+    from_first = [day["seconds"] - day["startup_seconds"] - base["work"] for day in days]
+    print(
+        f"{'':>9}from each run's first request (start-up {_startups(days, '/')} s"
+        f" left out): {_median(from_first):.2f}s, ratio {_median(from_first) / limit:.2f}x"
+        f" ({'/'.join(f'{m / limit:.2f}' for m in from_first)}),"
+        f" with the runs' own extraction CPU {_median(from_first) / limit_in_runs:.2f}x",
+        flush=True,
+    )
+    sites_cpu = _median([day["sites_cpu_seconds"] for day in days]) - base["sites_cpu"]
+    print(
+        f"{'':>9}the simulated sites' CPU on these cores: {sites_cpu:.2f}s"
+        f" ({sites_cpu / cores / limit:.2f}x of the bound spread over the cores)",
+        flush=True,
+    )
+    return {
+        "ratio_from_first_request": round(_median(from_first) / limit, 2),
+        "sites_cpu_seconds": round(sites_cpu, 2),
+        "ratios_from_first_request": [round(m / limit, 2) for m in from_first],
+        "runs": days,
+        "marginal": round(marginal, 2),
+        "bound": round(limit, 2),
+        "ratio": round(ratio, 2),
+        "ratios": [round(m / limit, 2) for m in marginals],
+        "cpu_floor": round(floor, 2),
+        "cpu_floor_with_database": round(floor_all, 2),
+        "extraction_ms_per_page_in_runs": round(in_runs * 1000, 2),
+        "bound_in_runs": round(limit_in_runs, 2),
+        "ratio_in_runs": round(marginal / limit_in_runs, 2),
+        "ratios_each_against_its_own": [round(ratio, 2) for ratio in own],
+    }
 
 
 if __name__ == "__main__":
