@@ -362,7 +362,9 @@ def _interleaved(commands: list[Path], repeat: int, day: Callable[[Path], dict])
 
 def _label(command: Path, commands: list[Path]) -> str:
     """Which command a line is about, when there are two: its checkout's folder name."""
-    return f"[{command.parents[2].name}] " if len(commands) > 1 else ""
+    if len(commands) < 2:
+        return ""
+    return f"[{command.parents[2].name if len(command.parents) > 2 else command}] "
 
 
 def _report_baseline(label: str, baseline_days: list[dict]) -> dict:
