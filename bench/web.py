@@ -317,7 +317,9 @@ def main() -> None:
         "--against",
         type=Path,
         help="a second newsdesk command (another checkout's): each day runs with both in turn, one"
-        " after the other, so that the machine's drift from minute to minute falls on both alike",
+        " after the other, so that the machine's drift from minute to minute falls on both alike (the bound's"
+        " lone measurement is of this checkout's extractor: where the other's costs otherwise, compare each"
+        " run against its own extraction CPU)",
     )
     args = parser.parse_args()
     shapes = [tuple(int(n) for n in shape.split("x")) for shape in args.shapes.split(",")]
