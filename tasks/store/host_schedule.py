@@ -37,38 +37,27 @@ WAITER_GRACE = 2.0
 # lost in a crash only lets the first request after it go at once.
 _SETUP = ("SET synchronous_commit TO off",)
 
-# statement_timestamp(): one "now" for the whole statement. Every SET sees the
-# row as it was, so each repeats the grant's condition (written out: SQL text
-# is never formatted here): this process renews the lease it holds when no
-# other process waits for the origin; else anyone may take it once it is free
-# (released, or its holder gone: its span and `drain` past) and its next start
-# has come, the process that asked first before the others (for `grace`).
+# statement_timestamp(): one "now" for the whole statement. The grant's
+# condition, worked out once for the row as it was: this process renews the
+# lease it holds when no other process waits for the origin; else anyone may
+# take it once it is free (released, or its holder gone: its span and `drain`
+# past) and its next start has come, the process that asked first before the
+# others (for `grace`). Refused, a process notes that it waits, if none does.
 _LEASE = (
     "INSERT INTO newsdesk.host_schedule AS h (origin, next_at, holder, held_until)"
     " VALUES (%(origin)s, statement_timestamp(), %(me)s, statement_timestamp() + make_interval(secs => %(span)s))"
-    " ON CONFLICT (origin) DO UPDATE SET"
-    " holder = CASE WHEN "
-    "((h.holder = %(me)s AND h.held_until IS NOT NULL AND h.wanted_by IS NULL)"
-    " OR ((h.held_until IS NULL OR h.held_until + make_interval(secs => %(drain)s) <= statement_timestamp())"
-    " AND h.next_at <= statement_timestamp()"
-    " AND (h.wanted_by IS NULL OR h.wanted_by = %(me)s"
-    " OR h.next_at + make_interval(secs => %(grace)s) <= statement_timestamp())))"
-    " THEN EXCLUDED.holder ELSE h.holder END,"
-    " held_until = CASE WHEN "
-    "((h.holder = %(me)s AND h.held_until IS NOT NULL AND h.wanted_by IS NULL)"
-    " OR ((h.held_until IS NULL OR h.held_until + make_interval(secs => %(drain)s) <= statement_timestamp())"
-    " AND h.next_at <= statement_timestamp()"
-    " AND (h.wanted_by IS NULL OR h.wanted_by = %(me)s"
-    " OR h.next_at + make_interval(secs => %(grace)s) <= statement_timestamp())))"
-    " THEN EXCLUDED.held_until ELSE h.held_until END,"
-    " wanted_by = CASE WHEN "
-    "((h.holder = %(me)s AND h.held_until IS NOT NULL AND h.wanted_by IS NULL)"
-    " OR ((h.held_until IS NULL OR h.held_until + make_interval(secs => %(drain)s) <= statement_timestamp())"
-    " AND h.next_at <= statement_timestamp()"
-    " AND (h.wanted_by IS NULL OR h.wanted_by = %(me)s"
-    " OR h.next_at + make_interval(secs => %(grace)s) <= statement_timestamp())))"
-    " THEN NULL"
+    " ON CONFLICT (origin) DO UPDATE SET (holder, held_until, wanted_by) = ("
+    " SELECT CASE WHEN g.granted THEN EXCLUDED.holder ELSE h.holder END,"
+    " CASE WHEN g.granted THEN EXCLUDED.held_until ELSE h.held_until END,"
+    " CASE WHEN g.granted THEN NULL"
     " WHEN h.wanted_by IS NULL AND h.holder IS DISTINCT FROM %(me)s THEN %(me)s ELSE h.wanted_by END"
+    " FROM (SELECT"
+    " (h.holder = %(me)s AND h.held_until IS NOT NULL AND h.wanted_by IS NULL)"
+    " OR ((h.held_until IS NULL OR h.held_until + make_interval(secs => %(drain)s) <= statement_timestamp())"
+    " AND h.next_at <= statement_timestamp()"
+    " AND (h.wanted_by IS NULL OR h.wanted_by = %(me)s"
+    " OR h.next_at + make_interval(secs => %(grace)s) <= statement_timestamp()))"
+    " AS granted) AS g)"
     " RETURNING h.holder = %(me)s AND h.held_until = statement_timestamp() + make_interval(secs => %(span)s),"
     " h.holder = %(me)s AND h.held_until IS NOT NULL,"
     " extract(epoch FROM h.next_at - statement_timestamp())::float8"
